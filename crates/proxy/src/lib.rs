@@ -1,0 +1,1 @@
+//! pipelab-proxy: a TCP proxy over OS sockets.
