@@ -1,0 +1,3 @@
+//! A real subset of bash.
+
+pub mod syntax;

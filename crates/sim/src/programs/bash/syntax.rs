@@ -1,0 +1,1 @@
+//! The bash grammar subset: lexer, AST and parser.

@@ -1,0 +1,3 @@
+//! Programs that run on the simulated kernel.
+
+pub mod bash;
