@@ -1,0 +1,1 @@
+//! Conformance: run a shell scenario on the real kernel and in the simulator, compare.
