@@ -13,3 +13,6 @@
 pub mod kernel;
 pub mod programs;
 pub mod run;
+pub mod sys;
+pub mod trace;
+pub mod world;

@@ -1,1 +1,366 @@
-//! The simulated kernel.
+//! The simulated kernel: every object a shell pipeline touches, and the syscalls on
+//! them, with Linux 6.x semantics.
+//!
+//! Everything here is synchronous. A syscall method never blocks: it returns
+//! [`Attempt::Done`] with the result, or [`Attempt::Block`] naming what the caller
+//! waits for. The syscall layer ([`crate::sys`]) turns a block into a parked
+//! process and tries again when one of the named wait keys is woken.
+//!
+//! - [`process`]: the process table, fork/exec/exit/wait, signals.
+//! - [`fs`]: the VFS (directories, files, FIFOs, `/dev/null`, terminals), open
+//!   file descriptions, read/write/close dispatch.
+//! - [`pipe`]: pipe buffers (page slots, `PIPE_BUF`).
+//! - [`net`]: loopback TCP.
+//! - [`poll`]: readiness for `poll(2)` and `select(2)`.
+
+pub mod errno;
+pub mod fs;
+pub mod net;
+pub mod pipe;
+pub mod poll;
+pub mod process;
+pub mod signal;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+pub use errno::{Errno, SysResult};
+pub use signal::{Disposition, Signal};
+
+use crate::trace::{Event, EventKind};
+
+/// A process id.
+pub type Pid = u32;
+/// A file descriptor number, as a C program holds it.
+pub type Fd = i32;
+
+/// The pid of init, which adopts orphans and reaps them.
+pub const INIT_PID: Pid = 1;
+
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident, $prefix:expr) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u32);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}{}", $prefix, self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An open file description (`struct file`): what fds point at.
+    FileId,
+    "file"
+);
+id_type!(
+    /// A pipe buffer: an anonymous pipe or an open FIFO.
+    PipeId,
+    "pipe"
+);
+id_type!(
+    /// A socket.
+    SockId,
+    "sock"
+);
+id_type!(
+    /// A VFS inode.
+    InodeId,
+    "inode"
+);
+
+/// Virtual time in microseconds since the run started.
+pub type Micros = u64;
+
+/// What a blocked process waits for. Any change to the object wakes every process
+/// waiting on it; each then tries its call again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "camelCase")]
+pub enum WaitKey {
+    Pipe(PipeId),
+    /// A FIFO's reader or writer count changed (open rendezvous).
+    Fifo(InodeId),
+    Socket(SockId),
+    /// A child of this process changed state.
+    Child(Pid),
+    /// Input arrived on terminal N.
+    Terminal(u32),
+}
+
+/// What a blocked call waits for: some wait keys, a deadline, or both.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Wait {
+    pub keys: Vec<WaitKey>,
+    pub until: Option<Micros>,
+}
+
+impl Wait {
+    pub fn on(key: WaitKey) -> Wait {
+        Wait {
+            keys: vec![key],
+            until: None,
+        }
+    }
+}
+
+/// The outcome of one try at a syscall.
+#[derive(Debug)]
+pub enum Attempt<T> {
+    Done(SysResult<T>),
+    /// It would block: park the caller until the wait is over, then try again.
+    Block(Wait),
+}
+
+/// Bounds on everything, so a runaway script ends with a reason, not a hang.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub max_steps: u64,
+    /// Processes alive at once (`fork` fails with EAGAIN past it, as `RLIMIT_NPROC`).
+    pub max_processes: usize,
+    /// Fds per process (`RLIMIT_NOFILE`: EMFILE past it).
+    pub max_fds: usize,
+    /// Open file descriptions in the whole system (`file-max`: ENFILE past it).
+    pub max_files: usize,
+    /// Bytes a regular file may hold (ENOSPC past it).
+    pub max_file_bytes: usize,
+    /// Bytes kept of a terminal's output; the rest is counted but dropped.
+    pub max_terminal_bytes: usize,
+    /// Bytes one read or write moves at most (a C program's buffer).
+    pub max_io_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_steps: 2_000_000,
+            max_processes: 512,
+            max_fds: 1024,
+            max_files: 8192,
+            max_file_bytes: 16 << 20,
+            max_terminal_bytes: 1 << 20,
+            max_io_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Virtual time each syscall costs, so that time passes while processes work. The
+/// figures are rough orders of magnitude of this machine's, enough that a restart of
+/// the nc loop (fork, FIFO opens, two execs, bind, listen) takes a few milliseconds as
+/// it does for real (ground truth §6: 5-20 ms).
+pub fn syscall_cost_us(name: &str) -> Micros {
+    match name {
+        "execve" => 1500,
+        "clone" => 150,
+        "exit_group" | "wait4" => 20,
+        "socket" | "bind" | "listen" | "connect" | "accept" | "accept4" => 20,
+        _ => 2,
+    }
+}
+
+/// The whole simulated machine.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    pub now: Micros,
+    pub limits: Limits,
+    pub procs: BTreeMap<Pid, process::Process>,
+    pub files: BTreeMap<FileId, fs::OpenFile>,
+    pub pipes: BTreeMap<PipeId, pipe::Pipe>,
+    pub sockets: BTreeMap<SockId, net::Socket>,
+    pub vfs: fs::Vfs,
+    pub terminals: Vec<fs::Terminal>,
+    /// Kernel timers (SYN retransmits), by due time then creation order.
+    pub timers: BTreeMap<(Micros, u64), Timer>,
+    /// Processes woken since the scheduler last looked.
+    pub woken: BTreeSet<Pid>,
+    pub trace: Vec<Event>,
+    /// Completed steps.
+    pub step: u64,
+    /// The process whose syscall is running, if any.
+    pub current: Option<Pid>,
+    next_pid: Pid,
+    next_file: u32,
+    next_pipe: u32,
+    next_sock: u32,
+    next_timer: u64,
+    next_ephemeral: u16,
+}
+
+/// A kernel timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Timer {
+    /// Resend the SYN of a connecting socket whose listener's queue was full.
+    SynRetransmit(SockId),
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Kernel::new(Limits::default())
+    }
+}
+
+impl Kernel {
+    /// A machine with init (pid 1), a root filesystem and no terminals.
+    pub fn new(limits: Limits) -> Kernel {
+        let mut k = Kernel {
+            now: 0,
+            limits,
+            procs: BTreeMap::new(),
+            files: BTreeMap::new(),
+            pipes: BTreeMap::new(),
+            sockets: BTreeMap::new(),
+            vfs: fs::Vfs::new(),
+            terminals: Vec::new(),
+            timers: BTreeMap::new(),
+            woken: BTreeSet::new(),
+            trace: Vec::new(),
+            step: 0,
+            current: None,
+            next_pid: INIT_PID,
+            next_file: 1,
+            next_pipe: 1,
+            next_sock: 1,
+            next_timer: 0,
+            next_ephemeral: 0,
+        };
+        let init = k.alloc_pid();
+        k.procs.insert(
+            init,
+            process::Process::new(init, 0, vec!["init".into()], "/".into()),
+        );
+        k
+    }
+
+    /// Records an event at the current step and time.
+    pub fn emit(&mut self, pid: Option<Pid>, kind: EventKind) {
+        self.trace.push(Event {
+            step: self.step,
+            time_us: self.now,
+            pid,
+            kind,
+        });
+    }
+
+    /// Wakes every process blocked on `key`.
+    pub fn wake(&mut self, key: WaitKey) {
+        for (pid, p) in &mut self.procs {
+            if let process::State::Blocked { wait, .. } = &p.state
+                && wait.keys.contains(&key)
+            {
+                p.state = process::State::Runnable;
+                self.woken.insert(*pid);
+            }
+        }
+    }
+
+    /// Marks `pid` blocked in `call` until `wait` is over.
+    pub fn block(&mut self, pid: Pid, call: String, wait: Wait) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.state = process::State::Blocked { call, wait };
+        }
+    }
+
+    /// The earliest moment something is due: a kernel timer or a sleeper's deadline.
+    pub fn next_deadline(&self) -> Option<Micros> {
+        let timer = self.timers.keys().next().map(|(t, _)| *t);
+        let sleeper = self
+            .procs
+            .values()
+            .filter_map(|p| match &p.state {
+                process::State::Blocked { wait, .. } => wait.until,
+                _ => None,
+            })
+            .min();
+        match (timer, sleeper) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Moves the clock to `t` (never backwards) and fires what is due by then.
+    pub fn advance_to(&mut self, t: Micros) {
+        self.now = self.now.max(t);
+        let due: Vec<Pid> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| match &p.state {
+                process::State::Blocked { wait, .. } => wait.until.is_some_and(|u| u <= self.now),
+                _ => false,
+            })
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in due {
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.state = process::State::Runnable;
+                self.woken.insert(pid);
+            }
+        }
+        while let Some((&(at, seq), &timer)) = self.timers.iter().next() {
+            if at > self.now {
+                break;
+            }
+            self.timers.remove(&(at, seq));
+            match timer {
+                Timer::SynRetransmit(sock) => self.syn_retransmit(sock),
+            }
+        }
+    }
+
+    pub fn add_timer(&mut self, at: Micros, timer: Timer) {
+        self.next_timer += 1;
+        self.timers.insert((at, self.next_timer), timer);
+    }
+
+    fn alloc_pid(&mut self) -> Pid {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        pid
+    }
+
+    fn alloc_pipe(&mut self, pipe: pipe::Pipe) -> PipeId {
+        let id = PipeId(self.next_pipe);
+        self.next_pipe += 1;
+        self.pipes.insert(id, pipe);
+        id
+    }
+
+    /// Processes that are not yet reaped.
+    pub fn live_processes(&self) -> usize {
+        self.procs
+            .values()
+            .filter(|p| !matches!(p.state, process::State::Reaped))
+            .count()
+    }
+
+    /// The pid of the process that ran the last step, for narration.
+    pub fn process(&self, pid: Pid) -> Option<&process::Process> {
+        self.procs.get(&pid)
+    }
+}
+
+/// Formats bytes the way strace does: escaped, the first 32 shown, `...` after.
+pub fn strace_bytes(data: &[u8]) -> String {
+    const SHOWN: usize = 32;
+    let mut s = String::from("\"");
+    for &b in data.iter().take(SHOWN) {
+        match b {
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\{b:o}")),
+        }
+    }
+    s.push('"');
+    if data.len() > SHOWN {
+        s.push_str("...");
+    }
+    s
+}

@@ -1,0 +1,469 @@
+//! Processes: the table, fd tables, `fork(2)`, `execve(2)`, `_exit(2)`, `wait4(2)`,
+//! `kill(2)`, `rt_sigaction(2)` and signal delivery.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::signal::{DefaultAction, Disposition, SignalState};
+use super::{Attempt, Errno, Fd, FileId, INIT_PID, Kernel, Pid, Signal, SysResult, Wait, WaitKey};
+use crate::trace::EventKind;
+
+/// One entry of a process's fd table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FdEntry {
+    pub file: FileId,
+    /// `FD_CLOEXEC`: closed by `execve`.
+    pub cloexec: bool,
+}
+
+/// How a process ended, as `wait4(2)` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExitStatus {
+    Code(i32),
+    Signaled(Signal),
+}
+
+impl ExitStatus {
+    /// The number a shell shows in `$?`: the code, or 128 + the signal number.
+    pub fn shell_status(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signaled(s) => 128 + s.number(),
+        }
+    }
+}
+
+/// A process's scheduling state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum State {
+    Runnable,
+    /// Parked in `call` (e.g. `read(0, ...)`) until `wait` is over.
+    Blocked {
+        call: String,
+        wait: Wait,
+    },
+    /// Dead, waiting for its parent to collect the status.
+    Zombie,
+    /// Dead and collected; kept for the record.
+    Reaped,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub pgid: Pid,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub state: State,
+    pub fds: BTreeMap<Fd, FdEntry>,
+    pub signals: SignalState,
+    pub exit: Option<ExitStatus>,
+    /// A caught or fatal signal arrived while blocked: the call ends with EINTR
+    /// (or restarts, with `SA_RESTART`).
+    pub interrupted: bool,
+    /// A fatal signal raised by the process's own syscall, acted on at its return.
+    pub fatal: Option<Signal>,
+    /// Set by `execve`: the program the executor must start in place of this one.
+    pub exec_pending: bool,
+}
+
+impl Process {
+    pub fn new(pid: Pid, ppid: Pid, argv: Vec<String>, cwd: String) -> Process {
+        Process {
+            pid,
+            ppid,
+            pgid: pid,
+            argv,
+            cwd,
+            state: State::Runnable,
+            fds: BTreeMap::new(),
+            signals: SignalState::default(),
+            exit: None,
+            interrupted: false,
+            fatal: None,
+            exec_pending: false,
+        }
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.exit.is_none()
+    }
+
+    /// The lowest free fd at or above `min` (POSIX: open and dup use the lowest).
+    pub fn lowest_free_fd(&self, min: Fd) -> Fd {
+        let mut fd = min;
+        while self.fds.contains_key(&fd) {
+            fd += 1;
+        }
+        fd
+    }
+}
+
+impl Kernel {
+    pub fn proc(&self, pid: Pid) -> &Process {
+        self.procs
+            .get(&pid)
+            .unwrap_or_else(|| panic!("no process {pid}"))
+    }
+
+    pub fn proc_mut(&mut self, pid: Pid) -> &mut Process {
+        self.procs
+            .get_mut(&pid)
+            .unwrap_or_else(|| panic!("no process {pid}"))
+    }
+
+    /// Starts a process from nothing (a terminal's shell): child of init, its own
+    /// process group, fds 0-2 on the terminal.
+    pub fn spawn_session(&mut self, argv: Vec<String>, cwd: &str, terminal: u32) -> Pid {
+        let pid = self.alloc_pid();
+        let mut p = Process::new(pid, INIT_PID, argv, cwd.to_string());
+        let file = self.new_file(
+            super::fs::Object::Terminal { n: terminal },
+            super::fs::OpenFlags::read_write(),
+            Some(format!("/dev/pts/{terminal}")),
+        );
+        self.files.get_mut(&file).expect("just made").refs = 3;
+        for fd in 0..3 {
+            p.fds.insert(
+                fd,
+                FdEntry {
+                    file,
+                    cloexec: false,
+                },
+            );
+        }
+        self.procs.insert(pid, p);
+        self.terminals[terminal as usize].foreground = pid;
+        self.emit(Some(pid), EventKind::Spawn { parent: INIT_PID });
+        pid
+    }
+
+    /// `fork(2)` (strace shows `clone`): a copy of the caller sharing its open file
+    /// descriptions, inheriting dispositions but no pending signals.
+    pub fn sys_fork(&mut self, pid: Pid) -> Attempt<Pid> {
+        if self.live_processes() >= self.limits.max_processes {
+            return Attempt::Done(Err(Errno::EAGAIN));
+        }
+        let child = self.alloc_pid();
+        let parent = self.proc(pid).clone();
+        for entry in parent.fds.values() {
+            self.files
+                .get_mut(&entry.file)
+                .expect("fd points at a file")
+                .refs += 1;
+        }
+        let p = Process {
+            pid: child,
+            ppid: pid,
+            pgid: parent.pgid,
+            argv: parent.argv.clone(),
+            cwd: parent.cwd.clone(),
+            state: State::Runnable,
+            fds: parent.fds.clone(),
+            signals: parent.signals.on_fork(),
+            exit: None,
+            interrupted: false,
+            fatal: None,
+            exec_pending: false,
+        };
+        self.procs.insert(child, p);
+        self.emit(Some(child), EventKind::Spawn { parent: pid });
+        Attempt::Done(Ok(child))
+    }
+
+    /// The kernel half of `execve(2)`: closes `O_CLOEXEC` fds, resets handled
+    /// signals (ignored ones stay ignored) and takes the new argv. Finding the
+    /// program is the caller's job.
+    pub fn exec_replace(&mut self, pid: Pid, argv: Vec<String>) {
+        let cloexec: Vec<Fd> = self
+            .proc(pid)
+            .fds
+            .iter()
+            .filter(|(_, e)| e.cloexec)
+            .map(|(fd, _)| *fd)
+            .collect();
+        for fd in cloexec {
+            self.close_fd(pid, fd);
+        }
+        let p = self.proc_mut(pid);
+        p.signals.on_exec();
+        p.argv = argv;
+        p.exec_pending = true;
+    }
+
+    /// `_exit(2)` or death by a signal: closes every fd, makes the process a zombie,
+    /// hands its children to init and tells its parent (SIGCHLD, wakes `wait4`).
+    pub fn terminate(&mut self, pid: Pid, status: ExitStatus) {
+        if !self.proc(pid).is_alive() {
+            return;
+        }
+        let fds: Vec<Fd> = self.proc(pid).fds.keys().copied().collect();
+        for fd in fds {
+            self.close_fd(pid, fd);
+        }
+        let ppid = {
+            let p = self.proc_mut(pid);
+            p.exit = Some(status);
+            p.state = State::Zombie;
+            p.ppid
+        };
+        self.emit(Some(pid), EventKind::Exit { status });
+        let orphans: Vec<Pid> = self
+            .procs
+            .values()
+            .filter(|p| p.ppid == pid && !matches!(p.state, State::Reaped))
+            .map(|p| p.pid)
+            .collect();
+        for orphan in orphans {
+            self.proc_mut(orphan).ppid = INIT_PID;
+            if matches!(self.proc(orphan).state, State::Zombie) {
+                self.proc_mut(orphan).state = State::Reaped;
+            }
+        }
+        if ppid == INIT_PID {
+            // init reaps at once.
+            self.proc_mut(pid).state = State::Reaped;
+        } else {
+            self.raise(ppid, Signal::SIGCHLD, Some(pid));
+            self.wake(WaitKey::Child(ppid));
+        }
+    }
+
+    /// `wait4(2)` for `target` (-1: any child). `nohang` is `WNOHANG`:
+    /// `Ok(None)` when no child has ended yet.
+    pub fn sys_wait4(
+        &mut self,
+        pid: Pid,
+        target: i32,
+        nohang: bool,
+    ) -> Attempt<Option<(Pid, ExitStatus)>> {
+        let children: Vec<&Process> = self
+            .procs
+            .values()
+            .filter(|p| {
+                p.ppid == pid
+                    && !matches!(p.state, State::Reaped)
+                    && (target == -1 || p.pid as i32 == target)
+            })
+            .collect();
+        if children.is_empty() {
+            return Attempt::Done(Err(Errno::ECHILD));
+        }
+        if let Some(z) = children.iter().find(|p| matches!(p.state, State::Zombie)) {
+            let (child, status) = (z.pid, z.exit.expect("a zombie has a status"));
+            self.proc_mut(child).state = State::Reaped;
+            return Attempt::Done(Ok(Some((child, status))));
+        }
+        if nohang {
+            return Attempt::Done(Ok(None));
+        }
+        Attempt::Block(Wait::on(WaitKey::Child(pid)))
+    }
+
+    /// `rt_sigaction(2)`: sets a disposition, returns the old one.
+    pub fn sys_sigaction(
+        &mut self,
+        pid: Pid,
+        sig: Signal,
+        d: Disposition,
+    ) -> SysResult<Disposition> {
+        if !sig.can_be_caught() && d != Disposition::Default {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.proc_mut(pid).signals.set(sig, d))
+    }
+
+    /// `kill(2)`: a pid, or a process group with a negative number.
+    pub fn sys_kill(&mut self, pid: Pid, target: i32, sig: Option<Signal>) -> SysResult<()> {
+        let targets: Vec<Pid> = if target > 0 {
+            self.procs
+                .get(&(target as Pid))
+                .filter(|p| p.is_alive())
+                .map(|p| vec![p.pid])
+                .unwrap_or_default()
+        } else if target < -1 {
+            let pgid = (-target) as Pid;
+            self.procs
+                .values()
+                .filter(|p| p.pgid == pgid && p.is_alive())
+                .map(|p| p.pid)
+                .collect()
+        } else {
+            return Err(Errno::EINVAL);
+        };
+        if targets.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        // Signal 0 only checks that the target exists.
+        if let Some(sig) = sig {
+            for t in targets {
+                self.raise(t, sig, Some(pid));
+            }
+        }
+        Ok(())
+    }
+
+    /// Generates `sig` for `pid` and acts on it as Linux would by the time the
+    /// target next runs: ignored signals vanish, fatal ones kill, caught ones are
+    /// queued for the program and interrupt a blocked call. A fatal signal a
+    /// process raises against itself (SIGPIPE from its own write) takes effect when
+    /// its syscall returns ([`Kernel::syscall_exit`]).
+    pub fn raise(&mut self, pid: Pid, sig: Signal, from: Option<Pid>) {
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        if !p.is_alive() || pid == INIT_PID {
+            return;
+        }
+        let disposition = if sig.can_be_caught() {
+            p.signals.disposition(sig)
+        } else {
+            Disposition::Default
+        };
+        let fatal = match disposition {
+            Disposition::Ignore => false,
+            Disposition::Default => sig.default_action() != DefaultAction::Ign,
+            Disposition::Handler { .. } => false,
+        };
+        self.emit(
+            Some(pid),
+            EventKind::Signal {
+                signal: sig,
+                from,
+                disposition,
+            },
+        );
+        match disposition {
+            Disposition::Ignore => {}
+            Disposition::Default if !fatal => {}
+            Disposition::Default => {
+                if self.current == Some(pid) {
+                    self.proc_mut(pid).fatal = Some(sig);
+                } else {
+                    self.terminate(pid, ExitStatus::Signaled(sig));
+                }
+            }
+            Disposition::Handler { .. } => {
+                let p = self.proc_mut(pid);
+                p.signals.caught.push(sig);
+                if matches!(p.state, State::Blocked { .. }) {
+                    p.interrupted = true;
+                    p.state = State::Runnable;
+                    self.woken.insert(pid);
+                }
+            }
+        }
+    }
+
+    /// Called as a syscall returns to the program: a fatal signal the call raised
+    /// kills the process now. Returns whether the process is still alive.
+    pub fn syscall_exit(&mut self, pid: Pid) -> bool {
+        if let Some(sig) = self.proc_mut(pid).fatal.take() {
+            self.terminate(pid, ExitStatus::Signaled(sig));
+        }
+        self.proc(pid).is_alive()
+    }
+
+    /// `dup2(2)`.
+    pub fn sys_dup2(&mut self, pid: Pid, old: Fd, new: Fd) -> SysResult<Fd> {
+        let entry = *self.proc(pid).fds.get(&old).ok_or(Errno::EBADF)?;
+        if new < 0 || new as usize >= self.limits.max_fds {
+            return Err(Errno::EBADF);
+        }
+        if old == new {
+            return Ok(new);
+        }
+        self.close_fd(pid, new);
+        self.files
+            .get_mut(&entry.file)
+            .expect("fd points at a file")
+            .refs += 1;
+        self.proc_mut(pid).fds.insert(
+            new,
+            FdEntry {
+                file: entry.file,
+                cloexec: false,
+            },
+        );
+        Ok(new)
+    }
+
+    /// `dup(2)` and `fcntl(F_DUPFD)`: the lowest free fd at or above `min`.
+    pub fn sys_dup(&mut self, pid: Pid, old: Fd, min: Fd) -> SysResult<Fd> {
+        let entry = *self.proc(pid).fds.get(&old).ok_or(Errno::EBADF)?;
+        let new = self.proc(pid).lowest_free_fd(min);
+        if new as usize >= self.limits.max_fds {
+            return Err(Errno::EMFILE);
+        }
+        self.files
+            .get_mut(&entry.file)
+            .expect("fd points at a file")
+            .refs += 1;
+        self.proc_mut(pid).fds.insert(
+            new,
+            FdEntry {
+                file: entry.file,
+                cloexec: false,
+            },
+        );
+        Ok(new)
+    }
+
+    /// `close(2)`.
+    pub fn sys_close(&mut self, pid: Pid, fd: Fd) -> SysResult<()> {
+        if !self.proc(pid).fds.contains_key(&fd) {
+            return Err(Errno::EBADF);
+        }
+        self.close_fd(pid, fd);
+        Ok(())
+    }
+
+    /// Installs `file` at the lowest free fd (the caller already holds a reference).
+    pub fn install_fd(&mut self, pid: Pid, file: FileId, cloexec: bool) -> SysResult<Fd> {
+        let fd = self.proc(pid).lowest_free_fd(0);
+        if fd as usize >= self.limits.max_fds {
+            self.release_file(file);
+            return Err(Errno::EMFILE);
+        }
+        self.proc_mut(pid).fds.insert(fd, FdEntry { file, cloexec });
+        Ok(fd)
+    }
+
+    /// Removes an fd; the last reference to its file releases the object's end.
+    pub fn close_fd(&mut self, pid: Pid, fd: Fd) {
+        if let Some(entry) = self.proc_mut(pid).fds.remove(&fd) {
+            self.release_file(entry.file);
+        }
+    }
+
+    /// The open file behind `fd`.
+    pub fn file_of(&self, pid: Pid, fd: Fd) -> SysResult<FileId> {
+        self.proc(pid)
+            .fds
+            .get(&fd)
+            .map(|e| e.file)
+            .ok_or(Errno::EBADF)
+    }
+
+    /// `fcntl(F_SETFD, FD_CLOEXEC)`.
+    pub fn set_cloexec(&mut self, pid: Pid, fd: Fd, on: bool) -> SysResult<()> {
+        let e = self.proc_mut(pid).fds.get_mut(&fd).ok_or(Errno::EBADF)?;
+        e.cloexec = on;
+        Ok(())
+    }
+
+    /// `setpgid(2)` for the caller or a child.
+    pub fn sys_setpgid(&mut self, pid: Pid, target: Pid, pgid: Pid) -> SysResult<()> {
+        let target = if target == 0 { pid } else { target };
+        let pgid = if pgid == 0 { target } else { pgid };
+        let p = self.procs.get_mut(&target).ok_or(Errno::ESRCH)?;
+        p.pgid = pgid;
+        Ok(())
+    }
+}

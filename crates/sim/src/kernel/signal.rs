@@ -1,0 +1,191 @@
+//! Signals: numbers from `arch/x86/include/uapi/asm/signal.h`, default actions from
+//! signal(7), and the per-process dispositions.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! signals {
+    ($($name:ident = $num:expr, $action:ident, $text:expr;)*) => {
+        /// A signal, numbered as on Linux x86-64.
+        #[allow(clippy::upper_case_acronyms)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Signal { $($name),* }
+
+        impl Signal {
+            pub const ALL: &[Signal] = &[$(Signal::$name),*];
+
+            pub fn number(self) -> i32 {
+                match self { $(Signal::$name => $num),* }
+            }
+            pub fn name(self) -> &'static str {
+                match self { $(Signal::$name => stringify!($name)),* }
+            }
+            /// What happens when the disposition is `SIG_DFL` (signal(7)).
+            pub fn default_action(self) -> DefaultAction {
+                match self { $(Signal::$name => DefaultAction::$action),* }
+            }
+            /// `strsignal(3)`, which bash prints for a killed job ("Terminated").
+            pub fn text(self) -> &'static str {
+                match self { $(Signal::$name => $text),* }
+            }
+            pub fn from_number(n: i32) -> Option<Signal> {
+                Signal::ALL.iter().copied().find(|s| s.number() == n)
+            }
+        }
+    };
+}
+
+signals! {
+    SIGHUP = 1, Term, "Hangup";
+    SIGINT = 2, Term, "Interrupt";
+    SIGQUIT = 3, Core, "Quit";
+    SIGKILL = 9, Term, "Killed";
+    SIGUSR1 = 10, Term, "User defined signal 1";
+    SIGUSR2 = 12, Term, "User defined signal 2";
+    SIGPIPE = 13, Term, "Broken pipe";
+    SIGALRM = 14, Term, "Alarm clock";
+    SIGTERM = 15, Term, "Terminated";
+    SIGCHLD = 17, Ign, "Child exited";
+}
+
+impl Signal {
+    /// Parses `PIPE`, `SIGPIPE` or `13`, as `kill -s` and `trap` accept them.
+    pub fn parse(s: &str) -> Option<Signal> {
+        if let Ok(n) = s.parse::<i32>() {
+            return Signal::from_number(n);
+        }
+        let upper = s.to_ascii_uppercase();
+        let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+        Signal::ALL
+            .iter()
+            .copied()
+            .find(|sig| &sig.name()[3..] == name)
+    }
+
+    /// SIGKILL can be neither caught nor ignored.
+    pub fn can_be_caught(self) -> bool {
+        self != Signal::SIGKILL
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The default action of a signal (signal(7)). Core dumps are not simulated: `Core`
+/// terminates like `Term`, and the status is the same 128+signo a shell shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DefaultAction {
+    Term,
+    Core,
+    Ign,
+}
+
+/// `sigaction(2)`'s `sa_handler`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Disposition {
+    Default,
+    Ignore,
+    /// A user handler. The simulated handler only records that the signal arrived;
+    /// the program acts on it at its next safe point, as bash does for `trap`.
+    /// `restart` is `SA_RESTART`.
+    Handler {
+        restart: bool,
+    },
+}
+
+/// A process's signal state: dispositions, and caught signals the program has not
+/// looked at yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SignalState {
+    /// Indexed by signal number; absent means `SIG_DFL`.
+    dispositions: std::collections::BTreeMap<i32, Disposition>,
+    /// Signals delivered to a handler, oldest first, not yet taken by the program.
+    pub caught: Vec<Signal>,
+}
+
+impl SignalState {
+    pub fn disposition(&self, sig: Signal) -> Disposition {
+        self.dispositions
+            .get(&sig.number())
+            .copied()
+            .unwrap_or(Disposition::Default)
+    }
+
+    pub fn set(&mut self, sig: Signal, d: Disposition) -> Disposition {
+        let old = self.disposition(sig);
+        if d == Disposition::Default {
+            self.dispositions.remove(&sig.number());
+        } else {
+            self.dispositions.insert(sig.number(), d);
+        }
+        old
+    }
+
+    /// `execve(2)`: handled signals are reset to the default; ignored ones stay
+    /// ignored (that is how `trap '' PIPE` reaches a program the shell runs).
+    pub fn on_exec(&mut self) {
+        self.dispositions
+            .retain(|_, d| matches!(d, Disposition::Ignore));
+        self.caught.clear();
+    }
+
+    /// `fork(2)`: the child inherits the dispositions, not the pending signals.
+    pub fn on_fork(&self) -> SignalState {
+        SignalState {
+            dispositions: self.dispositions.clone(),
+            caught: Vec::new(),
+        }
+    }
+
+    /// The signals set to `SIG_IGN`, as a `/proc/PID/status` `SigIgn` mask.
+    pub fn ignored_mask(&self) -> u64 {
+        self.dispositions
+            .iter()
+            .filter(|(_, d)| matches!(d, Disposition::Ignore))
+            .fold(0, |m, (n, _)| m | 1u64 << (n - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigpipe_is_13_and_terminates_by_default() {
+        assert_eq!(Signal::SIGPIPE.number(), 13);
+        assert_eq!(Signal::SIGPIPE.default_action(), DefaultAction::Term);
+    }
+
+    #[test]
+    fn sigchld_is_ignored_by_default() {
+        assert_eq!(Signal::SIGCHLD.default_action(), DefaultAction::Ign);
+    }
+
+    #[test]
+    fn signal_names_parse_with_and_without_sig_prefix() {
+        assert_eq!(Signal::parse("PIPE"), Some(Signal::SIGPIPE));
+        assert_eq!(Signal::parse("sigterm"), Some(Signal::SIGTERM));
+        assert_eq!(Signal::parse("9"), Some(Signal::SIGKILL));
+        assert_eq!(Signal::parse("NOPE"), None);
+    }
+
+    #[test]
+    fn exec_keeps_ignored_signals_and_resets_handled_ones() {
+        let mut s = SignalState::default();
+        s.set(Signal::SIGPIPE, Disposition::Ignore);
+        s.set(Signal::SIGINT, Disposition::Handler { restart: true });
+        s.on_exec();
+        assert_eq!(s.disposition(Signal::SIGPIPE), Disposition::Ignore);
+        assert_eq!(s.disposition(Signal::SIGINT), Disposition::Default);
+    }
+
+    #[test]
+    fn ignored_mask_matches_proc_status_sigign() {
+        // netcat-openbsd's SigIgn is 0x1000 on top of the shell's: SIGPIPE is bit 12.
+        let mut s = SignalState::default();
+        s.set(Signal::SIGPIPE, Disposition::Ignore);
+        assert_eq!(s.ignored_mask(), 0x1000);
+    }
+}

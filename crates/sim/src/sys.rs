@@ -1,0 +1,1141 @@
+//! The syscall layer: what simulated programs call, and the only place that blocks.
+//!
+//! A program is an `async fn` holding a [`Sys`]. Each syscall is a future that, when
+//! polled with the step's budget, makes one attempt at the kernel call. Done: the
+//! call is traced and returns. Would block: the process is parked on the call's wait
+//! keys and the future returns `Pending` until a wake makes the scheduler poll it
+//! again. One completed or newly blocked syscall uses up the step, so the next
+//! syscall of the same program waits for a later step: that is how "one syscall is
+//! one step" holds without the programs knowing about steps.
+//!
+//! Why async fns rather than state machines: nc, bash and curl read like the C
+//! programs they imitate (a poll loop is a loop), and a run is still a pure function
+//! of its inputs because the executor ([`crate::world`]) is single-threaded and
+//! polls in a fixed order.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddrV4;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::kernel::fs::{Inode, OpenFlags};
+use crate::kernel::net::{Shutdown, SockOpt};
+use crate::kernel::poll::{PollFd, poll_flags};
+use crate::kernel::process::ExitStatus;
+use crate::kernel::{
+    Attempt, Disposition, Errno, Fd, Kernel, Micros, Pid, Signal, SysResult, Wait, strace_bytes,
+};
+use crate::trace::EventKind;
+
+/// A running program: its future yields its exit code.
+pub type Task = Pin<Box<dyn Future<Output = i32>>>;
+
+/// A program's entry point: `main(argv)`.
+pub type Main = fn(Sys, Vec<String>) -> Task;
+
+/// The installed programs, by name (`/bin/NAME` runs `programs[NAME]`).
+pub type Programs = BTreeMap<String, Main>;
+
+/// State shared by the executor and every process's [`Sys`].
+pub struct Shared {
+    pub kernel: RefCell<Kernel>,
+    pub programs: Programs,
+    /// Whether the process being polled may still make its syscall this step.
+    budget: Cell<bool>,
+    /// Tasks created during the current poll: forked children and exec'd programs.
+    pub(crate) new_tasks: RefCell<Vec<(Pid, Task)>>,
+    /// The syscall that used this step's budget, for its time cost.
+    pub(crate) last_call: Cell<&'static str>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub fn new(kernel: Kernel, programs: Programs) -> Rc<Shared> {
+        Rc::new(Shared {
+            kernel: RefCell::new(kernel),
+            programs,
+            budget: Cell::new(false),
+            new_tasks: RefCell::new(Vec::new()),
+            last_call: Cell::new(""),
+        })
+    }
+
+    pub(crate) fn grant_budget(&self) {
+        self.budget.set(true);
+    }
+
+    pub(crate) fn budget_used(&self) -> bool {
+        !self.budget.get()
+    }
+}
+
+/// A process's handle on the kernel.
+#[derive(Clone)]
+pub struct Sys {
+    shared: Rc<Shared>,
+    pid: Pid,
+}
+
+impl std::fmt::Debug for Sys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sys").field("pid", &self.pid).finish()
+    }
+}
+
+/// What `trace` prints for a result: `= 3`, or `= -1 EPIPE (Broken pipe)`.
+fn ret_text<T>(r: &SysResult<T>, ok: impl Fn(&T) -> String) -> String {
+    match r {
+        Ok(v) => format!("= {}", ok(v)),
+        Err(e) => format!("= -1 {e}"),
+    }
+}
+
+/// The number a syscall returns on success, for the trace.
+pub trait RetValue {
+    fn ret(&self) -> i64;
+}
+
+macro_rules! ret_zero {
+    ($($t:ty),*) => { $(impl RetValue for $t { fn ret(&self) -> i64 { 0 } })* };
+}
+ret_zero!(
+    (),
+    (Fd, Fd),
+    Inode,
+    SocketAddrV4,
+    Disposition,
+    Option<Errno>
+);
+
+impl RetValue for usize {
+    fn ret(&self) -> i64 {
+        *self as i64
+    }
+}
+impl RetValue for Fd {
+    fn ret(&self) -> i64 {
+        *self as i64
+    }
+}
+impl RetValue for Pid {
+    fn ret(&self) -> i64 {
+        *self as i64
+    }
+}
+impl RetValue for Vec<u8> {
+    fn ret(&self) -> i64 {
+        self.len() as i64
+    }
+}
+impl RetValue for Vec<String> {
+    fn ret(&self) -> i64 {
+        self.len() as i64
+    }
+}
+impl RetValue for (Fd, SocketAddrV4) {
+    fn ret(&self) -> i64 {
+        self.0 as i64
+    }
+}
+impl RetValue for Option<(Pid, ExitStatus)> {
+    fn ret(&self) -> i64 {
+        self.map_or(0, |(p, _)| p as i64)
+    }
+}
+
+/// How a syscall is shown: name, the strace text before and after the result.
+struct Shown {
+    name: &'static str,
+    fd: Option<Fd>,
+}
+
+/// One syscall in flight. `attempt` is tried each time the process is polled with
+/// budget; `finish` turns the result into the trace event.
+struct Call<'a, T, A, F>
+where
+    A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
+    F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+{
+    sys: &'a Sys,
+    shown: Shown,
+    attempt: A,
+    finish: F,
+    /// The text strace shows while the call is blocked.
+    blocked_text: String,
+    blocked: bool,
+    interruptible: bool,
+}
+
+impl<T, A, F> Future for Call<'_, T, A, F>
+where
+    A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
+    F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>) + Unpin,
+    T: Unpin + RetValue,
+{
+    type Output = SysResult<T>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<SysResult<T>> {
+        let this = self.get_mut();
+        let shared = &this.sys.shared;
+        let pid = this.sys.pid;
+        if !shared.budget.get() {
+            return Poll::Pending;
+        }
+        let mut k = shared.kernel.borrow_mut();
+        if !k.proc(pid).is_alive() {
+            return Poll::Pending;
+        }
+        let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
+        let outcome = if interrupted && this.blocked && this.interruptible {
+            let restart = k
+                .proc(pid)
+                .signals
+                .caught
+                .last()
+                .map(|s| {
+                    matches!(
+                        k.proc(pid).signals.disposition(*s),
+                        Disposition::Handler { restart: true }
+                    )
+                })
+                .unwrap_or(false);
+            if restart {
+                (this.attempt)(&mut k, pid)
+            } else {
+                Attempt::Done(Err(Errno::EINTR))
+            }
+        } else {
+            (this.attempt)(&mut k, pid)
+        };
+        match outcome {
+            Attempt::Done(result) => {
+                shared.budget.set(false);
+                shared.last_call.set(this.shown.name);
+                let (text, object, bytes) = (this.finish)(&k, &result);
+                let (ret, errno) = match &result {
+                    Ok(v) => (v.ret(), None),
+                    Err(e) => (-1, Some(*e)),
+                };
+                k.emit(
+                    Some(pid),
+                    EventKind::Syscall {
+                        name: this.shown.name,
+                        text,
+                        ret,
+                        errno,
+                        fd: this.shown.fd,
+                        object,
+                        bytes,
+                        resumed: this.blocked,
+                    },
+                );
+                if !k.syscall_exit(pid) {
+                    return Poll::Pending;
+                }
+                Poll::Ready(result)
+            }
+            Attempt::Block(wait) => {
+                if !this.blocked {
+                    // A new block is a step of its own; a retry that blocks again
+                    // is not (the wake was for someone else).
+                    shared.budget.set(false);
+                    shared.last_call.set(this.shown.name);
+                    k.emit(
+                        Some(pid),
+                        EventKind::Blocked {
+                            name: this.shown.name,
+                            text: this.blocked_text.clone(),
+                            on: wait.keys.clone(),
+                        },
+                    );
+                }
+                this.blocked = true;
+                let call = this.blocked_text.clone();
+                k.block(pid, call, wait);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Sys {
+    pub(crate) fn new(shared: Rc<Shared>, pid: Pid) -> Sys {
+        Sys { shared, pid }
+    }
+
+    /// `getpid(2)` (free: no step, as glibc caches it).
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// `getppid(2)`, free like `getpid`.
+    pub fn ppid(&self) -> Pid {
+        self.shared.kernel.borrow().proc(self.pid).ppid
+    }
+
+    /// The virtual clock (`clock_gettime` goes through the vDSO: no step).
+    pub fn now_us(&self) -> Micros {
+        self.shared.kernel.borrow().now
+    }
+
+    /// Signals caught by a handler since the last look, oldest first.
+    pub fn take_caught_signals(&self) -> Vec<Signal> {
+        std::mem::take(
+            &mut self
+                .shared
+                .kernel
+                .borrow_mut()
+                .proc_mut(self.pid)
+                .signals
+                .caught,
+        )
+    }
+
+    /// A look at the kernel without a syscall, for what a real program would know
+    /// anyway (its own argv, cwd).
+    pub fn cwd(&self) -> String {
+        self.shared.kernel.borrow().proc(self.pid).cwd.clone()
+    }
+
+    pub fn has_program(&self, name: &str) -> bool {
+        self.shared.programs.contains_key(name)
+    }
+
+    fn call<'a, T, A, F>(
+        &'a self,
+        name: &'static str,
+        fd: Option<Fd>,
+        blocked_text: String,
+        attempt: A,
+        finish: F,
+    ) -> Call<'a, T, A, F>
+    where
+        A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
+        F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+    {
+        Call {
+            sys: self,
+            shown: Shown { name, fd },
+            attempt,
+            finish,
+            blocked_text,
+            blocked: false,
+            interruptible: true,
+        }
+    }
+
+    /// A call that never blocks.
+    async fn simple<T: Unpin + RetValue>(
+        &self,
+        name: &'static str,
+        fd: Option<Fd>,
+        mut f: impl FnMut(&mut Kernel, Pid) -> SysResult<T> + Unpin,
+        text: impl Fn(&SysResult<T>) -> String + Unpin,
+    ) -> SysResult<T> {
+        self.call(
+            name,
+            fd,
+            String::new(),
+            move |k, pid| Attempt::Done(f(k, pid)),
+            move |_, r| (text(r), None, None),
+        )
+        .await
+    }
+
+    fn object_of(k: &Kernel, pid: Pid, fd: Fd) -> Option<String> {
+        let file = k.file_of(pid, fd).ok()?;
+        Some(describe_object(k, file))
+    }
+
+    /// `read(2)`: up to `count` bytes; empty is EOF.
+    pub async fn read(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+        let pid = self.pid;
+        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
+        self.call(
+            "read",
+            Some(fd),
+            format!("read({fd},"),
+            move |k, pid| k.sys_read(pid, fd, count),
+            move |_, r: &SysResult<Vec<u8>>| {
+                let text = match r {
+                    Ok(d) => format!("read({fd}, {}, {count}) = {}", strace_bytes(d), d.len()),
+                    Err(e) => format!("read({fd}, {count}) = -1 {e}"),
+                };
+                (
+                    text,
+                    object.clone(),
+                    r.as_ref().ok().map(|d| d.len() as u64),
+                )
+            },
+        )
+        .await
+    }
+
+    /// `write(2)`: blocks until every byte is in (or returns a short count when a
+    /// signal or EPIPE cuts it short, as Linux does).
+    pub async fn write(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
+        self.write_flags(fd, data, false, "write").await
+    }
+
+    /// `send(2)` with `MSG_NOSIGNAL`: EPIPE without SIGPIPE.
+    pub async fn send_nosignal(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
+        self.write_flags(fd, data, true, "sendto").await
+    }
+
+    async fn write_flags(
+        &self,
+        fd: Fd,
+        data: &[u8],
+        nosignal: bool,
+        name: &'static str,
+    ) -> SysResult<usize> {
+        let pid = self.pid;
+        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
+        let shown = strace_bytes(data);
+        let len = data.len();
+        let mut progress = 0usize;
+        let flags = if nosignal {
+            ", MSG_NOSIGNAL, NULL, 0"
+        } else {
+            ""
+        };
+        self.call(
+            name,
+            Some(fd),
+            format!("{name}({fd}, {shown}, {len}{flags}"),
+            move |k, pid| k.sys_write(pid, fd, data, &mut progress, nosignal),
+            move |_, r: &SysResult<usize>| {
+                let text = format!(
+                    "{name}({fd}, {shown}, {len}{flags}) {}",
+                    ret_text(r, |n| n.to_string())
+                );
+                (text, object.clone(), r.as_ref().ok().map(|n| *n as u64))
+            },
+        )
+        .await
+    }
+
+    /// Writes all of `data`, looping over short writes like a careful C program.
+    pub async fn write_all(&self, fd: Fd, mut data: &[u8]) -> SysResult<()> {
+        while !data.is_empty() {
+            let n = self.write(fd, data).await?;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// `openat(AT_FDCWD, path, flags)`.
+    pub async fn open(&self, path: &str, flags: OpenFlags) -> SysResult<Fd> {
+        let waiting = Cell::new(None);
+        let p = path.to_string();
+        let shown = format!(
+            "openat(AT_FDCWD, \"{path}\", {}{}",
+            flags.strace(),
+            if flags.create { ", 0666" } else { "" }
+        );
+        let shown2 = shown.clone();
+        let r = self
+            .call(
+                "openat",
+                None,
+                shown,
+                |k, pid| {
+                    let mut w = waiting.get();
+                    let r = k.sys_open(pid, &p, flags, &mut w);
+                    waiting.set(w);
+                    r
+                },
+                move |_, r: &SysResult<Fd>| {
+                    (
+                        format!("{shown2}) {}", ret_text(r, |fd| fd.to_string())),
+                        Some(path.to_string()),
+                        None,
+                    )
+                },
+            )
+            .await;
+        if r == Err(Errno::EINTR)
+            && let Some(file) = waiting.get()
+        {
+            self.shared.kernel.borrow_mut().abandon_fifo_open(file);
+        }
+        r
+    }
+
+    /// `close(2)`.
+    pub async fn close(&self, fd: Fd) -> SysResult<()> {
+        self.simple(
+            "close",
+            Some(fd),
+            move |k, pid| k.sys_close(pid, fd),
+            move |r| format!("close({fd}) {}", ret_text(r, |_| "0".into())),
+        )
+        .await
+    }
+
+    /// `dup2(2)`.
+    pub async fn dup2(&self, old: Fd, new: Fd) -> SysResult<Fd> {
+        self.simple(
+            "dup2",
+            Some(old),
+            move |k, pid| k.sys_dup2(pid, old, new),
+            move |r| format!("dup2({old}, {new}) {}", ret_text(r, |f| f.to_string())),
+        )
+        .await
+    }
+
+    /// `fcntl(old, F_DUPFD, min)` (`dup` is `min` = 0).
+    pub async fn dup_min(&self, old: Fd, min: Fd) -> SysResult<Fd> {
+        self.simple(
+            "fcntl",
+            Some(old),
+            move |k, pid| k.sys_dup(pid, old, min),
+            move |r| {
+                format!(
+                    "fcntl({old}, F_DUPFD, {min}) {}",
+                    ret_text(r, |f| f.to_string())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `fcntl(fd, F_SETFD, FD_CLOEXEC)`.
+    pub async fn set_cloexec(&self, fd: Fd, on: bool) -> SysResult<()> {
+        self.simple(
+            "fcntl",
+            Some(fd),
+            move |k, pid| k.set_cloexec(pid, fd, on),
+            move |r| {
+                format!(
+                    "fcntl({fd}, F_SETFD, {}) {}",
+                    if on { "FD_CLOEXEC" } else { "0" },
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `fcntl(fd, F_SETFL, O_NONBLOCK)`.
+    pub async fn set_nonblock(&self, fd: Fd, on: bool) -> SysResult<()> {
+        self.simple(
+            "fcntl",
+            Some(fd),
+            move |k, pid| k.set_nonblock(pid, fd, on),
+            move |r| {
+                format!(
+                    "fcntl({fd}, F_SETFL, {}) {}",
+                    if on { "O_RDWR|O_NONBLOCK" } else { "O_RDWR" },
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `pipe2(2)`: (read end, write end).
+    pub async fn pipe(&self) -> SysResult<(Fd, Fd)> {
+        self.simple(
+            "pipe2",
+            None,
+            move |k, pid| k.sys_pipe(pid, OpenFlags::default()),
+            move |r| match r {
+                Ok((a, b)) => format!("pipe2([{a}, {b}], 0) = 0"),
+                Err(e) => format!("pipe2(0) = -1 {e}"),
+            },
+        )
+        .await
+    }
+
+    /// `mknod(path, S_IFIFO|0666)`, as `mkfifo(3)` does it.
+    pub async fn mkfifo(&self, path: &str) -> SysResult<()> {
+        let p = path.to_string();
+        let q = path.to_string();
+        self.simple(
+            "mknodat",
+            None,
+            move |k, pid| k.sys_mkfifo(pid, &p),
+            move |r| {
+                format!(
+                    "mknodat(AT_FDCWD, \"{q}\", S_IFIFO|0666) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `unlink(2)`.
+    pub async fn unlink(&self, path: &str) -> SysResult<()> {
+        let p = path.to_string();
+        let q = path.to_string();
+        self.simple(
+            "unlinkat",
+            None,
+            move |k, pid| k.sys_unlink(pid, &p),
+            move |r| {
+                format!(
+                    "unlinkat(AT_FDCWD, \"{q}\", 0) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `chdir(2)`.
+    pub async fn chdir(&self, path: &str) -> SysResult<()> {
+        let p = path.to_string();
+        let q = path.to_string();
+        self.simple(
+            "chdir",
+            None,
+            move |k, pid| k.sys_chdir(pid, &p),
+            move |r| format!("chdir(\"{q}\") {}", ret_text(r, |_| "0".into())),
+        )
+        .await
+    }
+
+    /// `newfstatat(2)`, reduced to the kind of thing at `path`.
+    pub async fn stat(&self, path: &str) -> SysResult<Inode> {
+        let p = path.to_string();
+        let q = path.to_string();
+        self.simple(
+            "newfstatat",
+            None,
+            move |k, pid| k.sys_stat(pid, &p),
+            move |r| {
+                format!(
+                    "newfstatat(AT_FDCWD, \"{q}\", {{...}}, 0) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `getdents64(2)` on a directory, all at once: the names in it.
+    pub async fn list_dir(&self, path: &str) -> SysResult<Vec<String>> {
+        let p = path.to_string();
+        let q = path.to_string();
+        self.simple(
+            "getdents64",
+            None,
+            move |k, pid| {
+                let full = crate::kernel::fs::normalize(&k.proc(pid).cwd, &p);
+                match k.vfs.inode(&full) {
+                    Some(Inode::Dir) => Ok(k.vfs.list(&full)),
+                    Some(_) => Err(Errno::ENOTDIR),
+                    None => Err(Errno::ENOENT),
+                }
+            },
+            move |r| {
+                format!(
+                    "getdents64(\"{q}\") {}",
+                    ret_text(r, |v| v.len().to_string())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `fork(2)` (strace: `clone`). The child runs `child` with its own `Sys`;
+    /// the parent gets the child's pid. A closure stands in for "returns twice".
+    pub async fn fork<F, Fut>(&self, child: F) -> SysResult<Pid>
+    where
+        F: FnOnce(Sys) -> Fut,
+        Fut: Future<Output = i32> + 'static,
+    {
+        let pid = self
+            .simple(
+                "clone",
+                None,
+                |k, pid| match k.sys_fork(pid) {
+                    Attempt::Done(r) => r,
+                    Attempt::Block(_) => unreachable!("fork never blocks"),
+                },
+                |r| format!("clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD) {}", ret_text(r, |p| p.to_string())),
+            )
+            .await?;
+        let sys = Sys::new(self.shared.clone(), pid);
+        let task: Task = Box::pin(child(sys));
+        self.shared.new_tasks.borrow_mut().push((pid, task));
+        Ok(pid)
+    }
+
+    /// `execve(2)`: runs program `argv[0]` (a path, or a name looked up in PATH by
+    /// the caller) in place of this one. Returns only on failure.
+    pub async fn execve(&self, path: &str, argv: Vec<String>) -> Errno {
+        let p = path.to_string();
+        let argv_shown = format!(
+            "[{}]",
+            argv.iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let shared = self.shared.clone();
+        let argv2 = argv.clone();
+        let r = self
+            .simple(
+                "execve",
+                None,
+                move |k, pid| {
+                    let full = crate::kernel::fs::normalize(&k.proc(pid).cwd, &p);
+                    let main = match k.vfs.inode(&full) {
+                        Some(Inode::Program { name }) => {
+                            shared.programs.get(name).copied().ok_or(Errno::ENOEXEC)?
+                        }
+                        Some(Inode::Dir) => return Err(Errno::EACCES),
+                        Some(_) => return Err(Errno::ENOEXEC),
+                        None => return Err(Errno::ENOENT),
+                    };
+                    k.exec_replace(pid, argv2.clone());
+                    let task = main(Sys::new(shared.clone(), pid), argv2.clone());
+                    shared.new_tasks.borrow_mut().push((pid, task));
+                    Ok(())
+                },
+                move |r| {
+                    format!(
+                        "execve(\"{path}\", {argv_shown}, 0x7ffc /* env */) {}",
+                        ret_text(r, |_| "0".into())
+                    )
+                },
+            )
+            .await;
+        match r {
+            // The executor swaps in the new program; this future is never polled again.
+            Ok(()) => std::future::pending().await,
+            Err(e) => e,
+        }
+    }
+
+    /// `exit_group(2)`.
+    pub async fn exit(&self, code: i32) -> ! {
+        let code = code & 0xff;
+        let _ = self
+            .simple(
+                "exit_group",
+                None,
+                move |k, pid| {
+                    k.terminate(pid, ExitStatus::Code(code));
+                    Ok(())
+                },
+                move |_| format!("exit_group({code}) = ?"),
+            )
+            .await;
+        std::future::pending::<()>().await;
+        unreachable!("a dead process is never polled")
+    }
+
+    /// `wait4(2)` for `target` (-1: any child).
+    pub async fn waitpid(&self, target: i32, nohang: bool) -> SysResult<Option<(Pid, ExitStatus)>> {
+        let opts = if nohang { "WNOHANG" } else { "0" };
+        self.call(
+            "wait4",
+            None,
+            format!("wait4({target},"),
+            move |k, pid| k.sys_wait4(pid, target, nohang),
+            move |_, r: &SysResult<Option<(Pid, ExitStatus)>>| {
+                let text = match r {
+                    Ok(Some((p, ExitStatus::Code(c)))) => format!("wait4({target}, [{{WIFEXITED(s) && WEXITSTATUS(s) == {c}}}], {opts}, NULL) = {p}"),
+                    Ok(Some((p, ExitStatus::Signaled(s)))) => format!("wait4({target}, [{{WIFSIGNALED(s) && WTERMSIG(s) == {s}}}], {opts}, NULL) = {p}"),
+                    Ok(None) => format!("wait4({target}, {opts}, NULL) = 0"),
+                    Err(e) => format!("wait4({target}, {opts}, NULL) = -1 {e}"),
+                };
+                (text, None, None)
+            },
+        )
+        .await
+    }
+
+    /// `kill(2)`; `sig` None is signal 0 (a check that the target exists).
+    pub async fn kill(&self, target: i32, sig: Option<Signal>) -> SysResult<()> {
+        let name = sig.map_or("0".to_string(), |s| s.name().to_string());
+        self.simple(
+            "kill",
+            None,
+            move |k, pid| k.sys_kill(pid, target, sig),
+            move |r| format!("kill({target}, {name}) {}", ret_text(r, |_| "0".into())),
+        )
+        .await
+    }
+
+    /// `rt_sigaction(2)`: returns the old disposition.
+    pub async fn sigaction(&self, sig: Signal, d: Disposition) -> SysResult<Disposition> {
+        let shown = match d {
+            Disposition::Default => "SIG_DFL".to_string(),
+            Disposition::Ignore => "SIG_IGN".to_string(),
+            Disposition::Handler { restart } => {
+                format!("handler{}", if restart { ", SA_RESTART" } else { "" })
+            }
+        };
+        self.simple(
+            "rt_sigaction",
+            None,
+            move |k, pid| k.sys_sigaction(pid, sig, d),
+            move |r| {
+                format!(
+                    "rt_sigaction({sig}, {{sa_handler={shown}}}, ...) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `setpgid(2)`.
+    pub async fn setpgid(&self, target: Pid, pgid: Pid) -> SysResult<()> {
+        self.simple(
+            "setpgid",
+            None,
+            move |k, pid| k.sys_setpgid(pid, target, pgid),
+            move |r| format!("setpgid({target}, {pgid}) {}", ret_text(r, |_| "0".into())),
+        )
+        .await
+    }
+
+    /// `clock_nanosleep(2)`.
+    pub async fn sleep_us(&self, duration: Micros) -> SysResult<()> {
+        let mut deadline = None;
+        let secs = duration as f64 / 1e6;
+        self.call(
+            "clock_nanosleep",
+            None,
+            format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}},"),
+            move |k, _| {
+                let until = *deadline.get_or_insert(k.now + duration);
+                if k.now >= until {
+                    Attempt::Done(Ok(()))
+                } else {
+                    Attempt::Block(Wait {
+                        keys: Vec::new(),
+                        until: Some(until),
+                    })
+                }
+            },
+            move |_, r: &SysResult<()>| {
+                (
+                    format!(
+                        "clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}}, NULL) {}",
+                        ret_text(r, |_| "0".into())
+                    ),
+                    None,
+                    None,
+                )
+            },
+        )
+        .await
+    }
+
+    /// `poll(2)`; a negative timeout waits forever. Returns how many fds are ready
+    /// (0 on timeout) and fills their `revents`.
+    pub async fn poll(&self, fds: &mut [PollFd], timeout_ms: i32) -> SysResult<usize> {
+        self.poll_named("poll", fds, timeout_ms).await
+    }
+
+    /// `select(2)` over read and write sets, reported with its own name (netcat-
+    /// traditional's loop shows as `pselect6` under strace).
+    pub async fn select(
+        &self,
+        read: &[Fd],
+        write: &[Fd],
+        timeout_ms: i32,
+    ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
+        use crate::kernel::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT};
+        let mut fds: Vec<PollFd> = read
+            .iter()
+            .map(|&fd| PollFd::new(fd, POLLIN))
+            .chain(write.iter().map(|&fd| PollFd::new(fd, POLLOUT)))
+            .collect();
+        self.poll_named("pselect6", &mut fds, timeout_ms).await?;
+        let (r, w) = fds.split_at(read.len());
+        let rd = r
+            .iter()
+            .filter(|p| p.revents & (POLLIN | POLLHUP | POLLERR) != 0)
+            .map(|p| p.fd)
+            .collect();
+        let wr = w
+            .iter()
+            .filter(|p| p.revents & (POLLOUT | POLLERR) != 0)
+            .map(|p| p.fd)
+            .collect();
+        Ok((rd, wr))
+    }
+
+    async fn poll_named(
+        &self,
+        name: &'static str,
+        fds: &mut [PollFd],
+        timeout_ms: i32,
+    ) -> SysResult<usize> {
+        let asked: Vec<String> = fds
+            .iter()
+            .map(|p| format!("{{fd={}, events={}}}", p.fd, poll_flags(p.events)))
+            .collect();
+        let asked = asked.join(", ");
+        let n = fds.len();
+        let mut deadline = None;
+        let result = RefCell::new(Vec::new());
+        let r = self
+            .call(
+                name,
+                None,
+                format!("{name}([{asked}], {n}, {timeout_ms}"),
+                |k, pid| {
+                    let until = if timeout_ms < 0 {
+                        None
+                    } else {
+                        Some(*deadline.get_or_insert(k.now + timeout_ms as u64 * 1000))
+                    };
+                    let mut scan = fds.to_vec();
+                    let (ready, keys) = k.poll_scan(pid, &mut scan);
+                    *result.borrow_mut() = scan;
+                    if ready > 0 || until.is_some_and(|u| k.now >= u) {
+                        Attempt::Done(Ok(ready))
+                    } else {
+                        Attempt::Block(Wait { keys, until })
+                    }
+                },
+                |_, r: &SysResult<usize>| {
+                    let got: Vec<String> = result
+                        .borrow()
+                        .iter()
+                        .filter(|p| p.revents != 0)
+                        .map(|p| format!("{{fd={}, revents={}}}", p.fd, poll_flags(p.revents)))
+                        .collect();
+                    let text = match r {
+                        Ok(0) => format!("{name}([{asked}], {n}, {timeout_ms}) = 0 (Timeout)"),
+                        Ok(c) => format!(
+                            "{name}([{asked}], {n}, {timeout_ms}) = {c} ([{}])",
+                            got.join(", ")
+                        ),
+                        Err(e) => format!("{name}([{asked}], {n}, {timeout_ms}) = -1 {e}"),
+                    };
+                    (text, None, None)
+                },
+            )
+            .await;
+        let scanned = result.into_inner();
+        for (p, s) in fds.iter_mut().zip(scanned) {
+            p.revents = s.revents;
+        }
+        r
+    }
+
+    /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`.
+    pub async fn socket(&self) -> SysResult<Fd> {
+        self.simple(
+            "socket",
+            None,
+            |k, pid| k.sys_socket(pid, OpenFlags::default()),
+            |r| {
+                format!(
+                    "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) {}",
+                    ret_text(r, |f| f.to_string())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `setsockopt(fd, SOL_SOCKET, opt, [1])`.
+    pub async fn setsockopt(&self, fd: Fd, opt: SockOpt, on: bool) -> SysResult<()> {
+        let name = match opt {
+            SockOpt::ReuseAddr => "SO_REUSEADDR",
+            SockOpt::ReusePort => "SO_REUSEPORT",
+            SockOpt::KeepAlive => "SO_KEEPALIVE",
+        };
+        let v = on as i32;
+        self.simple(
+            "setsockopt",
+            Some(fd),
+            move |k, pid| k.sys_setsockopt(pid, fd, opt, on),
+            move |r| {
+                format!(
+                    "setsockopt({fd}, SOL_SOCKET, {name}, [{v}], 4) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `bind(2)`.
+    pub async fn bind(&self, fd: Fd, addr: SocketAddrV4) -> SysResult<()> {
+        self.simple(
+            "bind",
+            Some(fd),
+            move |k, pid| k.sys_bind(pid, fd, addr),
+            move |r| {
+                format!(
+                    "bind({fd}, {}, 16) {}",
+                    sockaddr(addr),
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `listen(2)`.
+    pub async fn listen(&self, fd: Fd, backlog: i32) -> SysResult<()> {
+        self.simple(
+            "listen",
+            Some(fd),
+            move |k, pid| k.sys_listen(pid, fd, backlog),
+            move |r| format!("listen({fd}, {backlog}) {}", ret_text(r, |_| "0".into())),
+        )
+        .await
+    }
+
+    /// `accept4(2)`: the new fd and the peer's address.
+    pub async fn accept(&self, fd: Fd) -> SysResult<(Fd, SocketAddrV4)> {
+        let pid = self.pid;
+        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
+        self.call(
+            "accept4",
+            Some(fd),
+            format!("accept4({fd},"),
+            move |k, pid| k.sys_accept(pid, fd, OpenFlags::default()),
+            move |_, r: &SysResult<(Fd, SocketAddrV4)>| {
+                let text = match r {
+                    Ok((nfd, a)) => format!("accept4({fd}, {}, [16], 0) = {nfd}", sockaddr(*a)),
+                    Err(e) => format!("accept4({fd}, NULL, NULL, 0) = -1 {e}"),
+                };
+                (text, object.clone(), None)
+            },
+        )
+        .await
+    }
+
+    /// `connect(2)`.
+    pub async fn connect(&self, fd: Fd, addr: SocketAddrV4) -> SysResult<()> {
+        self.call(
+            "connect",
+            Some(fd),
+            format!("connect({fd}, {}, 16", sockaddr(addr)),
+            move |k, pid| k.sys_connect(pid, fd, addr),
+            move |_, r: &SysResult<()>| {
+                (
+                    format!(
+                        "connect({fd}, {}, 16) {}",
+                        sockaddr(addr),
+                        ret_text(r, |_| "0".into())
+                    ),
+                    None,
+                    None,
+                )
+            },
+        )
+        .await
+    }
+
+    /// `getsockopt(fd, SOL_SOCKET, SO_ERROR)`: the pending error, if any.
+    pub async fn so_error(&self, fd: Fd) -> SysResult<Option<Errno>> {
+        self.simple(
+            "getsockopt",
+            Some(fd),
+            move |k, pid| k.sys_so_error(pid, fd),
+            move |r| match r {
+                Ok(e) => format!(
+                    "getsockopt({fd}, SOL_SOCKET, SO_ERROR, [{}], [4]) = 0",
+                    e.map_or("0".to_string(), |e| e.name().to_string())
+                ),
+                Err(e) => format!("getsockopt({fd}, SOL_SOCKET, SO_ERROR) = -1 {e}"),
+            },
+        )
+        .await
+    }
+
+    /// `getsockname(2)` (`peer` false) or `getpeername(2)`.
+    pub async fn sockname(&self, fd: Fd, peer: bool) -> SysResult<SocketAddrV4> {
+        let name = if peer { "getpeername" } else { "getsockname" };
+        self.simple(
+            name,
+            Some(fd),
+            move |k, pid| k.sys_sockname(pid, fd, peer),
+            move |r| {
+                format!(
+                    "{name}({fd}, {}, [16]) {}",
+                    r.map(sockaddr).unwrap_or_default(),
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// `shutdown(2)`.
+    pub async fn shutdown(&self, fd: Fd, how: Shutdown) -> SysResult<()> {
+        self.simple(
+            "shutdown",
+            Some(fd),
+            move |k, pid| k.sys_shutdown(pid, fd, how),
+            move |r| {
+                format!(
+                    "shutdown({fd}, {}) {}",
+                    how.name(),
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
+    /// Is `fd` open? (`fcntl(F_GETFD)`, free: programs only use it for sanity.)
+    pub fn fd_is_open(&self, fd: Fd) -> bool {
+        self.shared
+            .kernel
+            .borrow()
+            .proc(self.pid)
+            .fds
+            .contains_key(&fd)
+    }
+}
+
+/// `{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr("127.0.0.1")}`.
+pub fn sockaddr(a: SocketAddrV4) -> String {
+    format!(
+        "{{sa_family=AF_INET, sin_port=htons({}), sin_addr=inet_addr(\"{}\")}}",
+        a.port(),
+        a.ip()
+    )
+}
+
+/// A short name for the object behind an open file: `pipe:[3]`, `/tmp/f`,
+/// `socket:[2]`, `/dev/pts/0`.
+pub fn describe_object(k: &Kernel, file: crate::kernel::FileId) -> String {
+    use crate::kernel::fs::Object;
+    let f = k.file(file);
+    match f.object {
+        Object::Pipe {
+            pipe, fifo: None, ..
+        } => format!("pipe:[{}]", pipe.0),
+        Object::Socket { sock } => format!("socket:[{}]", sock.0),
+        _ => f.path.clone().unwrap_or_else(|| file.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockaddr_prints_like_strace() {
+        let a = SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 5000);
+        assert_eq!(
+            sockaddr(a),
+            "{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr(\"127.0.0.1\")}"
+        );
+    }
+}
