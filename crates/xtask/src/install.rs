@@ -108,9 +108,7 @@ pub fn ensure_system_packages(ws: &Workspace, wanted: &[SystemPackage]) -> Resul
         .into());
     }
     // Another apt (an unattended upgrade, an earlier install) holds the dpkg lock.
-    wait_for_others("apt/dpkg", Duration::from_secs(30 * 60), |args| {
-        matches!(program_name(args), "apt-get" | "apt" | "dpkg" | "aptitude")
-    });
+    wait_for_others("apt/dpkg", Duration::from_secs(30 * 60), is_package_manager);
     say!("installing system packages: {list} (apt-get; about a minute, once)");
     let lock_wait = "DPkg::Lock::Timeout=600";
     run(ws
@@ -140,6 +138,11 @@ pub fn ensure_system_packages(ws: &Workspace, wanted: &[SystemPackage]) -> Resul
         );
     }
     Ok(())
+}
+
+/// apt or dpkg at work: it holds the dpkg lock that our apt-get needs.
+fn is_package_manager(args: &[String]) -> bool {
+    matches!(program_name(args), "apt-get" | "apt" | "dpkg" | "aptitude")
 }
 
 /// The real user id from the text of `/proc/self/status` (`Uid:\treal\teffective...`).
@@ -216,10 +219,7 @@ pub fn ensure_wasm_bindgen(ws: &Workspace) -> Result<WasmBindgen> {
     wait_for_others(
         "another install of wasm-bindgen-cli",
         Duration::from_secs(30 * 60),
-        |args| {
-            args.iter().any(|arg| arg == "install")
-                && args.iter().any(|arg| arg == "wasm-bindgen-cli")
-        },
+        is_wasm_bindgen_install,
     );
     if let Some(tools) = installed_wasm_bindgen(ws, &version) {
         say!("wasm-bindgen-cli {version}: installed by the other process");
@@ -242,21 +242,38 @@ pub fn ensure_wasm_bindgen(ws: &Workspace) -> Result<WasmBindgen> {
     installed_wasm_bindgen(ws, &version).with_context(|| {
         format!(
             "wasm-bindgen-cli {version} was installed but `wasm-bindgen --version` does not say \
-             {version}: is another wasm-bindgen earlier in PATH than {}?",
+             {version}, neither in PATH nor in {}",
             ws.cargo_bin.display()
         )
     })
 }
 
+/// `cargo install ... wasm-bindgen-cli ...`, by us or by hand, but not the rustc
+/// processes it starts (their arguments never are these two words alone).
+fn is_wasm_bindgen_install(args: &[String]) -> bool {
+    args.iter().any(|arg| arg == "install") && args.iter().any(|arg| arg == "wasm-bindgen-cli")
+}
+
+/// The first wasm-bindgen at `version`: the one in `PATH`, else the one `cargo
+/// install` puts in `~/.cargo/bin` (another version may come first in `PATH`).
 fn installed_wasm_bindgen(ws: &Workspace, version: &str) -> Option<WasmBindgen> {
-    let bindgen = ws.find_tool("wasm-bindgen")?;
-    let test_runner = ws.find_tool("wasm-bindgen-test-runner")?;
-    let printed = output(ws.command(&bindgen).arg("--version"))?;
-    // `wasm-bindgen 0.2.130`
-    (printed.split_whitespace().nth(1) == Some(version)).then(|| WasmBindgen {
-        version: version.to_string(),
-        bindgen,
-        test_runner,
+    let candidates = ws
+        .find_tool("wasm-bindgen")
+        .into_iter()
+        .chain([ws.cargo_bin.join("wasm-bindgen")]);
+    candidates.into_iter().find_map(|bindgen| {
+        let printed = output(ws.command(&bindgen).arg("--version"))?;
+        // `wasm-bindgen 0.2.130`
+        if printed.split_whitespace().nth(1) != Some(version) {
+            return None;
+        }
+        // Installed together, so they sit side by side.
+        let test_runner = bindgen.with_file_name("wasm-bindgen-test-runner");
+        test_runner.exists().then(|| WasmBindgen {
+            version: version.to_string(),
+            bindgen,
+            test_runner,
+        })
     })
 }
 
@@ -323,6 +340,33 @@ mod tests {
         let status = "Name:\txtask\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
         assert_eq!(uid_from_status(status), Some(1000));
         assert_eq!(uid_from_status("Name:\txtask\n"), None);
+    }
+
+    fn args(line: &str) -> Vec<String> {
+        line.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn an_install_of_wasm_bindgen_cli_is_recognized_but_not_its_compiler_runs() {
+        let cargo = "/root/.cargo/bin/cargo install wasm-bindgen-cli --version 0.2.130";
+        assert!(is_wasm_bindgen_install(&args(cargo)));
+        let rustc =
+            "rustc --crate-name wasm_bindgen_cli --out-dir /tmp/cargo-installX/release/deps";
+        assert!(!is_wasm_bindgen_install(&args(rustc)));
+        assert!(!is_wasm_bindgen_install(&args(
+            "cargo install wasm-bindgen-cli-support"
+        )));
+    }
+
+    #[test]
+    fn apt_and_dpkg_are_package_managers_wherever_they_live() {
+        assert!(is_package_manager(&args(
+            "/usr/bin/apt-get install -y curl"
+        )));
+        assert!(is_package_manager(&args(
+            "/usr/bin/dpkg --status-fd 23 --configure"
+        )));
+        assert!(!is_package_manager(&args("cat /var/log/apt/history.log")));
     }
 
     #[test]

@@ -19,6 +19,8 @@ mod process;
 mod static_server;
 mod suites;
 
+use std::process::ExitCode;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -28,7 +30,11 @@ use crate::static_server::StaticServer;
 use crate::suites::Suite;
 
 #[derive(Parser)]
-#[command(about = "Build, serve and test pipelab")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Build, serve and test pipelab"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -38,24 +44,38 @@ struct Cli {
 enum Cmd {
     /// Build the playground and serve www/ on http://127.0.0.1:PORT (Ctrl-C stops it).
     Serve {
+        /// The port on 127.0.0.1; 0 picks a free one.
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Serve www/ as it is, without building (port 0 picks a free port).
+        /// Serve www/ as it is, without installing or building anything.
         #[arg(long)]
         no_build: bool,
     },
     /// Run every test suite, or only the SUITEs named.
+    ///
+    /// With no SUITE, all of them in the order below; a summary with the time each
+    /// took ends the run, which fails if any suite failed. Example: `cargo xtask test
+    /// browser`.
     Test {
         #[arg(value_enum, value_name = "SUITE")]
         suites: Vec<Suite>,
     },
 }
 
-fn main() -> Result<()> {
-    let ws = Workspace::locate()?;
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Workspace::locate().and_then(|ws| match cli.command {
         Cmd::Serve { port, no_build } => serve(&ws, port, no_build),
         Cmd::Test { suites } => suites::test(&ws, &suites),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain on one line; no backtrace even with RUST_BACKTRACE set,
+            // since the message, not xtask's stack, says what to do.
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -348,3 +348,37 @@ fn summarize(results: &[(Suite, Outcome, Duration)]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_prerequisite_marks_only_the_affected_suites() {
+        let mut unavailable = BTreeMap::new();
+        let missing = Err(Unavailable("no chromium".to_string()).into());
+        tolerate(missing, &[Suite::Browser], &mut unavailable).unwrap();
+        assert_eq!(
+            unavailable.keys().copied().collect::<Vec<_>>(),
+            [Suite::Browser]
+        );
+        assert_eq!(unavailable[&Suite::Browser], "no chromium");
+    }
+
+    #[test]
+    fn any_other_failure_to_prepare_stops_the_run() {
+        let mut unavailable = BTreeMap::new();
+        let failed = Err(anyhow::anyhow!("cargo install failed"));
+        assert!(tolerate(failed, &[Suite::Wasm], &mut unavailable).is_err());
+        assert!(unavailable.is_empty());
+    }
+
+    #[test]
+    fn a_full_run_takes_the_suites_in_the_documented_order() {
+        let names: Vec<&str> = Suite::value_variants()
+            .iter()
+            .map(|suite| suite.name())
+            .collect();
+        assert_eq!(names, ["fmt", "clippy", "cargo", "wasm", "browser"]);
+    }
+}
