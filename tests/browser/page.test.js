@@ -140,8 +140,8 @@ test('an error message from the loader is shown as text, never parsed as HTML', 
   await page.close();
 });
 
-/// Opens the page and waits until it has either loaded the simulator or given up.
-/// `problems` collects what a developer would see in red in the console.
+// Opens the page and waits until it has either loaded the simulator or given up.
+// `problems` collects what a developer would see in red in the console.
 async function openPage({ colorScheme = 'light', beforeLoad } = {}) {
   const page = await browser.newPage();
   const problems = [];
@@ -189,7 +189,7 @@ function startServer() {
   });
 }
 
-/// The version every crate inherits from the workspace, as the footer must show it.
+// The version every crate inherits from the workspace, as the footer must show it.
 function workspaceVersion() {
   const manifest = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8');
   const version = manifest.match(/\[workspace\.package\][^[]*?\bversion\s*=\s*"([^"]+)"/);
