@@ -344,7 +344,7 @@ fn summarize(results: &[(Suite, Outcome, Duration)]) -> Result<()> {
         failed.len()
     );
     if !failed.is_empty() {
-        bail!("failed: {}", failed.join(", "));
+        bail!("these suites failed: {}", failed.join(", "));
     }
     Ok(())
 }
