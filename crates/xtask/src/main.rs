@@ -1,15 +1,40 @@
 //! `cargo xtask`: the project's two commands.
 //!
-//! - `cargo xtask serve`: build the playground and serve it.
-//! - `cargo xtask test`: every test suite.
+//! - `cargo xtask serve`: build the playground and serve it on 127.0.0.1.
+//! - `cargo xtask test [SUITE...]`: every test suite, or the ones named.
+//!
+//! Both install what is missing first and say so, one line per step.
+//!
+//! - `install`: the wasm target, wasm-bindgen-cli, system and npm packages
+//! - `page`: build the wasm and bind it into `www/pkg`
+//! - `static_server`: the std-only HTTP server behind `serve`
+//! - `suites`: the test suites and their summary
+//! - `lockfile`: versions pinned in `Cargo.lock`
+//! - `process`: running commands and finding tools
 
-use std::process::Command;
+mod install;
+mod lockfile;
+mod page;
+mod process;
+mod static_server;
+mod suites;
 
-use anyhow::{Context, Result, bail};
+use std::process::ExitCode;
+
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::install::Unavailable;
+use crate::process::{Workspace, say};
+use crate::static_server::StaticServer;
+use crate::suites::Suite;
+
 #[derive(Parser)]
-#[command(about = "Build, serve and test pipelab")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Build, serve and test pipelab"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -17,37 +42,67 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run every test suite.
-    Test,
+    /// Build the playground and serve www/ on http://127.0.0.1:PORT (Ctrl-C stops it).
+    Serve {
+        /// The port on 127.0.0.1; 0 picks a free one.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Serve www/ as it is, without installing or building anything.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Run every test suite, or only the SUITEs named.
+    ///
+    /// With no SUITE, all of them in the order below; a summary with the time each
+    /// took ends the run, which fails if any suite failed. Example: `cargo xtask test
+    /// browser`.
+    Test {
+        #[arg(value_enum, value_name = "SUITE")]
+        suites: Vec<Suite>,
+    },
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
-        Cmd::Test => test(),
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Workspace::locate().and_then(|ws| match cli.command {
+        Cmd::Serve { port, no_build } => serve(&ws, port, no_build),
+        Cmd::Test { suites } => suites::test(&ws, &suites),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain on one line; no backtrace even with RUST_BACKTRACE set,
+            // since the message, not xtask's stack, says what to do.
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn test() -> Result<()> {
-    cargo(&["fmt", "--all", "--check"])?;
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    cargo(&["test", "--workspace"])
-}
-
-fn cargo(args: &[&str]) -> Result<()> {
-    eprintln!("xtask: cargo {}", args.join(" "));
-    let status = Command::new(env!("CARGO"))
-        .args(args)
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("cargo {} failed ({status})", args.join(" "));
+fn serve(ws: &Workspace, port: u16, no_build: bool) -> Result<()> {
+    let www = page::www(ws);
+    if no_build {
+        if !www.join("pkg/pipelab_web.js").exists() {
+            say!(
+                "www/pkg is missing: the page will show its load error (build with `cargo xtask serve`)"
+            );
+        }
+    } else {
+        install::ensure_wasm_target(ws)?;
+        let wasm_bindgen = install::ensure_wasm_bindgen(ws)?;
+        // wasm-opt only makes the download smaller: without npm, serve what we have.
+        let wasm_opt = match install::ensure_npm_packages(ws) {
+            Ok(()) => install::npm_wasm_opt(ws),
+            Err(error) if error.is::<Unavailable>() => {
+                say!("{error}; serving the wasm without wasm-opt");
+                None
+            }
+            Err(error) => return Err(error),
+        };
+        page::build(ws, &wasm_bindgen, wasm_opt.as_deref())?;
     }
-    Ok(())
+    let server = StaticServer::bind(&www, port)?;
+    // On stdout, for the browser tests that start this server and read its port.
+    println!("xtask: serving www/ on {} (Ctrl-C stops it)", server.url()?);
+    server.serve()
 }

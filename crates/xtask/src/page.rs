@@ -1,0 +1,96 @@
+//! Building the page: the wasm, its JS bindings in `www/pkg`, and a smaller wasm.
+//! `serve` and `test` share this code, so the tests check what is served.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result};
+
+use crate::install::{WASM_TARGET, WasmBindgen};
+use crate::process::{Workspace, run, say};
+
+const PROFILE: &str = "wasm-release";
+const CRATE: &str = "pipelab-web";
+
+/// Builds `www/pkg` from crates/web; `wasm_opt` shrinks the module when given.
+pub fn build(ws: &Workspace, wasm_bindgen: &WasmBindgen, wasm_opt: Option<&Path>) -> Result<()> {
+    say!("building the wasm (cargo build --profile {PROFILE} --target {WASM_TARGET} -p {CRATE})");
+    run(&mut ws.cargo(&[
+        "build",
+        "--profile",
+        PROFILE,
+        "--target",
+        WASM_TARGET,
+        "-p",
+        CRATE,
+    ]))?;
+
+    let wasm = ws
+        .target_dir
+        .join(WASM_TARGET)
+        .join(PROFILE)
+        .join(format!("{}.wasm", CRATE.replace('-', "_")));
+    let pkg = ws.root.join("www/pkg");
+    let stamp_path = pkg.join(".xtask-stamp");
+    // Binding and wasm-opt take seconds; skip them when nothing they read changed.
+    let stamp = stamp(&wasm, wasm_bindgen, wasm_opt.is_some())?;
+    let outputs_exist = ["pipelab_web.js", "pipelab_web_bg.wasm"]
+        .iter()
+        .all(|file| pkg.join(file).exists());
+    if outputs_exist && fs::read_to_string(&stamp_path).is_ok_and(|old| old == stamp) {
+        say!("www/pkg is up to date");
+        return Ok(());
+    }
+
+    say!("binding for the page (wasm-bindgen --target web --out-dir www/pkg)");
+    run(ws
+        .command(&wasm_bindgen.bindgen)
+        .args(["--target", "web", "--out-dir"])
+        .arg(&pkg)
+        .arg(&wasm))?;
+
+    let bound = pkg.join("pipelab_web_bg.wasm");
+    match wasm_opt {
+        Some(wasm_opt) => {
+            let before = file_size(&bound);
+            say!("shrinking the wasm (wasm-opt -Oz, from npm's binaryen)");
+            run(ws
+                .command(wasm_opt)
+                .arg("-Oz")
+                .arg(&bound)
+                .arg("-o")
+                .arg(&bound))?;
+            say!(
+                "www/pkg/pipelab_web_bg.wasm: {before} → {} bytes",
+                file_size(&bound)
+            );
+        }
+        None => say!("no wasm-opt (npm packages not installed): the wasm stays unshrunk"),
+    }
+    fs::write(&stamp_path, stamp).with_context(|| format!("cannot write {}", stamp_path.display()))
+}
+
+/// What the bound output depends on: the built wasm, the binder's version, wasm-opt.
+fn stamp(wasm: &Path, wasm_bindgen: &WasmBindgen, optimized: bool) -> Result<String> {
+    let meta =
+        fs::metadata(wasm).with_context(|| format!("the build left no {}", wasm.display()))?;
+    let modified_ns = meta
+        .modified()?
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    Ok(format!(
+        "{} bytes, modified {modified_ns} ns; wasm-bindgen {}; wasm-opt {optimized}\n",
+        meta.len(),
+        wasm_bindgen.version
+    ))
+}
+
+fn file_size(path: &Path) -> u64 {
+    fs::metadata(path).map_or(0, |meta| meta.len())
+}
+
+/// The directory the page is served from.
+pub fn www(ws: &Workspace) -> PathBuf {
+    ws.root.join("www")
+}
