@@ -268,6 +268,8 @@ pub struct OpenFile {
     /// For a FIFO read end: the pipe's `w_counter` when it was opened (POLLHUP is
     /// reported only once a writer has come since).
     pub w_counter_at_open: u64,
+    /// For a FIFO write end: the pipe's `r_counter` when it was opened.
+    pub r_counter_at_open: u64,
 }
 
 impl Kernel {
@@ -284,6 +286,7 @@ impl Kernel {
                 refs: 1,
                 path,
                 w_counter_at_open: 0,
+                r_counter_at_open: 0,
             },
         );
         id
@@ -515,7 +518,7 @@ impl Kernel {
             p.writers += 1;
             p.w_counter += 1;
         }
-        let w_counter = p.w_counter;
+        let (w_counter, r_counter) = (p.w_counter, p.r_counter);
         self.wake(WaitKey::Fifo(inode));
         self.wake(WaitKey::Pipe(pipe));
         let file = self.new_file(
@@ -538,8 +541,9 @@ impl Kernel {
         self.fifo_open_wait(pid, file, fifo_waiting)
     }
 
-    /// A blocking FIFO open returns once the other side has an opener
-    /// (`wait_for_partner`).
+    /// A blocking FIFO open returns once the other side has an opener, or has had
+    /// one since (`wait_for_partner` waits for the counter to move, so a partner
+    /// that opened and closed again still releases it).
     fn fifo_open_wait(
         &mut self,
         pid: Pid,
@@ -554,7 +558,11 @@ impl Kernel {
             unreachable!("a fifo open waits on a pipe");
         };
         let p = &self.pipes[&pipe];
-        let partner = if read { p.writers > 0 } else { p.readers > 0 };
+        let partner = if read {
+            p.writers > 0 || p.w_counter != f.w_counter_at_open
+        } else {
+            p.readers > 0 || p.r_counter != f.r_counter_at_open
+        };
         if !partner {
             let inode = fifo.expect("named pipe");
             return Attempt::Block(Wait::on(WaitKey::Fifo(inode)));

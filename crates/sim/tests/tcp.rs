@@ -1,0 +1,456 @@
+//! Loopback TCP through the syscall layer, against what was measured on this
+//! machine (ground truth §8.8 and the re-measured flags in `kernel/poll.rs`).
+
+mod harness;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use harness::*;
+use pipelab_sim::kernel::net::{Shutdown, SockOpt, TcpState};
+use pipelab_sim::kernel::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd};
+use pipelab_sim::kernel::{Disposition, Errno, Signal};
+use pipelab_sim::sys::Sys;
+
+fn lo(port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)
+}
+
+fn any(port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)
+}
+
+async fn listener(sys: &Sys, port: u16, backlog: i32) -> i32 {
+    let fd = sys.socket().await.unwrap();
+    sys.setsockopt(fd, SockOpt::ReuseAddr, true).await.unwrap();
+    sys.bind(fd, any(port)).await.unwrap();
+    sys.listen(fd, backlog).await.unwrap();
+    fd
+}
+
+async fn connect(sys: &Sys, port: u16) -> Result<i32, Errno> {
+    let fd = sys.socket().await?;
+    sys.connect(fd, lo(port)).await.map(|_| fd)
+}
+
+/// A client and its accepted peer on port 5000.
+async fn pair(sys: &Sys) -> (i32, i32) {
+    let l = listener(sys, 5000, 1).await;
+    let c = connect(sys, 5000).await.unwrap();
+    let (a, _) = sys.accept(l).await.unwrap();
+    (c, a)
+}
+
+#[test]
+fn connect_to_a_port_with_no_listener_is_refused_at_once() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let t0 = sys.now_us();
+        l.push(format!("{:?}", connect(&sys, 6000).await));
+        l.push(format!(
+            "within a millisecond: {}",
+            sys.now_us() - t0 < 1000
+        ));
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec!["Err(ECONNREFUSED)", "within a millisecond: true"]
+    );
+}
+
+#[test]
+fn nonblocking_connect_is_einprogress_then_so_error_tells_the_outcome() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        for port in [5999, 5000] {
+            if port == 5000 {
+                listener(&sys, 5000, 1).await;
+            }
+            let fd = sys.socket().await.unwrap();
+            sys.set_nonblock(fd, true).await.unwrap();
+            let r = sys.connect(fd, lo(port)).await;
+            let mut p = [PollFd::new(fd, POLLIN | POLLOUT)];
+            sys.poll(&mut p, 100).await.unwrap();
+            let err = sys.so_error(fd).await.unwrap();
+            l.push(format!(
+                "{port}: {r:?} revents={} so_error={err:?}",
+                p[0].revents
+            ));
+        }
+        0
+    });
+    run(&mut w);
+    // Measured here: refused = POLLIN|POLLOUT|POLLERR|POLLHUP (29), open = POLLOUT (4).
+    assert_eq!(
+        log.lines(),
+        vec![
+            "5999: Err(EINPROGRESS) revents=29 so_error=Some(ECONNREFUSED)",
+            "5000: Err(EINPROGRESS) revents=4 so_error=None",
+        ]
+    );
+}
+
+#[test]
+fn listen_backlog_1_completes_2_connections_then_drops_syns() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        listener(&sys, 5000, 1).await;
+        for i in 0..4 {
+            let fd = sys.socket().await.unwrap();
+            sys.set_nonblock(fd, true).await.unwrap();
+            sys.connect(fd, lo(5000)).await.ok();
+            let mut p = [PollFd::new(fd, POLLOUT)];
+            let ready = sys.poll(&mut p, 500).await.unwrap();
+            l.push(format!("{i}: {}", if ready > 0 { "ok" } else { "timeout" }));
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec!["0: ok", "1: ok", "2: timeout", "3: timeout"]
+    );
+}
+
+#[test]
+fn a_dropped_syn_gets_in_after_a_retransmit_once_accept_makes_room() {
+    let mut w = world();
+    let log = Log::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    spawn(&mut w, move |sys| async move {
+        let lfd = listener(&sys, 5000, 0).await;
+        sys.sleep_us(100_000).await.unwrap();
+        let _ = sys.accept(lfd).await.unwrap();
+        let _ = sys.accept(lfd).await.unwrap();
+        l1.push(format!(
+            "accepted both by {}s",
+            sys.now_us().div_ceil(1_000_000)
+        ));
+        0
+    });
+    spawn(&mut w, move |sys| async move {
+        sys.sleep_us(10).await.unwrap();
+        connect(&sys, 5000).await.unwrap();
+        // Backlog 0 holds one: this one's SYN is dropped and resent after 1 s.
+        connect(&sys, 5000).await.unwrap();
+        l2.push(format!("second connected at {}s", sys.now_us() / 1_000_000));
+        sys.sleep_us(5_000_000).await.unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec!["second connected at 1s", "accepted both by 2s"]
+    );
+}
+
+#[test]
+fn after_the_peer_closes_recv_is_eof_and_the_first_send_succeeds() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
+            .await
+            .unwrap();
+        let (c, a) = pair(&sys).await;
+        sys.close(a).await.unwrap();
+        l.push(format!("recv {:?}", sys.read(c, 10).await));
+        for _ in 0..3 {
+            l.push(format!("send {:?}", sys.write(c, b"hello").await));
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec![
+            "recv Ok([])",
+            "send Ok(5)",
+            "send Err(EPIPE)",
+            "send Err(EPIPE)"
+        ]
+    );
+}
+
+#[test]
+fn second_send_after_peer_close_raises_sigpipe() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    let pid = spawn(&mut w, move |sys| async move {
+        let (c, a) = pair(&sys).await;
+        sys.close(a).await.unwrap();
+        l.push(format!("first {:?}", sys.write(c, b"hello").await));
+        l.push(format!("second {:?}", sys.write(c, b"hello").await));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["first Ok(5)"]);
+    assert_eq!(status(&w, pid), Some(141));
+}
+
+#[test]
+fn msg_nosignal_gives_epipe_without_sigpipe() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (c, a) = pair(&sys).await;
+        sys.close(a).await.unwrap();
+        sys.send_nosignal(c, b"x").await.unwrap();
+        l.push(format!("{:?}", sys.send_nosignal(c, b"x").await));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EPIPE)"]);
+}
+
+#[test]
+fn close_with_unread_data_resets_the_peer() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (c, a) = pair(&sys).await;
+        sys.write(c, b"unread").await.unwrap();
+        sys.close(a).await.unwrap();
+        l.push(format!("{:?}", sys.read(c, 10).await));
+        l.push(format!("{:?}", sys.read(c, 10).await));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(ECONNRESET)", "Ok([])"]);
+}
+
+#[test]
+fn closing_a_listener_resets_the_connections_in_its_queue() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let lfd = listener(&sys, 5000, 1).await;
+        let c = connect(&sys, 5000).await.unwrap();
+        sys.close(lfd).await.unwrap();
+        l.push(format!("{:?}", sys.read(c, 10).await));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(ECONNRESET)"]);
+}
+
+#[test]
+fn shutdown_wr_gives_the_peer_eof_while_the_other_direction_flows() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (c, a) = pair(&sys).await;
+        sys.shutdown(c, Shutdown::Write).await.unwrap();
+        l.push(format!("peer reads {:?}", sys.read(a, 10).await));
+        sys.write(a, b"back").await.unwrap();
+        l.push(format!(
+            "client reads {:?}",
+            String::from_utf8(sys.read(c, 10).await.unwrap())
+        ));
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec!["peer reads Ok([])", "client reads Ok(\"back\")"]
+    );
+}
+
+#[test]
+fn tcp_states_follow_the_close_sequence() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (c, a) = pair(&sys).await;
+        sys.close(c).await.unwrap();
+        sys.read(a, 10).await.unwrap();
+        sys.close(a).await.unwrap();
+        l.push("done");
+        0
+    });
+    run(&mut w);
+    let k = w.kernel();
+    let transitions: Vec<(TcpState, TcpState)> = k
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            pipelab_sim::trace::EventKind::TcpState { from, to, .. } => Some((from, to)),
+            _ => None,
+        })
+        .collect();
+    use TcpState::*;
+    for t in [
+        (Established, FinWait1),
+        (FinWait1, FinWait2),
+        (Established, CloseWait),
+        (CloseWait, LastAck),
+        (FinWait2, TimeWait),
+    ] {
+        assert!(transitions.contains(&t), "missing {t:?} in {transitions:?}");
+    }
+}
+
+#[test]
+fn poll_flags_after_peer_fin_reset_and_own_shutdown_match_linux() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
+            .await
+            .unwrap();
+        let ask = POLLIN | POLLOUT;
+        let (c, a) = pair(&sys).await;
+        sys.close(a).await.unwrap();
+        let mut p = [PollFd::new(c, ask)];
+        sys.poll(&mut p, 0).await.unwrap();
+        l.push(format!("after peer FIN {}", p[0].revents));
+        sys.write(c, b"x").await.unwrap();
+        sys.poll(&mut p, 0).await.unwrap();
+        l.push(format!("after send into closed peer {}", p[0].revents));
+        let (c2, _a2) = {
+            let lfd = listener(&sys, 5001, 1).await;
+            let c = connect(&sys, 5001).await.unwrap();
+            (c, sys.accept(lfd).await.unwrap().0)
+        };
+        sys.shutdown(c2, Shutdown::Read).await.unwrap();
+        let mut p = [PollFd::new(c2, ask)];
+        sys.poll(&mut p, 0).await.unwrap();
+        l.push(format!("after own SHUT_RD {}", p[0].revents));
+        sys.shutdown(c2, Shutdown::Write).await.unwrap();
+        sys.poll(&mut p, 0).await.unwrap();
+        l.push(format!("after own SHUT_RDWR {}", p[0].revents));
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec![
+            format!("after peer FIN {}", POLLIN | POLLOUT),
+            format!(
+                "after send into closed peer {}",
+                POLLIN | POLLOUT | POLLERR | POLLHUP
+            ),
+            format!("after own SHUT_RD {}", POLLIN | POLLOUT),
+            format!("after own SHUT_RDWR {}", POLLIN | POLLOUT | POLLHUP),
+        ]
+    );
+}
+
+#[test]
+fn binding_a_port_in_use_is_eaddrinuse_unless_both_set_reuseport() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let a = sys.socket().await.unwrap();
+        sys.bind(a, any(6000)).await.unwrap();
+        sys.listen(a, 1).await.unwrap();
+        let b = sys.socket().await.unwrap();
+        l.push(format!("{:?}", sys.bind(b, any(6000)).await));
+        let c = sys.socket().await.unwrap();
+        let d = sys.socket().await.unwrap();
+        for fd in [c, d] {
+            sys.setsockopt(fd, SockOpt::ReusePort, true).await.unwrap();
+        }
+        sys.bind(c, any(6001)).await.unwrap();
+        sys.listen(c, 1).await.unwrap();
+        l.push(format!("{:?}", sys.bind(d, any(6001)).await));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EADDRINUSE)", "Ok(())"]);
+}
+
+#[test]
+fn connecting_sockets_get_ephemeral_ports_in_the_linux_range() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        listener(&sys, 5000, 8).await;
+        for _ in 0..3 {
+            let c = connect(&sys, 5000).await.unwrap();
+            let port = sys.sockname(c, false).await.unwrap().port();
+            l.push(format!("{}", (32768..=60999).contains(&port)));
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["true"; 3]);
+}
+
+#[test]
+fn a_sender_with_no_reader_blocks_when_the_window_is_full() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (c, _a) = pair(&sys).await;
+        sys.set_nonblock(c, true).await.unwrap();
+        let mut total = 0;
+        loop {
+            match sys.write(c, &[0u8; 65536]).await {
+                Ok(n) => total += n,
+                Err(e) => {
+                    l.push(format!("{e:?} after {total}"));
+                    break;
+                }
+            }
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec![format!(
+            "EAGAIN after {}",
+            pipelab_sim::kernel::net::TCP_WINDOW
+        )]
+    );
+}
+
+#[test]
+fn data_round_trips_through_a_connection_byte_exact() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (c, a) = pair(&sys).await;
+        let payload: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let p2 = payload.clone();
+        sys.fork(move |ch| async move {
+            ch.write_all(c, &p2).await.unwrap();
+            ch.shutdown(c, Shutdown::Write).await.unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        let mut got = Vec::new();
+        loop {
+            let d = sys.read(a, 1000).await.unwrap();
+            if d.is_empty() {
+                break;
+            }
+            got.extend(d);
+        }
+        l.push(format!("{}", got == payload));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["true"]);
+}
