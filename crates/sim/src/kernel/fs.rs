@@ -532,8 +532,9 @@ impl Kernel {
             Some(path),
         );
         // A reader that opens alone sees no POLLHUP until a writer comes.
-        self.files.get_mut(&file).expect("new").w_counter_at_open =
-            if write { 0 } else { w_counter };
+        let f = self.files.get_mut(&file).expect("new");
+        f.w_counter_at_open = if write { 0 } else { w_counter };
+        f.r_counter_at_open = r_counter;
         if read && write || flags.nonblock {
             return Attempt::Done(self.install_fd(pid, file, flags.cloexec));
         }
