@@ -1,0 +1,196 @@
+//! A snapshot of the whole world at one step: what the page's diagram draws and
+//! what `pipelab-sim` prints. Plain data, JSON-friendly, in a stable order.
+
+use serde::Serialize;
+
+use crate::kernel::fs::Object;
+use crate::kernel::net::TcpState;
+use crate::kernel::pipe::PIPE_CAPACITY;
+use crate::kernel::process::{ExitStatus, State};
+use crate::kernel::{Fd, Kernel, Micros, Pid, Signal};
+use crate::sys::describe_object;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub step: u64,
+    pub time_us: Micros,
+    pub processes: Vec<ProcessView>,
+    pub pipes: Vec<PipeView>,
+    pub sockets: Vec<SocketView>,
+    pub terminals: Vec<TerminalView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessView {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub pgid: Pid,
+    pub argv: Vec<String>,
+    /// `running`, `blocked`, `exited` or `killed`.
+    pub state: &'static str,
+    /// The call it is blocked in, as strace would show it.
+    pub blocked_in: Option<String>,
+    pub exit_code: Option<i32>,
+    pub killed_by: Option<Signal>,
+    pub fds: Vec<FdView>,
+    /// Signals it ignores (`SigIgn`), by name.
+    pub ignores: Vec<Signal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FdView {
+    pub fd: Fd,
+    /// `pipe:[3]`, `socket:[2]`, `/tmp/f`, `/dev/pts/0`.
+    pub object: String,
+    pub read: bool,
+    pub write: bool,
+    pub cloexec: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipeView {
+    pub id: u32,
+    /// `pipe:[3]`, or the FIFO's path.
+    pub name: String,
+    pub buffered: usize,
+    pub capacity: usize,
+    pub readers: u32,
+    pub writers: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SocketView {
+    pub id: u32,
+    pub state: &'static str,
+    pub local: Option<String>,
+    pub remote: Option<String>,
+    pub peer: Option<u32>,
+    /// Bytes received, not yet read.
+    pub queued: usize,
+    /// Connections waiting for `accept` (listeners).
+    pub accept_queue: usize,
+    pub backlog: u32,
+    /// No fd refers to it any more.
+    pub orphan: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminalView {
+    pub output: String,
+    pub dropped_bytes: u64,
+}
+
+impl Snapshot {
+    pub fn of(k: &Kernel) -> Snapshot {
+        let processes = k
+            .procs
+            .values()
+            .filter(|p| p.pid != crate::kernel::INIT_PID)
+            .map(|p| {
+                let (state, blocked_in) = match &p.state {
+                    State::Runnable => ("running", None),
+                    State::Blocked { call, .. } => ("blocked", Some(format!("{call} ...)"))),
+                    State::Zombie | State::Reaped => match p.exit {
+                        Some(ExitStatus::Signaled(_)) => ("killed", None),
+                        _ => ("exited", None),
+                    },
+                };
+                ProcessView {
+                    pid: p.pid,
+                    ppid: p.ppid,
+                    pgid: p.pgid,
+                    argv: p.argv.clone(),
+                    state,
+                    blocked_in,
+                    exit_code: match p.exit {
+                        Some(ExitStatus::Code(c)) => Some(c),
+                        _ => None,
+                    },
+                    killed_by: match p.exit {
+                        Some(ExitStatus::Signaled(s)) => Some(s),
+                        _ => None,
+                    },
+                    fds: p
+                        .fds
+                        .iter()
+                        .map(|(fd, e)| {
+                            let f = k.file(e.file);
+                            FdView {
+                                fd: *fd,
+                                object: describe_object(k, e.file),
+                                read: f.flags.read,
+                                write: f.flags.write,
+                                cloexec: e.cloexec,
+                            }
+                        })
+                        .collect(),
+                    ignores: Signal::ALL
+                        .iter()
+                        .copied()
+                        .filter(|s| p.signals.disposition(*s) == crate::kernel::Disposition::Ignore)
+                        .collect(),
+                }
+            })
+            .collect();
+        let pipes = k
+            .pipes
+            .iter()
+            .map(|(id, p)| {
+                let fifo = k.files.values().find_map(|f| match f.object {
+                    Object::Pipe {
+                        pipe,
+                        fifo: Some(_),
+                        ..
+                    } if pipe == *id => f.path.clone(),
+                    _ => None,
+                });
+                PipeView {
+                    id: id.0,
+                    name: fifo.unwrap_or_else(|| format!("pipe:[{}]", id.0)),
+                    buffered: p.len(),
+                    capacity: PIPE_CAPACITY,
+                    readers: p.readers,
+                    writers: p.writers,
+                }
+            })
+            .collect();
+        let sockets = k
+            .sockets
+            .iter()
+            .filter(|(_, s)| !(s.orphan && s.state == TcpState::Close))
+            .map(|(id, s)| SocketView {
+                id: id.0,
+                state: s.state.name(),
+                local: s.local.map(|a| a.to_string()),
+                remote: s.remote.map(|a| a.to_string()),
+                peer: s.peer.map(|p| p.0),
+                queued: s.rx.len(),
+                accept_queue: s.accept_queue.len(),
+                backlog: s.backlog,
+                orphan: s.orphan,
+            })
+            .collect();
+        let terminals = k
+            .terminals
+            .iter()
+            .map(|t| TerminalView {
+                output: String::from_utf8_lossy(&t.output).into_owned(),
+                dropped_bytes: t.dropped,
+            })
+            .collect();
+        Snapshot {
+            step: k.step,
+            time_us: k.now,
+            processes,
+            pipes,
+            sockets,
+            terminals,
+        }
+    }
+}

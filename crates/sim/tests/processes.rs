@@ -1,0 +1,499 @@
+//! Processes, fd tables, signals, time and limits through the syscall layer.
+
+mod harness;
+
+use harness::*;
+use pipelab_sim::kernel::fs::{Inode, OpenFlags};
+use pipelab_sim::kernel::process::State;
+use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Kernel, Limits, Signal};
+use pipelab_sim::sys::{Programs, Sys, Task};
+use pipelab_sim::world::{Step, World};
+
+/// A program that reports on fd 1 which of fds 3..6 it holds and what its SIGPIPE
+/// and SIGINT dispositions are.
+fn probe(sys: Sys, _argv: Vec<String>) -> Task {
+    Box::pin(async move {
+        let fds: Vec<String> = (3..6)
+            .filter(|fd| sys.fd_is_open(*fd))
+            .map(|fd| fd.to_string())
+            .collect();
+        let pipe = sys
+            .sigaction(Signal::SIGPIPE, Disposition::Default)
+            .await
+            .unwrap();
+        let int = sys
+            .sigaction(Signal::SIGINT, Disposition::Default)
+            .await
+            .unwrap();
+        let line = format!("fds=[{}] SIGPIPE={pipe:?} SIGINT={int:?}\n", fds.join(","));
+        sys.write(1, line.as_bytes()).await.unwrap();
+        0
+    })
+}
+
+fn world_with_probe() -> World {
+    let mut programs = Programs::new();
+    programs.insert("probe".into(), probe);
+    let w = world_with(programs, 0);
+    w.kernel_mut().vfs.insert(
+        "/bin/probe",
+        Inode::Program {
+            name: "probe".into(),
+        },
+    );
+    w
+}
+
+#[test]
+fn fork_shares_open_file_descriptions_so_offsets_are_shared() {
+    let mut w = world();
+    spawn(&mut w, move |sys| async move {
+        let fd = sys
+            .open("/tmp/out", OpenFlags::create_truncate())
+            .await
+            .unwrap();
+        let child = sys
+            .fork(move |c| async move {
+                c.write(fd, b"child ").await.unwrap();
+                0
+            })
+            .await
+            .unwrap();
+        sys.waitpid(child as i32, false).await.unwrap();
+        sys.write(fd, b"parent").await.unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        w.kernel().vfs.inode("/tmp/out"),
+        Some(&Inode::File {
+            data: b"child parent".to_vec()
+        })
+    );
+}
+
+#[test]
+fn exec_keeps_fds_but_closes_cloexec_ones() {
+    let mut w = world_with_probe();
+    spawn(&mut w, move |sys| async move {
+        let (a, b) = sys.pipe().await.unwrap();
+        sys.set_cloexec(b, true).await.unwrap();
+        let _ = (a, b);
+        sys.execve("/bin/probe", vec!["probe".into()]).await;
+        1
+    });
+    run(&mut w);
+    assert_eq!(terminal(&w), "fds=[3] SIGPIPE=Default SIGINT=Default\n");
+}
+
+#[test]
+fn exec_keeps_ignored_signals_and_resets_handled_ones() {
+    let mut w = world_with_probe();
+    spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
+            .await
+            .unwrap();
+        sys.sigaction(Signal::SIGINT, Disposition::Handler { restart: true })
+            .await
+            .unwrap();
+        sys.execve("/bin/probe", vec!["probe".into()]).await;
+        1
+    });
+    run(&mut w);
+    assert_eq!(terminal(&w), "fds=[] SIGPIPE=Ignore SIGINT=Default\n");
+}
+
+#[test]
+fn fork_inherits_signal_dispositions() {
+    let mut w = world_with_probe();
+    spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
+            .await
+            .unwrap();
+        let child = sys
+            .fork(|c| async move {
+                c.execve("/bin/probe", vec!["probe".into()]).await;
+                127
+            })
+            .await
+            .unwrap();
+        sys.waitpid(child as i32, false).await.unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(terminal(&w), "fds=[] SIGPIPE=Ignore SIGINT=Default\n");
+}
+
+#[test]
+fn execve_of_a_missing_file_is_enoent_and_the_caller_goes_on() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let e = sys.execve("/bin/nope", vec!["nope".into()]).await;
+        l.push(format!("{e:?}"));
+        127
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["ENOENT"]);
+}
+
+#[test]
+fn wait_reports_the_exit_code_or_128_plus_the_signal() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let a = sys.fork(|_| async move { 3 }).await.unwrap();
+        let b = sys
+            .fork(|c| async move {
+                c.sleep_us(10_000_000).await.unwrap();
+                0
+            })
+            .await
+            .unwrap();
+        sys.kill(b as i32, Some(Signal::SIGTERM)).await.unwrap();
+        for child in [a, b] {
+            let (_, st) = sys.waitpid(child as i32, false).await.unwrap().unwrap();
+            l.push(format!("{}", st.shell_status()));
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["3", "143"]);
+}
+
+#[test]
+fn a_dead_child_stays_a_zombie_until_its_parent_waits() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let child = sys.fork(|_| async move { 0 }).await.unwrap();
+        sys.sleep_us(1000).await.unwrap();
+        l.push(format!("{child}"));
+        sys.sleep_us(1000).await.unwrap();
+        sys.waitpid(child as i32, false).await.unwrap();
+        sys.sleep_us(1000).await.unwrap();
+        0
+    });
+    let mut states = Vec::new();
+    while let Step::Ran(_) = w.step(TEST_UNTIL_US) {
+        if let Some(child) = log.lines().first().and_then(|c| c.parse::<u32>().ok()) {
+            let s = w.kernel().proc(child).state.clone();
+            if states.last() != Some(&s) {
+                states.push(s);
+            }
+        }
+    }
+    assert_eq!(states, vec![State::Zombie, State::Reaped]);
+}
+
+#[test]
+fn orphans_are_adopted_by_init() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let l2 = l.clone();
+        sys.fork(move |c| async move {
+            c.sleep_us(1_000_000).await.unwrap();
+            l2.push(format!("ppid {}", c.ppid()));
+            0
+        })
+        .await
+        .unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec![format!("ppid {INIT_PID}")]);
+}
+
+#[test]
+fn sigchld_is_ignored_by_default_so_a_childs_death_does_not_kill_the_parent() {
+    let mut w = world();
+    let parent = spawn(&mut w, move |sys| async move {
+        sys.fork(|_| async move { 0 }).await.unwrap();
+        sys.sleep_us(1000).await.unwrap();
+        7
+    });
+    run(&mut w);
+    assert_eq!(status(&w, parent), Some(7));
+}
+
+#[test]
+fn a_caught_signal_interrupts_a_blocked_read_with_eintr() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: false })
+            .await
+            .unwrap();
+        let me = sys.pid();
+        let (r, _wr) = sys.pipe().await.unwrap();
+        sys.fork(move |c| async move {
+            c.sleep_us(1000).await.unwrap();
+            c.kill(me as i32, Some(Signal::SIGUSR1)).await.unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        l.push(format!("{:?}", sys.read(r, 10).await));
+        l.push(format!("{:?}", sys.take_caught_signals()));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EINTR)", "[SIGUSR1]"]);
+}
+
+#[test]
+fn sa_restart_restarts_the_blocked_read() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: true })
+            .await
+            .unwrap();
+        let me = sys.pid();
+        let (r, wr) = sys.pipe().await.unwrap();
+        sys.fork(move |c| async move {
+            c.kill(me as i32, Some(Signal::SIGUSR1)).await.unwrap();
+            c.sleep_us(1000).await.unwrap();
+            c.write(wr, b"later").await.unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        l.push(format!("{:?}", sys.read(r, 10).await.map(|d| d.len())));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Ok(5)"]);
+}
+
+#[test]
+fn sigkill_can_be_neither_caught_nor_ignored() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    let victim = spawn(&mut w, move |sys| async move {
+        l.push(format!(
+            "{:?}",
+            sys.sigaction(Signal::SIGKILL, Disposition::Ignore).await
+        ));
+        sys.sleep_us(10_000_000).await.unwrap();
+        0
+    });
+    spawn(&mut w, move |sys| async move {
+        sys.sleep_us(1000).await.unwrap();
+        sys.kill(victim as i32, Some(Signal::SIGKILL))
+            .await
+            .unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(
+        log.lines(),
+        vec![format!("{:?}", Err::<Disposition, _>(Errno::EINVAL))]
+    );
+    assert_eq!(status(&w, victim), Some(137));
+}
+
+#[test]
+fn an_ignored_sigterm_does_nothing() {
+    let mut w = world();
+    let victim = spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGTERM, Disposition::Ignore)
+            .await
+            .unwrap();
+        sys.sleep_us(2000).await.unwrap();
+        5
+    });
+    spawn(&mut w, move |sys| async move {
+        sys.sleep_us(1000).await.unwrap();
+        sys.kill(victim as i32, Some(Signal::SIGTERM))
+            .await
+            .unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(status(&w, victim), Some(5));
+}
+
+#[test]
+fn kill_of_a_process_group_reaches_every_member() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let pg = sys.pid();
+        let mut kids = Vec::new();
+        for _ in 0..2 {
+            kids.push(
+                sys.fork(|c| async move {
+                    c.sleep_us(10_000_000).await.unwrap();
+                    0
+                })
+                .await
+                .unwrap(),
+            );
+        }
+        sys.sigaction(Signal::SIGTERM, Disposition::Ignore)
+            .await
+            .unwrap();
+        sys.kill(-(pg as i32), Some(Signal::SIGTERM)).await.unwrap();
+        for k in kids {
+            let (_, st) = sys.waitpid(k as i32, false).await.unwrap().unwrap();
+            l.push(format!("{}", st.shell_status()));
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["143", "143"]);
+}
+
+#[test]
+fn waitpid_with_no_children_is_echild() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        l.push(format!("{:?}", sys.waitpid(-1, false).await));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(ECHILD)"]);
+}
+
+#[test]
+fn dup2_onto_an_open_fd_closes_what_it_held() {
+    let mut w = world();
+    let pid = spawn(&mut w, move |sys| async move {
+        let (r, wr) = sys.pipe().await.unwrap();
+        sys.dup2(wr, r).await.unwrap();
+        // The read end had no other fd, so the pipe lost its only reader: writing
+        // through the new fd 3 raises SIGPIPE.
+        let _ = sys.write(r, b"x").await;
+        0
+    });
+    run(&mut w);
+    assert_eq!(status(&w, pid), Some(141));
+}
+
+#[test]
+fn open_takes_the_lowest_free_fd() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let a = sys.open("/dev/null", OpenFlags::read_only()).await.unwrap();
+        let b = sys.open("/dev/null", OpenFlags::read_only()).await.unwrap();
+        sys.close(a).await.unwrap();
+        let c = sys.open("/dev/null", OpenFlags::read_only()).await.unwrap();
+        l.push(format!("{a} {b} {c}"));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["3 4 3"]);
+}
+
+#[test]
+fn a_full_fd_table_is_emfile() {
+    let mut k = Kernel::new(Limits {
+        max_fds: 5,
+        ..Limits::default()
+    });
+    k.add_terminal();
+    let mut w = World::new(k, Programs::new(), 0);
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        l.push(format!(
+            "{:?}",
+            sys.open("/dev/null", OpenFlags::read_only()).await
+        ));
+        l.push(format!(
+            "{:?}",
+            sys.open("/dev/null", OpenFlags::read_only()).await
+        ));
+        l.push(format!(
+            "{:?}",
+            sys.open("/dev/null", OpenFlags::read_only()).await
+        ));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Ok(3)", "Ok(4)", "Err(EMFILE)"]);
+}
+
+#[test]
+fn a_runaway_run_stops_at_the_step_limit() {
+    let mut k = Kernel::new(Limits {
+        max_steps: 1000,
+        ..Limits::default()
+    });
+    k.add_terminal();
+    let mut w = World::new(k, Programs::new(), 0);
+    spawn(&mut w, move |sys| async move {
+        loop {
+            sys.write(1, b"y\n").await.unwrap();
+        }
+    });
+    assert_eq!(run(&mut w), Step::StepLimit);
+    assert_eq!(w.kernel().step, 1000);
+}
+
+#[test]
+fn sleeping_advances_virtual_time_and_an_idle_world_jumps_to_the_next_timer() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.sleep_us(3_600_000_000).await.unwrap();
+        l.push(format!("{}", sys.now_us() / 1_000_000));
+        0
+    });
+    w.run_until(u64::MAX, |_| false);
+    assert_eq!(log.lines(), vec!["3600"]);
+    assert!(
+        w.kernel().step < 10,
+        "an hour of sleep is a handful of steps"
+    );
+}
+
+#[test]
+fn poll_with_a_timeout_returns_zero_when_nothing_is_ready() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (r, _wr) = sys.pipe().await.unwrap();
+        let t0 = sys.now_us();
+        let mut p = [pipelab_sim::kernel::poll::PollFd::new(
+            r,
+            pipelab_sim::kernel::poll::POLLIN,
+        )];
+        l.push(format!(
+            "{:?} after {}ms",
+            sys.poll(&mut p, 250).await,
+            (sys.now_us() - t0) / 1000
+        ));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Ok(0) after 250ms"]);
+}
+
+#[test]
+fn a_world_where_everyone_waits_forever_is_idle() {
+    let mut w = world();
+    spawn(&mut w, move |sys| async move {
+        let (r, _wr) = sys.pipe().await.unwrap();
+        sys.read(r, 1).await.unwrap();
+        0
+    });
+    assert_eq!(run(&mut w), Step::Idle);
+    assert!(matches!(w.kernel().proc(2).state, State::Blocked { .. }));
+}
