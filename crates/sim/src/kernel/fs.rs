@@ -335,6 +335,7 @@ impl Kernel {
             // The buffer goes with the last end (free_pipe_info); a FIFO keeps its
             // name but loses its unread bytes.
             let dropped = self.pipes.remove(&id).map(|mut p| p.discard()).unwrap_or(0);
+            self.ledger.dropped += dropped as u64;
             if let Some(inode) = fifo
                 && let Some(Inode::Fifo { pipe }) = self.vfs.inodes.get_mut(&inode)
             {
@@ -612,7 +613,10 @@ impl Kernel {
                 match p.read(count) {
                     Err(Errno::EAGAIN) => would_block(WaitKey::Pipe(pipe)),
                     r => {
-                        if r.as_ref().is_ok_and(|d| !d.is_empty()) {
+                        if let Ok(d) = &r
+                            && !d.is_empty()
+                        {
+                            self.ledger.read += d.len() as u64;
                             self.wake(WaitKey::Pipe(pipe));
                         }
                         Attempt::Done(r)
@@ -699,11 +703,13 @@ impl Kernel {
                     Err(Errno::EAGAIN) => Attempt::Block(Wait::on(WaitKey::Pipe(pipe))),
                     Err(e) => Attempt::Done(Err(e)),
                     Ok(WriteOutcome::All(n)) => {
+                        self.ledger.written += n as u64;
                         *progress += n;
                         self.wake(WaitKey::Pipe(pipe));
                         Attempt::Done(Ok(*progress))
                     }
                     Ok(WriteOutcome::Partial(n)) => {
+                        self.ledger.written += n as u64;
                         *progress += n;
                         self.wake(WaitKey::Pipe(pipe));
                         if f.flags.nonblock {

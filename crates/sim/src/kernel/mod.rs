@@ -183,12 +183,97 @@ pub struct Kernel {
     pub step: u64,
     /// The process whose syscall is running, if any.
     pub current: Option<Pid>,
+    /// Bytes through pipes and sockets, for the conservation check.
+    pub ledger: Ledger,
     next_pid: Pid,
     next_file: u32,
     next_pipe: u32,
     next_sock: u32,
     next_timer: u64,
     next_ephemeral: u16,
+}
+
+/// Every byte that entered a pipe or socket, and where it went: read by a
+/// program, still buffered, or thrown away (a FIFO's last close, a reset).
+/// `written == read + buffered + dropped` always holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Ledger {
+    pub written: u64,
+    pub read: u64,
+    pub dropped: u64,
+}
+
+impl Kernel {
+    /// Bytes sitting in pipe and socket buffers right now.
+    pub fn buffered_bytes(&self) -> u64 {
+        let pipes: usize = self.pipes.values().map(|p| p.len()).sum();
+        let socks: usize = self.sockets.values().map(|s| s.rx.len()).sum();
+        (pipes + socks) as u64
+    }
+}
+
+impl Kernel {
+    /// Checks the simulator's own bookkeeping: every fd points at an open file
+    /// whose reference count is the number of fds pointing at it; every pipe's
+    /// reader and writer counts match its open ends; no byte appears or vanishes.
+    /// Tests call it after every step; a failure is a simulator bug.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut refs: BTreeMap<FileId, u32> = BTreeMap::new();
+        for p in self.procs.values() {
+            if !p.fds.is_empty() && !p.is_alive() {
+                return Err(format!("dead process {} holds fds", p.pid));
+            }
+            for e in p.fds.values() {
+                if !self.files.contains_key(&e.file) {
+                    return Err(format!("pid {} has an fd on missing {}", p.pid, e.file));
+                }
+                *refs.entry(e.file).or_default() += 1;
+            }
+        }
+        // A FIFO open waiting for its partner holds a reference no fd shows yet.
+        let waiting: BTreeSet<FileId> = self
+            .files
+            .keys()
+            .copied()
+            .filter(|f| !refs.contains_key(f))
+            .collect();
+        for (id, f) in &self.files {
+            let n = refs.get(id).copied().unwrap_or(0);
+            if n != f.refs && !(waiting.contains(id) && f.refs == 1) {
+                return Err(format!("{id} has refs {} but {n} fds", f.refs));
+            }
+        }
+        for (id, p) in &self.pipes {
+            let (mut r, mut w) = (0, 0);
+            for f in self.files.values() {
+                if let fs::Object::Pipe {
+                    pipe, read, write, ..
+                } = f.object
+                    && pipe == *id
+                {
+                    r += read as u32;
+                    w += write as u32;
+                }
+            }
+            if (r, w) != (p.readers, p.writers) {
+                return Err(format!(
+                    "{id} counts {}r/{}w but has {r}r/{w}w open",
+                    p.readers, p.writers
+                ));
+            }
+        }
+        let l = self.ledger;
+        if l.written != l.read + self.buffered_bytes() + l.dropped {
+            return Err(format!(
+                "bytes: written {} != read {} + buffered {} + dropped {}",
+                l.written,
+                l.read,
+                self.buffered_bytes(),
+                l.dropped
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A kernel timer.
@@ -221,6 +306,7 @@ impl Kernel {
             trace: Vec::new(),
             step: 0,
             current: None,
+            ledger: Ledger::default(),
             next_pid: INIT_PID,
             next_file: 1,
             next_pipe: 1,

@@ -557,6 +557,7 @@ impl Kernel {
             let n = count.min(s.rx.len());
             let data: Vec<u8> = s.rx.drain(..n).collect();
             let peer = s.peer;
+            self.ledger.read += n as u64;
             // Room opened up: a blocked sender may go on.
             if let Some(peer) = peer {
                 self.wake(WaitKey::Socket(peer));
@@ -621,6 +622,8 @@ impl Kernel {
             // itself succeeds; the reset is what the next call meets.
             let n = data.len() - *progress;
             self.sock_mut(id).bytes_sent += n as u64;
+            self.ledger.written += n as u64;
+            self.ledger.dropped += n as u64;
             self.reset_connection(peer, id);
             return Attempt::Done(Ok(*progress + n));
         }
@@ -642,6 +645,7 @@ impl Kernel {
         pm.rx.extend(&rest[..n]);
         pm.bytes_received += n as u64;
         self.sock_mut(id).bytes_sent += n as u64;
+        self.ledger.written += n as u64;
         *progress += n;
         self.wake(WaitKey::Socket(peer));
         if *progress < data.len() && !nonblock {
@@ -654,6 +658,7 @@ impl Kernel {
     /// EPIPE when `to` had already seen the peer's FIN (`tcp_reset` in CLOSE-WAIT).
     fn reset_connection(&mut self, from: SockId, to: SockId) {
         let was = self.sock(to).state;
+        let mut dropped = 0;
         {
             let t = self.sock_mut(to);
             t.error = Some(if was == TcpState::CloseWait {
@@ -665,6 +670,7 @@ impl Kernel {
             t.snd_shutdown = true;
             t.peer = None;
             if was == TcpState::CloseWait {
+                dropped += t.rx.len();
                 t.rx.clear();
             }
         }
@@ -672,8 +678,10 @@ impl Kernel {
         self.emit(None, EventKind::Reset { from, to });
         if let Some(f) = self.sockets.get_mut(&from) {
             f.peer = None;
+            dropped += f.rx.len();
             f.rx.clear();
         }
+        self.ledger.dropped += dropped as u64;
         self.set_state(from, TcpState::Close);
     }
 
@@ -749,7 +757,9 @@ impl Kernel {
                     if let Some(client) = self.sock(conn).peer {
                         self.reset_connection(conn, client);
                     }
-                    self.sockets.remove(&conn);
+                    if let Some(s) = self.sockets.remove(&conn) {
+                        self.ledger.dropped += s.rx.len() as u64;
+                    }
                 }
                 self.set_state(id, TcpState::Close);
             }
@@ -778,7 +788,9 @@ impl Kernel {
             .map(|(id, _)| *id)
             .collect();
         for id in dead {
-            self.sockets.remove(&id);
+            if let Some(s) = self.sockets.remove(&id) {
+                self.ledger.dropped += s.rx.len() as u64;
+            }
         }
     }
 
