@@ -75,7 +75,17 @@ impl Parser<'_> {
         self.enter(open)?;
         let result = self.lex_arith(open, End::DoubleParen);
         self.leave();
-        let mut arith = result?;
+        // Bash first finds the closing `))` as text, so any end of input inside is
+        // reported against it, even within a `${`.
+        let mut arith = result.map_err(|e| {
+            if e.message
+                .starts_with("bash: unexpected EOF while looking for matching `}'")
+            {
+                self.error("bash: unexpected EOF while looking for matching `)'", open)
+            } else {
+                e
+            }
+        })?;
         arith.span = Span::new(start, self.pos);
         Ok(arith)
     }
@@ -114,7 +124,8 @@ impl Parser<'_> {
 
     /// The tokens up to the closing `))` or `]`, and the span of the expression text.
     fn arith_tokens(&mut self, open: Span, end: End) -> PResult<(Vec<(ATok, Span)>, Span)> {
-        let closing = if end == End::DoubleParen { ")" } else { "]" };
+        // `${a[1` is, for bash, an unclosed `${`.
+        let closing = if end == End::DoubleParen { ")" } else { "}" };
         let text_start = self.pos;
         let mut tokens = Vec::new();
         let mut depth = 0usize;

@@ -471,7 +471,15 @@ impl Parser<'_> {
         inner.depth = self.depth;
         let body = inner.parse_list();
         self.leave();
-        let body = body?;
+        // Bash reads to the matching `)` before it parses, so an unfinished command
+        // inside is reported as the missing `)`.
+        let body = body.map_err(|e| {
+            if e.message == "bash: syntax error: unexpected end of file" {
+                self.unterminated(")", open)
+            } else {
+                e
+            }
+        })?;
         let close = inner.next()?;
         match close.kind {
             super::lexer::Tok::Op(Op::RParen) => {}
@@ -560,17 +568,86 @@ impl Parser<'_> {
     }
 
     /// Bash's `${...}: bad substitution`, quoting the text up to the closing brace.
+    /// Bash finds that brace skipping quotes and nested `${...}`, so an unclosed quote
+    /// inside is reported first.
     fn bad_substitution(&self, open: Span) -> super::SyntaxError {
-        match self.src[open.start..].find('}') {
-            Some(i) => {
-                let end = open.start + i + 1;
-                self.error(
-                    format!("bash: {}: bad substitution", &self.src[open.start..end]),
-                    Span::new(open.start, end),
-                )
+        let bytes = self.src.as_bytes();
+        let mut p = open.end;
+        // The closers still expected, innermost last, below the `}` being looked for.
+        let mut closers: Vec<u8> = Vec::new();
+        while let Some(&b) = bytes.get(p) {
+            match b {
+                b'\\' => p += 1,
+                b'\'' => match self.src[p + 1..].find('\'') {
+                    Some(i) => p += i + 1,
+                    None => return self.unterminated("'", Span::new(p, p + 1)),
+                },
+                b'"' => {
+                    let q = p;
+                    p += 1;
+                    loop {
+                        match bytes.get(p) {
+                            None => return self.unterminated("\"", Span::new(q, q + 1)),
+                            Some(b'\\') => p += 1,
+                            Some(b'"') => break,
+                            Some(b'$') if self.starts_command_subst(p) => {
+                                match self.skip_command_subst(p) {
+                                    Ok(end) => {
+                                        p = end;
+                                        continue;
+                                    }
+                                    Err(e) => return e,
+                                }
+                            }
+                            Some(_) => {}
+                        }
+                        p += 1;
+                    }
+                }
+                // A command substitution is parsed for real, as bash does here.
+                b'$' if self.starts_command_subst(p) => match self.skip_command_subst(p) {
+                    Ok(end) => {
+                        p = end;
+                        continue;
+                    }
+                    Err(e) => return e,
+                },
+                b'$' if matches!(bytes.get(p + 1), Some(b'{' | b'(')) => {
+                    closers.push(if bytes[p + 1] == b'{' { b'}' } else { b')' });
+                    p += 1;
+                }
+                b'(' if closers.last() == Some(&b')') => closers.push(b')'),
+                b'}' | b')' if closers.last() == Some(&b) => {
+                    closers.pop();
+                }
+                b'}' if closers.is_empty() => {
+                    let text = String::from_utf8_lossy(&bytes[open.start..=p]);
+                    return self.error(
+                        format!("bash: {text}: bad substitution"),
+                        Span::new(open.start, p + 1),
+                    );
+                }
+                _ => {}
             }
-            None => self.unterminated("}", open),
+            p += 1;
         }
+        match closers.last() {
+            Some(b')') => self.unterminated(")", open),
+            _ => self.unterminated("}", open),
+        }
+    }
+
+    fn starts_command_subst(&self, p: usize) -> bool {
+        let b = self.src.as_bytes();
+        b.get(p + 1) == Some(&b'(') && b.get(p + 2) != Some(&b'(')
+    }
+
+    /// Parses the `$(...)` at `p` for its errors; the position after it.
+    fn skip_command_subst(&self, p: usize) -> PResult<usize> {
+        let mut sub = Parser::new(self.src, p + 2);
+        sub.depth = self.depth;
+        sub.lex_command_subst(p)?;
+        Ok(sub.pos)
     }
 
     /// After `$'`: C escapes decoded, up to the closing `'`.

@@ -55,13 +55,30 @@ impl<'a> Parser<'a> {
         match &tok.kind {
             Tok::Eof => self.error("bash: syntax error: unexpected end of file", tok.span),
             Tok::Newline => self.unexpected_newline(tok.span),
-            _ => self.error(
-                format!(
-                    "bash: syntax error near unexpected token `{}'",
-                    &self.src[tok.span.start..tok.span.end]
-                ),
-                tok.span,
-            ),
+            _ => {
+                let mut text = &self.src[tok.span.start..tok.span.end];
+                let mut span = tok.span;
+                // Bash lexes the fd of `2>` as a token of its own and names that.
+                if let Tok::Redir { fd: Some(_), .. } = tok.kind {
+                    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+                    text = &text[..digits];
+                    span = Span::new(span.start, span.start + digits);
+                }
+                self.error(
+                    format!("bash: syntax error near unexpected token `{text}'"),
+                    span,
+                )
+            }
+        }
+    }
+
+    /// As [`Parser::unexpected`], where the grammar wants one more token on the line:
+    /// at the end of input bash has read the newline it adds to `-c` scripts.
+    fn unexpected_on_line(&self, tok: &Token) -> SyntaxError {
+        match tok.kind {
+            // ... unless a line continuation swallowed the last newline.
+            Tok::Eof if !self.src.ends_with("\\\n") => self.unexpected_newline(tok.span),
+            _ => self.unexpected(tok),
         }
     }
 
@@ -439,7 +456,7 @@ impl<'a> Parser<'a> {
                     tok.span,
                 ));
             }
-            _ => return Err(self.unexpected(&tok)),
+            _ => return Err(self.unexpected_on_line(&tok)),
         };
         self.skip_newlines()?;
         let words = if self.peek_is_reserved("in")? {
@@ -489,13 +506,17 @@ impl<'a> Parser<'a> {
                     );
                 }
             },
-            _ => return Err(self.unexpected(&tok)),
+            _ => return Err(self.unexpected_on_line(&tok)),
         };
+        // `function f ( a )` is a function whose body is a subshell: `()` is only the
+        // empty pair. Lexing has no side effects, so looking two ahead is a rewind.
         if self.peek_is_op(Op::LParen)? {
+            let saved = (self.pos, self.peeked.clone());
             self.next()?;
-            let close = self.next()?;
-            if !matches!(close.kind, Tok::Op(Op::RParen)) {
-                return Err(self.unexpected(&close));
+            if self.peek_is_op(Op::RParen)? {
+                self.next()?;
+            } else {
+                (self.pos, self.peeked) = saved;
             }
         }
         self.parse_function_body(name, keyword.span)
@@ -506,9 +527,11 @@ impl<'a> Parser<'a> {
         self.skip_newlines()?;
         let is_compound = match &self.peek()?.kind {
             Tok::Op(Op::LParen) => true,
+            // `case`, `select` and `[[` are compound commands we do not have:
+            // parse_command names them.
             Tok::Word(w) => matches!(
                 w.unquoted_text(),
-                Some("{" | "if" | "while" | "until" | "for")
+                Some("{" | "if" | "while" | "until" | "for" | "case" | "select" | "[[")
             ),
             _ => false,
         };
@@ -516,7 +539,7 @@ impl<'a> Parser<'a> {
             let tok = self.next()?;
             return Err(self.unexpected(&tok));
         }
-        let body = self.parse_compound_command()?;
+        let body = self.parse_command()?;
         let span = start.to(body.span());
         Ok(Command::FunctionDef {
             name,
@@ -570,15 +593,25 @@ impl<'a> Parser<'a> {
 
     /// `name ( )` has been seen up to the `(`.
     fn parse_function_def(&mut self, word: Word) -> PResult<Command> {
-        let open = self.next()?;
-        let Some(name) = word.unquoted_text() else {
-            return Err(self.unexpected(&open));
-        };
+        self.next()?;
         let close = self.next()?;
         if !matches!(close.kind, Tok::Op(Op::RParen)) {
-            return Err(self.unexpected(&close));
+            return Err(self.unexpected_on_line(&close));
         }
-        self.parse_function_body(name.to_owned(), word.span)
+        // Bash checks the name only once the whole definition has parsed.
+        let def = self.parse_function_body(String::new(), word.span)?;
+        let Some(name) = word.unquoted_text() else {
+            let text = &self.src[word.span.start..word.span.end];
+            return Err(self.error(format!("bash: `{text}': not a valid identifier"), word.span));
+        };
+        match def {
+            Command::FunctionDef { body, span, .. } => Ok(Command::FunctionDef {
+                name: name.to_owned(),
+                body,
+                span,
+            }),
+            other => Ok(other),
+        }
     }
 
     /// `name=value` in assignment position; `None` if the word is not one.
@@ -632,15 +665,39 @@ impl<'a> Parser<'a> {
         };
         let target = self.next()?;
         match target.kind {
+            // `>& 2>f`: bash's lexer makes `2` a number token, which `>&` and `<&`
+            // take as their fd; the operator after it starts the next redirection.
+            Tok::Redir {
+                fd: Some(n),
+                op: next_op,
+            } if matches!(op, RedirOp::DupRead | RedirOp::DupWrite) => {
+                let text = &self.src[target.span.start..target.span.end];
+                let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+                let fd_span = Span::new(target.span.start, target.span.start + digits);
+                self.peeked = Some(Token {
+                    kind: Tok::Redir {
+                        fd: None,
+                        op: next_op,
+                    },
+                    span: Span::new(fd_span.end, target.span.end),
+                });
+                Ok(Redirect {
+                    fd,
+                    op,
+                    span: tok.span.to(fd_span),
+                    target: Word {
+                        parts: vec![WordPart::Literal(n.to_string())],
+                        span: fd_span,
+                    },
+                })
+            }
             Tok::Word(word) => Ok(Redirect {
                 fd,
                 op,
                 span: tok.span.to(word.span),
                 target: word,
             }),
-            // `cmd >` at the end of `bash -c` is "near `newline'", as bash adds one.
-            Tok::Eof => Err(self.unexpected_newline(target.span)),
-            _ => Err(self.unexpected(&target)),
+            _ => Err(self.unexpected_on_line(&target)),
         }
     }
 }

@@ -678,6 +678,12 @@ fn digits_are_an_fd_only_right_before_the_operator() {
 }
 
 #[test]
+fn a_number_right_before_a_redirection_is_the_target_of_a_dup() {
+    assert_eq!(sx("a >& 2>f"), "(cmd a 1>&2 1>f)");
+    assert_eq!(msg("a > 2>f"), near("2"));
+}
+
+#[test]
 fn a_redirection_target_is_a_word_with_expansions() {
     assert_eq!(
         sx("echo >\"$dir/out\" 2>&$fd"),
@@ -1084,4 +1090,316 @@ fn the_deepest_accepted_nesting_fits_a_small_stack() {
         .spawn(move || parse(&source).map(|_| ()).map_err(|e| e.message))
         .unwrap();
     assert_eq!(handle.join().expect("no stack overflow"), Ok(()));
+}
+
+// ---- agreement with the real bash ----
+
+/// What `bash -n -c SOURCE` says: `Ok` if it accepts the script, else its first
+/// message without the `bash: -c: line N: ` prefix; `None` if there is no bash here.
+fn bash_verdict(source: &str) -> Option<Result<(), String>> {
+    let out = std::process::Command::new("bash")
+        .args(["-n", "-c", "--", source])
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Some(first) = stderr.lines().next() else {
+        return Some(Ok(()));
+    };
+    let message = first
+        .strip_prefix("bash: -c: line ")
+        .and_then(|rest| rest.split_once(": "))
+        .map_or(first, |(_, m)| m);
+    Some(Err(message.to_owned()))
+}
+
+/// Whether our verdict on `source` is one bash's parser would also give: the same
+/// acceptance, and for a syntax error the same words. Errors bash only finds when it
+/// runs the script (`${}`, arithmetic, `for 1 in`) and unsupported features are not
+/// compared. Returns a description of the disagreement.
+const NEAR: &str = "bash: syntax error near unexpected token";
+const EOF_MATCHING: &str = "bash: unexpected EOF while looking for matching";
+
+fn disagreement_with_bash(source: &str) -> Option<String> {
+    let ours = parse(source);
+    let comparable = |m: &str| {
+        m.starts_with("bash: syntax error near unexpected token")
+            || m.starts_with("bash: syntax error: unexpected end of file")
+            || m.starts_with("bash: unexpected EOF while looking for matching")
+    };
+    if let Err(e) = &ours {
+        if !comparable(&e.message) {
+            return None;
+        }
+    }
+    let bash = bash_verdict(source)?;
+    match (&ours, &bash) {
+        (Ok(_), Ok(())) => None,
+        (Err(e), Err(b)) if e.message.strip_prefix("bash: ") == Some(b.as_str()) => None,
+        // Which closer bash names for garbage such as `$(( ${x " ${x` depends on the
+        // order its text scanners run in; that both find the input unfinished is
+        // what matters.
+        // Bash prints a command substitution token re-serialized (`$( )` as `$()`).
+        (Err(e), Err(b))
+            if e.message.starts_with(NEAR) && b.starts_with(&NEAR[6..]) && b.contains("$(") =>
+        {
+            None
+        }
+        (Err(e), Err(b))
+            if e.message.starts_with(EOF_MATCHING) && b.starts_with(&EOF_MATCHING[6..]) =>
+        {
+            None
+        }
+        _ => Some(format!(
+            "{source:?}: ours {:?}, bash {bash:?}",
+            ours.as_ref().map(|_| ()).map_err(|e| &e.message)
+        )),
+    }
+}
+
+#[test]
+fn the_parser_agrees_with_bash_on_accept_and_reject() {
+    let snippets = [
+        "nc -l -p 6000 | nc 127.0.0.1 5000",
+        "mkfifo /tmp/nc; nc -l -p 6000 < /tmp/nc | nc 127.0.0.1 5000 > /tmp/nc",
+        "while true; do nc -l -p 6000 < /tmp/nc | nc 127.0.0.1 5000 > /tmp/nc; done",
+        "for i in $(seq 1 5); do curl -s http://127.0.0.1:6000/; echo \"iter $i PIPESTATUS=${PIPESTATUS[*]}\"; done",
+        "bash -c \"trap '' PIPE; exec nc -k -l -p 6000\"",
+        "{ printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 1; } | nc 127.0.0.1 6000; echo \"PIPESTATUS=${PIPESTATUS[*]}\"",
+        "done",
+        "a | | b",
+        "echo \"abc",
+        "echo 'abc",
+        "while true; do",
+        "if",
+        "(",
+        ")",
+        "a &&",
+        "a ;;",
+        "{ a }",
+        "echo $(ls",
+        "echo ${x",
+        "a >",
+        "a > ;",
+        "x() ",
+        "a |",
+        "then",
+        "a; ;",
+        "&",
+        "a & &",
+        "for i in a b; echo; done",
+        "while a; done",
+        "fi",
+        "if a; then b; fi fi",
+        "{ a; } b",
+        "( a ) b",
+        "a >&",
+        "a && || b",
+        "a | ! b",
+        "echo ()",
+        "echo a(b",
+        "f() echo",
+        "f() { a; }",
+        "function f { a; }",
+        "for i do b; done",
+        "x= (a)",
+        "while true; do { a; } done",
+        "a; esac",
+        "echo $(done)",
+        "for i in a b",
+        "if a; then b; else",
+        "$( a ; ; )",
+        "a & ; b",
+        ";",
+        "a ||",
+        "f() (a)",
+        "f ( ) { a; }",
+        "echo \\$(a",
+        "{ a; }}",
+        "a; }",
+        "( a ) )",
+        "a\\\nb",
+        "echo a#b #c",
+        "# only",
+        "x=1 y=2",
+        "x=1 if",
+        ">f while",
+        "in",
+        "! ! a",
+        "a 2>&1 >&2 3<&- 4<>f &>g &>>h >|i",
+        "a\n\n;",
+        "\n\n",
+        "a;\n;",
+        "( (a) )",
+        "{ (a) }",
+        "{ (a); }",
+        "if a; then b; elif c; then d; else e; fi",
+        "until a; do b; done > f 2>&1 &",
+        "for i in do done; do e; done",
+        "for i; do e; done",
+        "for i\nin a\ndo e\ndone",
+        "echo \"$(echo \")\")\"",
+        "echo $(echo ')')",
+        "echo \"${PIPESTATUS[@]}\" $((1 + 2 * $x))",
+        "echo $'a\\'b'",
+        "echo $\"x\"",
+        "a | \n b",
+        "a && \n\n b",
+        "a;;b",
+        "a ;& b",
+        "{",
+        "}",
+        "{ }",
+        "( )",
+        "!a",
+        "a !",
+        "while a; do b; done done",
+        "if a then b; fi",
+        "if a; then b; fi;",
+        "a &\n",
+        "a 2>",
+        "a <",
+        "echo a > b c > d",
+        "for i in a b; do echo $i; done; echo end",
+    ];
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for s in snippets {
+        if bash_verdict("true").is_none() {
+            eprintln!("no bash here: skipped");
+            return;
+        }
+        checked += 1;
+        failures.extend(disagreement_with_bash(s));
+    }
+    assert!(
+        failures.is_empty(),
+        "{checked} checked:\n{}",
+        failures.join("\n")
+    );
+}
+
+// ---- properties of any input ----
+
+/// Pieces of shell, joined by spaces into scripts that are often nearly right.
+const TOKENS: &[&str] = &[
+    "a",
+    "nc",
+    "-l",
+    "x=1",
+    "'q'",
+    "\"d $x\"",
+    "\"",
+    "'",
+    "$(",
+    ")",
+    "(",
+    "{",
+    "}",
+    ";",
+    "&",
+    "&&",
+    "||",
+    "|",
+    "\n",
+    "!",
+    "if",
+    "then",
+    "elif",
+    "else",
+    "fi",
+    "while",
+    "until",
+    "do",
+    "done",
+    "for",
+    "in",
+    ">",
+    "<",
+    "2>&1",
+    ">f",
+    ">&",
+    "#c\n",
+    "${PIPESTATUS[*]}",
+    "${x",
+    "$((1+2))",
+    "$((",
+    "))",
+    "f()",
+    "function",
+    "\\",
+    "\\\n",
+    "$",
+    "${}",
+    ";;",
+    "case",
+    "<<",
+];
+
+fn tokens() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop::collection::vec(prop::sample::select(TOKENS), 0..24).prop_map(|t| t.join(" "))
+}
+
+/// What must hold for any input: no panic, an error's span within the source and
+/// its line and column consistent with it, every node's span within the source.
+fn check_any(source: &str) {
+    match parse(source) {
+        Ok(script) => check_spans(source, &script),
+        Err(e) => {
+            assert!(
+                e.span.start <= e.span.end && e.span.end <= source.len(),
+                "{e:?}"
+            );
+            let before = &source[..e.span.start];
+            assert_eq!(e.line, 1 + before.matches('\n').count());
+            assert_eq!(
+                e.column,
+                1 + before.rsplit('\n').next().unwrap_or("").chars().count()
+            );
+            let rendered = e.render(source);
+            assert!(rendered.starts_with(&e.message) && rendered.ends_with('^'));
+        }
+    }
+}
+
+/// No regression files: the tests' home is this directory only.
+fn config(cases: u32) -> proptest::prelude::ProptestConfig {
+    proptest::prelude::ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn arbitrary_text_never_panics(source in ".{0,200}") {
+        check_any(&source);
+    }
+
+    #[test]
+    fn arbitrary_shell_characters_never_panic(
+        source in "[ a-z0-9$(){}|&;<>'\"\\\\\n\t#=!\\[\\]*@?:%+-]{0,80}"
+    ) {
+        check_any(&source);
+    }
+
+    #[test]
+    fn arbitrary_token_sequences_never_panic(source in tokens()) {
+        check_any(&source);
+    }
+}
+
+proptest::proptest! {
+    // Each case runs bash once; a few hundred keep the suite quick.
+    #![proptest_config(config(300))]
+
+    #[test]
+    fn token_sequences_are_accepted_and_rejected_as_bash_does(source in tokens()) {
+        if let Some(d) = disagreement_with_bash(&source) {
+            proptest::prop_assert!(false, "{}", d);
+        }
+    }
 }
