@@ -1,1 +1,0 @@
-//! The bash grammar subset: lexer, AST and parser.
