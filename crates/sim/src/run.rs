@@ -6,6 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::process::ExitStatus;
+use crate::kernel::{INIT_PID, Kernel, Limits};
+use crate::world::{Step, World};
+
 /// Which netcat `nc` runs as.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -83,4 +87,108 @@ pub enum StoppedBy {
     Finished,
     TimeLimit,
     StepLimit,
+}
+
+/// Where every terminal starts, and where `index.html` lives.
+pub const WORKDIR: &str = "/root";
+
+/// What `index.html` holds in every run (the conformance suite's real runs too).
+pub const INDEX_HTML: &[u8] = b"hello from backend\n";
+
+/// Builds the world a run starts from: the file system, one terminal and one
+/// `bash -c SCRIPT` per script, nothing run yet.
+pub fn build_world(config: &RunConfig) -> World {
+    let mut kernel = Kernel::new(Limits::default());
+    crate::programs::install(&mut kernel.vfs);
+    kernel.write_file(&format!("{WORKDIR}/index.html"), INDEX_HTML);
+    // The seed moves where ephemeral ports start, as each boot does for real.
+    kernel.seed_ephemeral_ports((config.seed % 28_232) as u16);
+    let mut world = World::new(kernel, crate::programs::table(config.nc), config.seed);
+    for script in &config.terminals {
+        let term = world.kernel_mut().add_terminal();
+        let argv = vec!["bash".to_string(), "-c".to_string(), script.clone()];
+        let pid = world
+            .kernel_mut()
+            .spawn_session(argv.clone(), WORKDIR, term);
+        world.attach_program(pid, "bash", argv);
+    }
+    world
+}
+
+/// The pids of the terminals' shells, in terminal order.
+pub fn session_pids(world: &World) -> Vec<u32> {
+    world
+        .kernel()
+        .procs
+        .values()
+        .filter(|p| p.ppid == INIT_PID && p.argv.first().map(String::as_str) == Some("bash"))
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Runs to the end: every terminal's script has finished, or the time limit, or the
+/// step limit.
+pub fn run(config: &RunConfig) -> RunReport {
+    let mut world = build_world(config);
+    let stopped_by = run_world(&mut world, config.until_ms);
+    report(config, &world, stopped_by)
+}
+
+/// Steps `world` until its terminals' scripts are done or a limit is hit.
+pub fn run_world(world: &mut World, until_ms: u64) -> StoppedBy {
+    let until = until_ms.saturating_mul(1000);
+    let shells = session_pids(world);
+    loop {
+        let done = {
+            let k = world.kernel();
+            shells.iter().all(|p| !k.proc(*p).is_alive())
+        };
+        if done {
+            return StoppedBy::Finished;
+        }
+        match world.step(until) {
+            Step::Ran(_) if world.kernel().now >= until => return StoppedBy::TimeLimit,
+            Step::Ran(_) => {}
+            Step::Idle => {
+                // Nothing moves before the limit: the real runner waits it out.
+                let mut k = world.kernel_mut();
+                let t = until.max(k.now);
+                k.advance_to(t);
+                return StoppedBy::TimeLimit;
+            }
+            Step::StepLimit => return StoppedBy::StepLimit,
+        }
+    }
+}
+
+/// The report of a world as it stands.
+pub fn report(config: &RunConfig, world: &World, stopped_by: StoppedBy) -> RunReport {
+    let k = world.kernel();
+    RunReport {
+        terminals: config
+            .terminals
+            .iter()
+            .zip(&k.terminals)
+            .map(|(script, t)| TerminalReport {
+                script: script.clone(),
+                output: String::from_utf8_lossy(&t.output).into_owned(),
+            })
+            .collect(),
+        processes: k
+            .procs
+            .values()
+            .filter(|p| p.pid != INIT_PID)
+            .map(|p| ProcessReport {
+                pid: p.pid,
+                argv: p.argv.clone(),
+                exit: p.exit.map(|e| match e {
+                    ExitStatus::Code(c) => ExitReport::Code(c),
+                    ExitStatus::Signaled(s) => ExitReport::Signal(s.name().to_string()),
+                }),
+            })
+            .collect(),
+        steps: k.step,
+        virtual_time_ms: k.now / 1000,
+        stopped_by,
+    }
 }

@@ -1,0 +1,1638 @@
+//! The interpreter: walks the syntax tree the way bash 5.2 runs a `-c` script,
+//! making the syscalls bash makes.
+//!
+//! What it does as bash does, because the lessons show it:
+//! - every part of a pipeline is a forked child; the children open their own
+//!   redirections before `execve`, so a FIFO open blocks in the child (ground truth
+//!   §7.2); the parent closes its pipe ends and waits for all of them, in order, and
+//!   keeps their statuses in `PIPESTATUS`;
+//! - builtins run in the shell itself; their redirections are undone afterwards by
+//!   saving the fds above 10 (`fcntl(F_DUPFD, 10)`), as bash does;
+//! - a command run with `&` gets `/dev/null` as stdin and ignores SIGINT and
+//!   SIGQUIT, since a non-interactive shell has no job control;
+//! - a script that is one simple command runs it with `exec`, without a fork;
+//! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
+//!   reported (`Terminated`, or `bash: line 1: PID Killed   CMD`).
+//!
+//! Simplifications: no globbing, no `~` or brace expansion (they stay literal, as the
+//! parser documents); no environment beyond the shell's variables (programs get
+//! argv only); `read` reads one byte per call, as bash does on pipes.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use super::syntax::*;
+use crate::kernel::fs::{Inode, OpenFlags};
+use crate::kernel::process::ExitStatus;
+use crate::kernel::{Disposition, Errno, Fd, Pid, Signal};
+use crate::sys::Sys;
+
+/// PATH of a root shell on Debian.
+pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Fds at or above this are the shell's own (saved fds during a builtin's redirections).
+const SAVED_FD_MIN: Fd = 10;
+
+/// How many loop iterations a script may run: a `while true` with nothing that
+/// blocks would otherwise spin until the step limit with no output.
+const MAX_LOOP_ITERATIONS: u64 = 1_000_000;
+
+/// What a command asks of the commands around it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Normal,
+    Exit(i32),
+    Break(u32),
+    Continue(u32),
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One bash process's state. Cloned into forked children (subshells, pipeline
+/// parts), as `fork` copies the shell's memory.
+#[derive(Clone, Debug)]
+pub struct Shell {
+    sys: Sys,
+    source: String,
+    vars: BTreeMap<String, String>,
+    positional: Vec<String>,
+    /// `$0`.
+    name: String,
+    status: i32,
+    pipestatus: Vec<i32>,
+    last_bg: Option<Pid>,
+    /// `$$`: the top shell's pid, also in subshells.
+    top_pid: Pid,
+    pipefail: bool,
+    errexit: bool,
+    /// Inside an `if`/`while` condition or before `&&`/`||`: `set -e` does not fire.
+    in_condition: u32,
+    traps: BTreeMap<Signal, String>,
+    exit_trap: Option<String>,
+    functions: BTreeMap<String, Command>,
+    /// Where commands were found (`hash`).
+    hash: BTreeMap<String, String>,
+    /// Children reaped while waiting for another one, with their statuses.
+    reaped: BTreeMap<Pid, ExitStatus>,
+    /// Background children not yet waited for.
+    jobs: Vec<Pid>,
+    /// This process is a forked child of the shell (a subshell or pipeline part).
+    subshell: bool,
+}
+
+impl Shell {
+    pub fn new(sys: Sys, source: String, name: String, positional: Vec<String>) -> Shell {
+        let top_pid = sys.pid();
+        let mut vars = BTreeMap::new();
+        vars.insert("PATH".to_string(), PATH.to_string());
+        vars.insert("IFS".to_string(), " \t\n".to_string());
+        Shell {
+            sys,
+            source,
+            vars,
+            positional,
+            name,
+            status: 0,
+            pipestatus: vec![0],
+            last_bg: None,
+            top_pid,
+            pipefail: false,
+            errexit: false,
+            in_condition: 0,
+            traps: BTreeMap::new(),
+            exit_trap: None,
+            functions: BTreeMap::new(),
+            hash: BTreeMap::new(),
+            reaped: BTreeMap::new(),
+            jobs: Vec::new(),
+            subshell: false,
+        }
+    }
+
+    fn line_of(&self, span: Span) -> usize {
+        1 + self.source.as_bytes()[..span.start.min(self.source.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    }
+
+    fn text_of(&self, span: Span) -> &str {
+        self.source
+            .get(span.start..span.end.min(self.source.len()))
+            .unwrap_or("")
+    }
+
+    async fn err(&self, msg: &str) {
+        let _ = self.sys.write(2, format!("bash: {msg}\n").as_bytes()).await;
+    }
+
+    /// Runs the whole script and returns the shell's exit status.
+    pub async fn run_script(mut self, script: Script) -> i32 {
+        // A script that is exactly one simple command is exec'd without a fork.
+        if let [item] = script.body.items.as_slice()
+            && !item.background
+            && item.and_or.rest.is_empty()
+            && !item.and_or.first.negated
+            && let [Command::Simple(cmd)] = item.and_or.first.commands.as_slice()
+            && self.exit_trap.is_none()
+        {
+            let cmd = cmd.clone();
+            return match self.exec_simple(&cmd, true).await {
+                Flow::Exit(c) => c,
+                _ => self.status,
+            };
+        }
+        let flow = self.exec_list(&script.body).await;
+        let code = match flow {
+            Flow::Exit(c) => c,
+            _ => self.status,
+        };
+        self.finish(code).await
+    }
+
+    async fn finish(&mut self, code: i32) -> i32 {
+        if let Some(action) = self.exit_trap.take() {
+            self.status = code;
+            self.run_string(&action).await;
+        }
+        code
+    }
+
+    /// Runs `text` as commands (a trap action).
+    async fn run_string(&mut self, text: &str) {
+        match parse(text) {
+            Ok(script) => {
+                let saved = std::mem::replace(&mut self.source, text.to_string());
+                let status = self.status;
+                self.exec_list(&script.body).await;
+                self.source = saved;
+                self.status = status;
+            }
+            Err(e) => self.err(&e.message.replace("bash: ", "")).await,
+        }
+    }
+
+    /// Runs the actions of traps whose signals arrived.
+    async fn run_traps(&mut self) {
+        for sig in self.sys.take_caught_signals() {
+            if let Some(action) = self.traps.get(&sig).cloned() {
+                self.run_string(&action).await;
+            }
+        }
+    }
+
+    fn exec_list<'a>(&'a mut self, list: &'a List) -> Boxed<'a, Flow> {
+        Box::pin(async move {
+            for item in &list.items {
+                let flow = if item.background {
+                    self.exec_background(&item.and_or).await;
+                    Flow::Normal
+                } else {
+                    self.exec_and_or(&item.and_or).await
+                };
+                self.run_traps().await;
+                if flow != Flow::Normal {
+                    return flow;
+                }
+            }
+            Flow::Normal
+        })
+    }
+
+    async fn exec_and_or(&mut self, and_or: &AndOr) -> Flow {
+        let guarded = !and_or.rest.is_empty();
+        if guarded {
+            self.in_condition += 1;
+        }
+        let mut flow = self.exec_pipeline(&and_or.first).await;
+        for (i, (op, pipeline)) in and_or.rest.iter().enumerate() {
+            if flow != Flow::Normal {
+                break;
+            }
+            let run = match op {
+                AndOrOp::And => self.status == 0,
+                AndOrOp::Or => self.status != 0,
+            };
+            if run {
+                // The last pipeline of the list is not guarded by `set -e`'s exception.
+                if i + 1 == and_or.rest.len() && guarded {
+                    self.in_condition -= 1;
+                    flow = self.exec_pipeline(pipeline).await;
+                    self.in_condition += 1;
+                } else {
+                    flow = self.exec_pipeline(pipeline).await;
+                }
+            }
+        }
+        if guarded {
+            self.in_condition -= 1;
+        }
+        flow
+    }
+
+    async fn exec_background(&mut self, and_or: &AndOr) {
+        let mut child = self.clone();
+        child.subshell = true;
+        let and_or = and_or.clone();
+        let r = self
+            .sys
+            .fork(move |sys| async move {
+                child.sys = sys;
+                // No job control: background commands ignore SIGINT and SIGQUIT and
+                // read from /dev/null unless redirected.
+                let _ = child
+                    .sys
+                    .sigaction(Signal::SIGINT, Disposition::Ignore)
+                    .await;
+                let _ = child
+                    .sys
+                    .sigaction(Signal::SIGQUIT, Disposition::Ignore)
+                    .await;
+                if let Ok(fd) = child.sys.open("/dev/null", OpenFlags::read_only()).await
+                    && fd != 0
+                {
+                    let _ = child.sys.dup2(fd, 0).await;
+                    let _ = child.sys.close(fd).await;
+                }
+                match child.exec_and_or(&and_or).await {
+                    Flow::Exit(c) => c,
+                    _ => child.status,
+                }
+            })
+            .await;
+        match r {
+            Ok(pid) => {
+                self.last_bg = Some(pid);
+                self.jobs.push(pid);
+                self.status = 0;
+            }
+            Err(e) => {
+                self.err(&format!("fork: {}", e.text())).await;
+                self.status = 254;
+            }
+        }
+    }
+
+    async fn exec_pipeline(&mut self, pipeline: &Pipeline) -> Flow {
+        if pipeline.negated {
+            self.in_condition += 1;
+        }
+        let flow = if pipeline.commands.len() == 1 {
+            let flow = self.exec_command(&pipeline.commands[0], false).await;
+            self.pipestatus = vec![self.status];
+            flow
+        } else {
+            self.exec_multi(pipeline).await
+        };
+        if pipeline.negated {
+            self.in_condition -= 1;
+            self.status = (self.status == 0) as i32;
+        }
+        if self.errexit && self.in_condition == 0 && self.status != 0 && flow == Flow::Normal {
+            return Flow::Exit(self.status);
+        }
+        flow
+    }
+
+    /// `a | b | c`: a child per command, pipes between them.
+    async fn exec_multi(&mut self, pipeline: &Pipeline) -> Flow {
+        let n = pipeline.commands.len();
+        let mut children = Vec::with_capacity(n);
+        let mut prev_read: Option<Fd> = None;
+        for (i, cmd) in pipeline.commands.iter().enumerate() {
+            let pipe = if i + 1 < n {
+                match self.sys.pipe().await {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        self.err(&format!("pipe error: {}", e.text())).await;
+                        break;
+                    }
+                }
+            } else {
+                None
+            };
+            let mut child = self.clone();
+            child.subshell = true;
+            let cmd = cmd.clone();
+            let stdin = prev_read;
+            let r = self
+                .sys
+                .fork(move |sys| async move {
+                    child.sys = sys;
+                    if let Some((r, w)) = pipe {
+                        let _ = child.sys.close(r).await;
+                        let _ = child.sys.dup2(w, 1).await;
+                        let _ = child.sys.close(w).await;
+                    }
+                    if let Some(r) = stdin {
+                        let _ = child.sys.dup2(r, 0).await;
+                        let _ = child.sys.close(r).await;
+                    }
+                    match child.exec_command(&cmd, true).await {
+                        Flow::Exit(c) => c,
+                        _ => child.status,
+                    }
+                })
+                .await;
+            if let Some(r) = prev_read.take() {
+                let _ = self.sys.close(r).await;
+            }
+            if let Some((r, w)) = pipe {
+                let _ = self.sys.close(w).await;
+                prev_read = Some(r);
+            }
+            match r {
+                Ok(pid) => children.push(pid),
+                Err(e) => {
+                    self.err(&format!("fork: {}", e.text())).await;
+                    break;
+                }
+            }
+        }
+        if let Some(r) = prev_read {
+            let _ = self.sys.close(r).await;
+        }
+        let mut statuses = Vec::with_capacity(children.len());
+        let mut last = None;
+        for pid in &children {
+            let st = self.wait_for(*pid).await;
+            last = st;
+            statuses.push(st.map_or(127, |s| s.shell_status()));
+        }
+        if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
+            self.report_signal(sig, *children.last().expect("had children"), cmd.span())
+                .await;
+        }
+        self.status = if self.pipefail {
+            statuses
+                .iter()
+                .rev()
+                .copied()
+                .find(|s| *s != 0)
+                .unwrap_or(0)
+        } else {
+            statuses.last().copied().unwrap_or(1)
+        };
+        self.pipestatus = statuses;
+        Flow::Normal
+    }
+
+    /// Waits until `pid` has ended, keeping the statuses of others reaped meanwhile.
+    async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
+        loop {
+            if let Some(st) = self.reaped.remove(&pid) {
+                self.jobs.retain(|j| *j != pid);
+                return Some(st);
+            }
+            match self.sys.waitpid(-1, false).await {
+                Ok(Some((p, st))) => {
+                    self.reaped.insert(p, st);
+                }
+                Ok(None) => {}
+                Err(Errno::EINTR) => self.run_traps().await,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// bash's notice for a foreground job killed by a signal.
+    async fn report_signal(&self, sig: Signal, pid: Pid, span: Span) {
+        match sig {
+            Signal::SIGINT | Signal::SIGPIPE => {}
+            Signal::SIGTERM => {
+                let _ = self.sys.write(2, b"Terminated\n").await;
+            }
+            _ => {
+                let line = self.line_of(span);
+                let text = self.text_of(span).to_string();
+                let msg = format!("bash: line {line}: {pid} {:<24}{text}\n", sig.text());
+                let _ = self.sys.write(2, msg.as_bytes()).await;
+            }
+        }
+    }
+
+    /// One command. `forked` is true in a pipeline child or a subshell that may end
+    /// by exec'ing the command.
+    fn exec_command<'a>(&'a mut self, cmd: &'a Command, forked: bool) -> Boxed<'a, Flow> {
+        Box::pin(async move {
+            match cmd {
+                Command::Simple(c) => self.exec_simple(c, forked).await,
+                Command::FunctionDef { name, body, .. } => {
+                    self.functions.insert(name.clone(), (**body).clone());
+                    self.status = 0;
+                    Flow::Normal
+                }
+                Command::Compound {
+                    body, redirects, ..
+                } => {
+                    if let Compound::Subshell(list) = body {
+                        return self.exec_subshell(list, redirects).await;
+                    }
+                    let saved = match self.apply_redirects(redirects, true).await {
+                        Ok(s) => s,
+                        Err(()) => {
+                            self.status = 1;
+                            return Flow::Normal;
+                        }
+                    };
+                    let flow = self.exec_compound(body).await;
+                    self.restore(saved).await;
+                    flow
+                }
+            }
+        })
+    }
+
+    async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
+        let mut child = self.clone();
+        child.subshell = true;
+        let list = list.clone();
+        let redirects = redirects.to_vec();
+        let r = self
+            .sys
+            .fork(move |sys| async move {
+                child.sys = sys;
+                if child.apply_redirects(&redirects, false).await.is_err() {
+                    return 1;
+                }
+                match child.exec_list(&list).await {
+                    Flow::Exit(c) => c,
+                    _ => child.status,
+                }
+            })
+            .await;
+        match r {
+            Ok(pid) => {
+                let st = self.wait_for(pid).await;
+                self.status = st.map_or(127, |s| s.shell_status());
+            }
+            Err(e) => {
+                self.err(&format!("fork: {}", e.text())).await;
+                self.status = 254;
+            }
+        }
+        Flow::Normal
+    }
+
+    async fn exec_compound(&mut self, body: &Compound) -> Flow {
+        match body {
+            Compound::BraceGroup(list) => self.exec_list(list).await,
+            Compound::Subshell(list) => self.exec_subshell(list, &[]).await,
+            Compound::While { cond, body } => self.exec_loop(cond, body, false).await,
+            Compound::Until { cond, body } => self.exec_loop(cond, body, true).await,
+            Compound::For { var, words, body } => {
+                let items = match words {
+                    Some(words) => {
+                        let mut items = Vec::new();
+                        for w in words {
+                            items.extend(self.expand_word(w).await);
+                        }
+                        items
+                    }
+                    None => self.positional.clone(),
+                };
+                self.status = 0;
+                for item in items {
+                    self.vars.insert(var.clone(), item);
+                    match self.exec_list(body).await {
+                        Flow::Break(n) if n > 1 => return Flow::Break(n - 1),
+                        Flow::Break(_) => break,
+                        Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
+                        Flow::Continue(_) | Flow::Normal => {}
+                        exit => return exit,
+                    }
+                }
+                Flow::Normal
+            }
+            Compound::If {
+                branches,
+                else_body,
+            } => {
+                for (cond, then) in branches {
+                    self.in_condition += 1;
+                    let flow = self.exec_list(cond).await;
+                    self.in_condition -= 1;
+                    if flow != Flow::Normal {
+                        return flow;
+                    }
+                    if self.status == 0 {
+                        return self.exec_list(then).await;
+                    }
+                }
+                match else_body {
+                    Some(list) => self.exec_list(list).await,
+                    None => {
+                        self.status = 0;
+                        Flow::Normal
+                    }
+                }
+            }
+        }
+    }
+
+    async fn exec_loop(&mut self, cond: &List, body: &List, until: bool) -> Flow {
+        let mut last_body_status = 0;
+        for _ in 0..MAX_LOOP_ITERATIONS {
+            self.in_condition += 1;
+            let flow = self.exec_list(cond).await;
+            self.in_condition -= 1;
+            if flow != Flow::Normal {
+                return flow;
+            }
+            if (self.status == 0) == until {
+                self.status = last_body_status;
+                return Flow::Normal;
+            }
+            match self.exec_list(body).await {
+                Flow::Break(n) if n > 1 => return Flow::Break(n - 1),
+                Flow::Break(_) => {
+                    self.status = 0;
+                    return Flow::Normal;
+                }
+                Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
+                Flow::Continue(_) | Flow::Normal => {}
+                exit => return exit,
+            }
+            last_body_status = self.status;
+        }
+        self.err("pipelab: loop stopped after 1000000 iterations")
+            .await;
+        Flow::Exit(1)
+    }
+
+    // ----- simple commands -----
+
+    async fn exec_simple(&mut self, cmd: &SimpleCommand, forked: bool) -> Flow {
+        let mut argv = Vec::new();
+        for w in &cmd.words {
+            argv.extend(self.expand_word(w).await);
+        }
+        let mut assigned = Vec::with_capacity(cmd.assignments.len());
+        for a in &cmd.assignments {
+            let v = self.expand_word_joined(&a.value).await;
+            assigned.push((a.name.clone(), v));
+        }
+        if argv.is_empty() {
+            // Only assignments and redirections: the redirections are made and undone.
+            let saved = self.apply_redirects(&cmd.redirects, true).await;
+            for (k, v) in assigned {
+                self.vars.insert(k, v);
+            }
+            match saved {
+                Ok(saved) => {
+                    self.restore(saved).await;
+                    // `x=$(cmd)` keeps cmd's status; a bare assignment is 0.
+                    if cmd.assignments.iter().all(|a| !has_command_subst(&a.value)) {
+                        self.status = 0;
+                    }
+                }
+                Err(()) => self.status = 1,
+            }
+            return Flow::Normal;
+        }
+        // Assignments before a builtin last for it only in POSIX terms; bash keeps
+        // them for special builtins. We keep them for the shell either way (simple).
+        for (k, v) in &assigned {
+            self.vars.insert(k.clone(), v.clone());
+        }
+        let name = argv[0].clone();
+        if name == "exec" {
+            return self.builtin_exec(cmd, argv[1..].to_vec()).await;
+        }
+        if let Some(body) = self.functions.get(&name).cloned() {
+            let saved = match self.apply_redirects(&cmd.redirects, true).await {
+                Ok(s) => s,
+                Err(()) => {
+                    self.status = 1;
+                    return Flow::Normal;
+                }
+            };
+            let old = std::mem::replace(&mut self.positional, argv[1..].to_vec());
+            let flow = self.exec_command(&body, false).await;
+            self.positional = old;
+            self.restore(saved).await;
+            return flow;
+        }
+        if is_builtin(&name) {
+            let saved = match self.apply_redirects(&cmd.redirects, true).await {
+                Ok(s) => s,
+                Err(()) => {
+                    self.status = 1;
+                    return Flow::Normal;
+                }
+            };
+            let flow = self.builtin(&argv).await;
+            self.restore(saved).await;
+            return flow;
+        }
+        let path = self.find_command(&name).await;
+        if forked {
+            // Already in a child: redirect and exec here.
+            if self.apply_redirects(&cmd.redirects, false).await.is_err() {
+                return Flow::Exit(1);
+            }
+            return Flow::Exit(self.exec_external(&name, path, argv).await);
+        }
+        let mut child = self.clone();
+        child.subshell = true;
+        let redirects = cmd.redirects.clone();
+        let r = self
+            .sys
+            .fork(move |sys| async move {
+                child.sys = sys;
+                if child.apply_redirects(&redirects, false).await.is_err() {
+                    return 1;
+                }
+                child.exec_external(&name, path, argv).await
+            })
+            .await;
+        match r {
+            Ok(pid) => {
+                let st = self.wait_for(pid).await;
+                if let Some(ExitStatus::Signaled(sig)) = st {
+                    self.report_signal(sig, pid, cmd.span).await;
+                }
+                self.status = st.map_or(127, |s| s.shell_status());
+            }
+            Err(e) => {
+                self.err(&format!("fork: {}", e.text())).await;
+                self.status = 254;
+            }
+        }
+        Flow::Normal
+    }
+
+    /// Looks `name` up in PATH (remembered, like bash's hash table).
+    async fn find_command(&mut self, name: &str) -> Option<String> {
+        if name.contains('/') {
+            return Some(name.to_string());
+        }
+        if let Some(p) = self.hash.get(name) {
+            return Some(p.clone());
+        }
+        let path = self.vars.get("PATH").cloned().unwrap_or_default();
+        for dir in path.split(':').filter(|d| !d.is_empty()) {
+            let candidate = format!("{dir}/{name}");
+            if let Ok(Inode::Program { .. } | Inode::File { .. }) = self.sys.stat(&candidate).await
+            {
+                self.hash.insert(name.to_string(), candidate.clone());
+                return Some(candidate);
+            }
+        }
+        None
+    }
+
+    /// In a forked child: `execve`, or the error bash prints and its status.
+    async fn exec_external(&mut self, name: &str, path: Option<String>, argv: Vec<String>) -> i32 {
+        let Some(path) = path else {
+            self.err(&format!("{name}: command not found")).await;
+            return 127;
+        };
+        match self.sys.execve(&path, argv).await {
+            Errno::ENOENT => {
+                self.err(&format!("{path}: No such file or directory"))
+                    .await;
+                127
+            }
+            e => {
+                self.err(&format!("{path}: {}", e.text())).await;
+                126
+            }
+        }
+    }
+
+    // ----- redirections -----
+
+    /// Applies redirections in order. With `save`, the fds they replace are first
+    /// copied above 10 so [`Shell::restore`] can put them back.
+    async fn apply_redirects(
+        &mut self,
+        redirects: &[Redirect],
+        save: bool,
+    ) -> Result<Vec<(Fd, Option<Fd>)>, ()> {
+        let mut saved: Vec<(Fd, Option<Fd>)> = Vec::new();
+        for r in redirects {
+            let target = self.expand_word_joined(&r.target).await;
+            let fd = r.fd() as Fd;
+            let dup_target = matches!(r.op, RedirOp::DupRead | RedirOp::DupWrite);
+            // `>&file` without a number means `&>file`.
+            let both = matches!(r.op, RedirOp::WriteBoth | RedirOp::AppendBoth)
+                || (r.op == RedirOp::DupWrite
+                    && r.fd.is_none()
+                    && target != "-"
+                    && target.parse::<Fd>().is_err());
+            let touched: Vec<Fd> = if both { vec![1, 2] } else { vec![fd] };
+            if save {
+                for &t in &touched {
+                    if !saved.iter().any(|(f, _)| *f == t) {
+                        let copy = if self.sys.fd_is_open(t) {
+                            let c = self.sys.dup_min(t, SAVED_FD_MIN).await.ok();
+                            if let Some(c) = c {
+                                let _ = self.sys.set_cloexec(c, true).await;
+                            }
+                            c
+                        } else {
+                            None
+                        };
+                        saved.push((t, copy));
+                    }
+                }
+            }
+            let result = if dup_target && !both {
+                if target == "-" {
+                    let _ = self.sys.close(fd).await;
+                    Ok(())
+                } else {
+                    match target.parse::<Fd>() {
+                        Ok(src) if self.sys.fd_is_open(src) => {
+                            self.sys.dup2(src, fd).await.map(|_| ())
+                        }
+                        Ok(src) => {
+                            self.err(&format!("{src}: Bad file descriptor")).await;
+                            Err(Errno::EBADF)
+                        }
+                        Err(_) => {
+                            self.err(&format!("{target}: ambiguous redirect")).await;
+                            Err(Errno::EINVAL)
+                        }
+                    }
+                }
+            } else {
+                let flags = match r.op {
+                    RedirOp::Read => OpenFlags::read_only(),
+                    RedirOp::Write | RedirOp::Clobber | RedirOp::WriteBoth | RedirOp::DupWrite => {
+                        OpenFlags::create_truncate()
+                    }
+                    RedirOp::Append | RedirOp::AppendBoth => OpenFlags::create_append(),
+                    RedirOp::ReadWrite => OpenFlags {
+                        create: true,
+                        ..OpenFlags::read_write()
+                    },
+                    RedirOp::DupRead => OpenFlags::read_only(),
+                };
+                match self.sys.open(&target, flags).await {
+                    Ok(new) => {
+                        for &t in &touched {
+                            if new != t {
+                                let _ = self.sys.dup2(new, t).await;
+                            }
+                        }
+                        if !touched.contains(&new) {
+                            let _ = self.sys.close(new).await;
+                        }
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.err(&format!("{target}: {}", e.text())).await;
+                        Err(e)
+                    }
+                }
+            };
+            if result.is_err() {
+                if save {
+                    self.restore(saved).await;
+                }
+                return Err(());
+            }
+        }
+        Ok(saved)
+    }
+
+    async fn restore(&mut self, saved: Vec<(Fd, Option<Fd>)>) {
+        for (fd, copy) in saved.into_iter().rev() {
+            match copy {
+                Some(c) => {
+                    let _ = self.sys.dup2(c, fd).await;
+                    let _ = self.sys.close(c).await;
+                }
+                None => {
+                    if self.sys.fd_is_open(fd) {
+                        let _ = self.sys.close(fd).await;
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- expansion -----
+
+    fn param_value(&self, p: &Param) -> Vec<String> {
+        match p {
+            Param::Named(n) => vec![self.vars.get(n).cloned().unwrap_or_default()],
+            Param::Positional(0) => vec![self.name.clone()],
+            Param::Positional(i) => vec![
+                self.positional
+                    .get(*i as usize - 1)
+                    .cloned()
+                    .unwrap_or_default(),
+            ],
+            Param::Special(c) => vec![match c {
+                '?' => self.status.to_string(),
+                '!' => self.last_bg.map(|p| p.to_string()).unwrap_or_default(),
+                '$' => self.top_pid.to_string(),
+                '#' => self.positional.len().to_string(),
+                '-' => "hc".to_string(),
+                '@' | '*' => return self.positional.clone(),
+                _ => String::new(),
+            }],
+            Param::Indexed { name, index } => {
+                let arr: Vec<String> = if name == "PIPESTATUS" {
+                    self.pipestatus.iter().map(|s| s.to_string()).collect()
+                } else {
+                    self.vars.get(name).cloned().into_iter().collect()
+                };
+                match index {
+                    Index::Star | Index::At => arr,
+                    Index::Expr(e) => {
+                        let i = self.arith(e);
+                        let i = if i < 0 { arr.len() as i64 + i } else { i };
+                        vec![
+                            usize::try_from(i)
+                                .ok()
+                                .and_then(|i| arr.get(i).cloned())
+                                .unwrap_or_default(),
+                        ]
+                    }
+                }
+            }
+        }
+    }
+
+    fn arith(&self, a: &Arith) -> i64 {
+        self.arith_expr(&a.expr)
+    }
+
+    fn arith_expr(&self, e: &ArithExpr) -> i64 {
+        let num = |s: &str| s.trim().parse::<i64>().unwrap_or(0);
+        match e {
+            ArithExpr::Number(n) => *n,
+            ArithExpr::Var(v) => num(self.vars.get(v).map(String::as_str).unwrap_or("0")),
+            ArithExpr::Param(p) => num(&self.param_value(&p.param).join(" ")),
+            ArithExpr::Unary { op, operand } => {
+                let v = self.arith(operand);
+                match op {
+                    UnaryOp::Neg => v.wrapping_neg(),
+                    UnaryOp::Plus => v,
+                    UnaryOp::Not => (v == 0) as i64,
+                    UnaryOp::BitNot => !v,
+                }
+            }
+            ArithExpr::Binary { op, lhs, rhs } => {
+                let a = self.arith(lhs);
+                // && and || short-circuit.
+                match op {
+                    BinaryOp::LogAnd => return (a != 0 && self.arith(rhs) != 0) as i64,
+                    BinaryOp::LogOr => return (a != 0 || self.arith(rhs) != 0) as i64,
+                    _ => {}
+                }
+                let b = self.arith(rhs);
+                match op {
+                    BinaryOp::BitOr => a | b,
+                    BinaryOp::BitXor => a ^ b,
+                    BinaryOp::BitAnd => a & b,
+                    BinaryOp::Eq => (a == b) as i64,
+                    BinaryOp::Ne => (a != b) as i64,
+                    BinaryOp::Lt => (a < b) as i64,
+                    BinaryOp::Le => (a <= b) as i64,
+                    BinaryOp::Gt => (a > b) as i64,
+                    BinaryOp::Ge => (a >= b) as i64,
+                    BinaryOp::Shl => a.wrapping_shl(b as u32),
+                    BinaryOp::Shr => a.wrapping_shr(b as u32),
+                    BinaryOp::Add => a.wrapping_add(b),
+                    BinaryOp::Sub => a.wrapping_sub(b),
+                    BinaryOp::Mul => a.wrapping_mul(b),
+                    // bash reports division by zero as an error; 0 keeps us going.
+                    BinaryOp::Div => a.checked_div(b).unwrap_or(0),
+                    BinaryOp::Rem => a.checked_rem(b).unwrap_or(0),
+                    BinaryOp::Pow => a.wrapping_pow(b.clamp(0, 63) as u32),
+                    BinaryOp::LogAnd | BinaryOp::LogOr => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    /// `$(script)`: runs it in a forked child with stdout into a pipe; the output
+    /// minus trailing newlines. Sets `$?`.
+    async fn command_subst(&mut self, script: &Script) -> String {
+        let Ok((r, w)) = self.sys.pipe().await else {
+            return String::new();
+        };
+        let mut child = self.clone();
+        child.subshell = true;
+        let script = script.clone();
+        let forked = self
+            .sys
+            .fork(move |sys| async move {
+                child.sys = sys;
+                let _ = child.sys.close(r).await;
+                let _ = child.sys.dup2(w, 1).await;
+                let _ = child.sys.close(w).await;
+                child.run_script(script).await
+            })
+            .await;
+        let _ = self.sys.close(w).await;
+        let mut out = Vec::new();
+        loop {
+            match self.sys.read(r, 4096).await {
+                Ok(d) if d.is_empty() => break,
+                Ok(d) => out.extend(d),
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+        let _ = self.sys.close(r).await;
+        if let Ok(pid) = forked {
+            let st = self.wait_for(pid).await;
+            self.status = st.map_or(127, |s| s.shell_status());
+        }
+        let mut s = String::from_utf8_lossy(&out).into_owned();
+        while s.ends_with('\n') {
+            s.pop();
+        }
+        s
+    }
+
+    /// Expands a word into fields: quoted text stays whole, unquoted expansion
+    /// results are split on IFS whitespace, and a word that expands to nothing
+    /// unquoted gives no field.
+    fn expand_word<'a>(&'a mut self, word: &'a Word) -> Boxed<'a, Vec<String>> {
+        Box::pin(async move {
+            let mut fields: Vec<String> = Vec::new();
+            let mut cur = String::new();
+            let mut cur_live = false;
+            for part in &word.parts {
+                match part {
+                    WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s) => {
+                        cur.push_str(s);
+                        cur_live = true;
+                    }
+                    WordPart::DoubleQuoted(inner) => {
+                        cur_live = true;
+                        for p in inner {
+                            match p {
+                                WordPart::Param(pe)
+                                    if matches!(
+                                        pe.param,
+                                        Param::Special('@')
+                                            | Param::Indexed {
+                                                index: Index::At,
+                                                ..
+                                            }
+                                    ) =>
+                                {
+                                    let vals = self.param_value(&pe.param);
+                                    for (i, v) in vals.iter().enumerate() {
+                                        if i > 0 {
+                                            fields.push(std::mem::take(&mut cur));
+                                        }
+                                        cur.push_str(v);
+                                    }
+                                }
+                                _ => {
+                                    let text = self.expand_part_text(p).await;
+                                    cur.push_str(&text);
+                                }
+                            }
+                        }
+                    }
+                    other => {
+                        let text = self.expand_part_text(other).await;
+                        // Field splitting on IFS whitespace: the first piece joins
+                        // the text before it, each later piece starts a new field.
+                        let is_ifs = |c: char| c == ' ' || c == '\t' || c == '\n';
+                        if text.starts_with(is_ifs) && cur_live {
+                            fields.push(std::mem::take(&mut cur));
+                            cur_live = false;
+                        }
+                        for (i, piece) in text.split(is_ifs).filter(|p| !p.is_empty()).enumerate() {
+                            if i > 0 {
+                                fields.push(std::mem::take(&mut cur));
+                            }
+                            cur.push_str(piece);
+                            cur_live = true;
+                        }
+                        if text.ends_with(is_ifs) && cur_live {
+                            fields.push(std::mem::take(&mut cur));
+                            cur_live = false;
+                        }
+                    }
+                }
+            }
+            if cur_live || !cur.is_empty() {
+                fields.push(cur);
+            }
+            fields
+        })
+    }
+
+    /// A word as one string (assignment values, redirection targets).
+    async fn expand_word_joined(&mut self, word: &Word) -> String {
+        let mut out = String::new();
+        for part in &word.parts {
+            match part {
+                WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s) => {
+                    out.push_str(s)
+                }
+                WordPart::DoubleQuoted(inner) => {
+                    for p in inner {
+                        let t = self.expand_part_text(p).await;
+                        out.push_str(&t);
+                    }
+                }
+                other => {
+                    let t = self.expand_part_text(other).await;
+                    out.push_str(&t);
+                }
+            }
+        }
+        out
+    }
+
+    fn expand_part_text<'a>(&'a mut self, part: &'a WordPart) -> Boxed<'a, String> {
+        Box::pin(async move {
+            match part {
+                WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s) => {
+                    s.clone()
+                }
+                WordPart::DoubleQuoted(inner) => {
+                    let mut out = String::new();
+                    for p in inner {
+                        out.push_str(&self.expand_part_text(p).await);
+                    }
+                    out
+                }
+                WordPart::Param(pe) => self.param_value(&pe.param).join(" "),
+                WordPart::CommandSubst(script) => self.command_subst(script).await,
+                WordPart::Arith(a) => self.arith(a).to_string(),
+            }
+        })
+    }
+
+    // ----- builtins -----
+
+    async fn out(&self, text: &str) -> i32 {
+        match self.sys.write(1, text.as_bytes()).await {
+            Ok(_) => 0,
+            Err(e) => {
+                self.err(&format!("echo: write error: {}", e.text())).await;
+                1
+            }
+        }
+    }
+
+    async fn builtin(&mut self, argv: &[String]) -> Flow {
+        let args = &argv[1..];
+        let name = argv[0].as_str();
+        let status = match name {
+            ":" | "true" => 0,
+            "false" => 1,
+            "echo" => {
+                let (mut newline, mut escapes, mut i) = (true, false, 0);
+                while let Some(a) = args.get(i) {
+                    if a.len() > 1
+                        && a.starts_with('-')
+                        && a[1..].chars().all(|c| "neE".contains(c))
+                    {
+                        for c in a[1..].chars() {
+                            match c {
+                                'n' => newline = false,
+                                'e' => escapes = true,
+                                _ => escapes = false,
+                            }
+                        }
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let mut text = args[i..].join(" ");
+                if escapes {
+                    text = unescape(&text);
+                }
+                if newline {
+                    text.push('\n');
+                }
+                self.out(&text).await
+            }
+            "printf" => match args.split_first() {
+                None => {
+                    self.err("printf: usage: printf [-v var] format [arguments]")
+                        .await;
+                    2
+                }
+                Some((fmt, rest)) => {
+                    let text = printf(fmt, rest);
+                    self.out(&text).await
+                }
+            },
+            "cd" => {
+                let dir = args.first().cloned().unwrap_or_else(|| "/root".to_string());
+                match self.sys.chdir(&dir).await {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        self.err(&format!("cd: {dir}: {}", e.text())).await;
+                        1
+                    }
+                }
+            }
+            "exit" => {
+                let code = match args.first() {
+                    None => self.status,
+                    Some(a) => match a.parse::<i64>() {
+                        Ok(n) => (n & 0xff) as i32,
+                        Err(_) => {
+                            self.err(&format!("exit: {a}: numeric argument required"))
+                                .await;
+                            2
+                        }
+                    },
+                };
+                return Flow::Exit(code);
+            }
+            "break" | "continue" => {
+                let n = args
+                    .first()
+                    .and_then(|a| a.parse::<u32>().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                return if name == "break" {
+                    Flow::Break(n)
+                } else {
+                    Flow::Continue(n)
+                };
+            }
+            "wait" => self.builtin_wait(args).await,
+            "trap" => self.builtin_trap(args).await,
+            "set" => self.builtin_set(args).await,
+            "kill" => self.builtin_kill(args).await,
+            "read" => self.builtin_read(args).await,
+            "shift" => {
+                let n = args
+                    .first()
+                    .and_then(|a| a.parse::<usize>().ok())
+                    .unwrap_or(1);
+                if n > self.positional.len() {
+                    1
+                } else {
+                    self.positional.drain(..n);
+                    0
+                }
+            }
+            "unset" => {
+                for a in args {
+                    self.vars.remove(a);
+                    self.functions.remove(a);
+                }
+                0
+            }
+            "export" | "local" | "readonly" => {
+                for a in args {
+                    if let Some((k, v)) = a.split_once('=') {
+                        self.vars.insert(k.to_string(), v.to_string());
+                    }
+                }
+                0
+            }
+            "test" | "[" => {
+                let mut args = args.to_vec();
+                if name == "[" {
+                    if args.last().map(String::as_str) != Some("]") {
+                        self.err("[: missing `]'").await;
+                        self.status = 2;
+                        return Flow::Normal;
+                    }
+                    args.pop();
+                }
+                match self.test(&args).await {
+                    Ok(true) => 0,
+                    Ok(false) => 1,
+                    Err(msg) => {
+                        self.err(&format!("{name}: {msg}")).await;
+                        2
+                    }
+                }
+            }
+            _ => unreachable!("is_builtin said {name} is a builtin"),
+        };
+        self.status = status;
+        Flow::Normal
+    }
+
+    async fn builtin_exec(&mut self, cmd: &SimpleCommand, args: Vec<String>) -> Flow {
+        if args.is_empty() {
+            // `exec 3< f`: redirections that last.
+            self.status = if self.apply_redirects(&cmd.redirects, false).await.is_ok() {
+                0
+            } else {
+                1
+            };
+            return Flow::Normal;
+        }
+        if self.apply_redirects(&cmd.redirects, false).await.is_err() {
+            return Flow::Exit(1);
+        }
+        let name = args[0].clone();
+        let path = self.find_command(&name).await;
+        Flow::Exit(self.exec_external(&name, path, args).await)
+    }
+
+    async fn builtin_wait(&mut self, args: &[String]) -> i32 {
+        if args.is_empty() {
+            while let Some(pid) = self.jobs.first().copied() {
+                self.wait_for(pid).await;
+            }
+            return 0;
+        }
+        let mut status = 0;
+        for a in args {
+            let Ok(pid) = a.parse::<Pid>() else {
+                self.err(&format!("wait: `{a}': not a pid or valid job spec"))
+                    .await;
+                status = 2;
+                continue;
+            };
+            status = match self.wait_for(pid).await {
+                Some(st) => st.shell_status(),
+                None => {
+                    self.err(&format!("wait: pid {pid} is not a child of this shell"))
+                        .await;
+                    127
+                }
+            };
+        }
+        status
+    }
+
+    async fn builtin_trap(&mut self, args: &[String]) -> i32 {
+        let Some((action, sigs)) = args.split_first() else {
+            return 0;
+        };
+        let mut status = 0;
+        for s in sigs {
+            if s == "EXIT" || s == "0" {
+                self.exit_trap = if action == "-" {
+                    None
+                } else {
+                    Some(action.clone())
+                };
+                continue;
+            }
+            let Some(sig) = Signal::parse(s) else {
+                self.err(&format!("trap: {s}: invalid signal specification"))
+                    .await;
+                status = 1;
+                continue;
+            };
+            let d = match action.as_str() {
+                "" => Disposition::Ignore,
+                "-" => Disposition::Default,
+                _ => Disposition::Handler { restart: true },
+            };
+            if self.sys.sigaction(sig, d).await.is_err() {
+                status = 1;
+                continue;
+            }
+            if matches!(d, Disposition::Handler { .. }) {
+                self.traps.insert(sig, action.clone());
+            } else {
+                self.traps.remove(&sig);
+            }
+        }
+        status
+    }
+
+    async fn builtin_set(&mut self, args: &[String]) -> i32 {
+        let mut i = 0;
+        while i < args.len() {
+            let a = &args[i];
+            let on = a.starts_with('-');
+            match a.as_str() {
+                "-o" | "+o" => {
+                    match args.get(i + 1).map(String::as_str) {
+                        Some("pipefail") => self.pipefail = on,
+                        Some("errexit") => self.errexit = on,
+                        Some(o) => {
+                            self.err(&format!("set: {o}: invalid option name")).await;
+                            return 1;
+                        }
+                        None => return 0,
+                    }
+                    i += 2;
+                    continue;
+                }
+                "-e" | "+e" => self.errexit = on,
+                "--" => {
+                    self.positional = args[i + 1..].to_vec();
+                    return 0;
+                }
+                _ => {
+                    self.err(&format!("set: {a}: invalid option")).await;
+                    return 2;
+                }
+            }
+            i += 1;
+        }
+        0
+    }
+
+    async fn builtin_kill(&mut self, args: &[String]) -> i32 {
+        let mut sig = Some(Signal::SIGTERM);
+        let mut rest = args;
+        match args.first().map(String::as_str) {
+            Some("-l") => {
+                let names: Vec<String> = Signal::ALL
+                    .iter()
+                    .map(|s| format!("{}) {}", s.number(), s.name()))
+                    .collect();
+                return self.out(&format!("{}\n", names.join("\t"))).await;
+            }
+            Some("-s") => {
+                sig = args.get(1).and_then(|s| Signal::parse(s));
+                rest = args.get(2..).unwrap_or(&[]);
+            }
+            Some(a) if a.starts_with('-') && a.len() > 1 => {
+                sig = if &a[1..] == "0" {
+                    None
+                } else {
+                    Signal::parse(&a[1..])
+                };
+                if sig.is_none() && &a[1..] != "0" {
+                    self.err(&format!("kill: {}: invalid signal specification", &a[1..]))
+                        .await;
+                    return 1;
+                }
+                rest = &args[1..];
+            }
+            _ => {}
+        }
+        if rest.is_empty() {
+            self.err("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]").await;
+            return 2;
+        }
+        let mut status = 0;
+        for t in rest {
+            let Ok(target) = t.parse::<i32>() else {
+                self.err(&format!("kill: {t}: arguments must be process or job IDs"))
+                    .await;
+                status = 1;
+                continue;
+            };
+            if let Err(e) = self.sys.kill(target, sig).await {
+                self.err(&format!("kill: ({target}) - {}", e.text())).await;
+                status = 1;
+            }
+        }
+        status
+    }
+
+    /// `read [-r] [name...]`: one line from stdin, a byte per `read(2)` as bash does
+    /// on a pipe (it must not read past the newline).
+    async fn builtin_read(&mut self, args: &[String]) -> i32 {
+        let raw = args.first().map(String::as_str) == Some("-r");
+        let names: Vec<String> = args
+            .iter()
+            .filter(|a| !a.starts_with('-'))
+            .cloned()
+            .collect();
+        let mut line = Vec::new();
+        let mut eof = false;
+        loop {
+            match self.sys.read(0, 1).await {
+                Ok(d) if d.is_empty() => {
+                    eof = true;
+                    break;
+                }
+                Ok(d) if d[0] == b'\n' => break,
+                Ok(d) => line.extend(d),
+                Err(Errno::EINTR) => {
+                    self.run_traps().await;
+                }
+                Err(e) => {
+                    self.err(&format!("read: read error: 0: {}", e.text()))
+                        .await;
+                    return 1;
+                }
+            }
+        }
+        let mut text = String::from_utf8_lossy(&line).into_owned();
+        if !raw {
+            text = text.replace("\\", "");
+        }
+        let names = if names.is_empty() {
+            vec!["REPLY".to_string()]
+        } else {
+            names
+        };
+        let mut words: Vec<&str> = text.split_whitespace().collect();
+        for (i, n) in names.iter().enumerate() {
+            let v = if i + 1 == names.len() {
+                std::mem::take(&mut words).join(" ")
+            } else if words.is_empty() {
+                String::new()
+            } else {
+                words.remove(0).to_string()
+            };
+            self.vars.insert(n.clone(), v);
+        }
+        if eof && line.is_empty() {
+            1
+        } else {
+            i32::from(eof)
+        }
+    }
+
+    async fn test(&mut self, args: &[String]) -> Result<bool, String> {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        match a.as_slice() {
+            [] => Ok(false),
+            ["!", rest @ ..] => {
+                let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+                Box::pin(self.test(&rest)).await.map(|b| !b)
+            }
+            [s] => Ok(!s.is_empty()),
+            ["-n", s] => Ok(!s.is_empty()),
+            ["-z", s] => Ok(s.is_empty()),
+            [op @ ("-e" | "-f" | "-d" | "-p"), path] => {
+                let st = self.sys.stat(path).await;
+                Ok(matches!(
+                    (*op, st),
+                    ("-e", Ok(_))
+                        | ("-f", Ok(Inode::File { .. } | Inode::Program { .. }))
+                        | ("-d", Ok(Inode::Dir))
+                        | ("-p", Ok(Inode::Fifo { .. }))
+                ))
+            }
+            [l, "=" | "==", r] => Ok(l == r),
+            [l, "!=", r] => Ok(l != r),
+            [l, op @ ("-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge"), r] => {
+                let num = |s: &str| {
+                    s.trim()
+                        .parse::<i64>()
+                        .map_err(|_| format!("{s}: integer expression expected"))
+                };
+                let (l, r) = (num(l)?, num(r)?);
+                Ok(match *op {
+                    "-eq" => l == r,
+                    "-ne" => l != r,
+                    "-lt" => l < r,
+                    "-le" => l <= r,
+                    "-gt" => l > r,
+                    _ => l >= r,
+                })
+            }
+            _ => Err("too many arguments".to_string()),
+        }
+    }
+}
+
+/// Builtins bash runs itself (with `exec` handled on its own).
+pub fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        ":" | "true"
+            | "false"
+            | "echo"
+            | "printf"
+            | "cd"
+            | "exit"
+            | "break"
+            | "continue"
+            | "wait"
+            | "trap"
+            | "set"
+            | "kill"
+            | "read"
+            | "shift"
+            | "unset"
+            | "export"
+            | "local"
+            | "readonly"
+            | "test"
+            | "["
+    )
+}
+
+fn has_command_subst(w: &Word) -> bool {
+    w.parts.iter().any(|p| match p {
+        WordPart::CommandSubst(_) => true,
+        WordPart::DoubleQuoted(inner) => {
+            inner.iter().any(|p| matches!(p, WordPart::CommandSubst(_)))
+        }
+        _ => false,
+    })
+}
+
+/// `echo -e` and `printf` escapes.
+pub fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            Some('a') => out.push('\x07'),
+            Some('0') => out.push('\0'),
+            Some('e') => out.push('\x1b'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// bash's `printf`: the format is reused until the arguments run out.
+pub fn printf(fmt: &str, args: &[String]) -> String {
+    let mut out = String::new();
+    let mut args = args.iter();
+    let mut first = true;
+    loop {
+        let mut consumed = false;
+        let mut chars = fmt.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    let mut esc = String::from("\\");
+                    if let Some(n) = chars.next() {
+                        esc.push(n);
+                    }
+                    out.push_str(&unescape(&esc));
+                }
+                '%' => {
+                    let mut spec = String::new();
+                    while let Some(&n) = chars.peek() {
+                        if n.is_ascii_digit() || n == '-' || n == '.' {
+                            spec.push(n);
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                    let conv = chars.next().unwrap_or('%');
+                    if conv == '%' {
+                        out.push('%');
+                        continue;
+                    }
+                    consumed = true;
+                    let arg = args.next().cloned().unwrap_or_default();
+                    let text = match conv {
+                        'd' | 'i' => arg.trim().parse::<i64>().unwrap_or(0).to_string(),
+                        'b' => unescape(&arg),
+                        _ => arg,
+                    };
+                    let width: usize = spec
+                        .trim_start_matches('-')
+                        .split('.')
+                        .next()
+                        .and_then(|w| w.parse().ok())
+                        .unwrap_or(0);
+                    if spec.starts_with('-') {
+                        out.push_str(&format!("{text:<width$}"));
+                    } else {
+                        out.push_str(&format!("{text:>width$}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        if !consumed || args.len() == 0 {
+            break;
+        }
+        if first {
+            first = false;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printf_reuses_the_format_for_extra_arguments() {
+        assert_eq!(printf("%s-", &["a".into(), "b".into()]), "a-b-");
+        assert_eq!(
+            printf("GET / HTTP/1.0\\r\\n\\r\\n", &[]),
+            "GET / HTTP/1.0\r\n\r\n"
+        );
+        assert_eq!(
+            printf("%5d|%-3s|", &["42".into(), "x".into()]),
+            "   42|x  |"
+        );
+    }
+
+    #[test]
+    fn echo_e_escapes_decode() {
+        assert_eq!(unescape("a\\tb\\n"), "a\tb\n");
+    }
+}

@@ -1,0 +1,173 @@
+//! The simulated bash, run through the run contract: what a terminal shows and
+//! the exit statuses, against what bash 5.2 prints (checked on this machine).
+
+use pipelab_sim::run::{ExitReport, RunConfig, RunReport, StoppedBy, run};
+
+fn sh(script: &str) -> RunReport {
+    run(&RunConfig {
+        terminals: vec![script.to_string()],
+        until_ms: 60_000,
+        ..RunConfig::default()
+    })
+}
+
+fn out(script: &str) -> String {
+    sh(script).terminals[0].output.clone()
+}
+
+fn shell_exit(r: &RunReport) -> Option<ExitReport> {
+    r.processes[0].exit.clone()
+}
+
+#[test]
+fn echo_writes_its_arguments_and_a_newline() {
+    assert_eq!(out("echo hello   world"), "hello world\n");
+    assert_eq!(out("echo -n a; echo b"), "ab\n");
+}
+
+#[test]
+fn variables_and_quoting_expand_as_in_bash() {
+    assert_eq!(
+        out(r#"x='a  b'; echo $x "$x" '$x' "\$x""#),
+        "a b a  b $x $x\n"
+    );
+    assert_eq!(out("x=1 y=2; echo \"$x$y\"${x}"), "121\n");
+}
+
+#[test]
+fn a_failing_command_sets_status_and_exit_ends_the_script() {
+    let r = sh("false; echo $?; exit 3; echo never");
+    assert_eq!(r.terminals[0].output, "1\n");
+    assert_eq!(shell_exit(&r), Some(ExitReport::Code(3)));
+    assert_eq!(r.stopped_by, StoppedBy::Finished);
+}
+
+#[test]
+fn exit_status_is_taken_modulo_256() {
+    assert_eq!(shell_exit(&sh("exit 300")), Some(ExitReport::Code(44)));
+}
+
+#[test]
+fn an_unknown_command_is_127_with_bash_s_message() {
+    let r = sh("foo; echo \"rc=$?\"");
+    assert_eq!(
+        r.terminals[0].output,
+        "bash: foo: command not found\nrc=127\n"
+    );
+}
+
+#[test]
+fn a_syntax_error_is_reported_like_bash_with_status_2() {
+    let r = sh("done");
+    assert_eq!(
+        r.terminals[0].output,
+        "bash: -c: line 1: syntax error near unexpected token `done'\nbash: -c: line 1: `done'\n"
+    );
+    assert_eq!(shell_exit(&r), Some(ExitReport::Code(2)));
+}
+
+#[test]
+fn pipestatus_holds_every_status_of_the_last_pipeline() {
+    assert_eq!(
+        out("true | false | true; echo \"${PIPESTATUS[*]} ${PIPESTATUS[1]}\""),
+        "0 1 0 1\n"
+    );
+}
+
+#[test]
+fn pipefail_makes_a_pipeline_fail_if_any_part_fails() {
+    assert_eq!(
+        out("false | true; echo $?; set -o pipefail; false | true; echo $?"),
+        "0\n1\n"
+    );
+}
+
+#[test]
+fn loops_conditions_and_arithmetic_run() {
+    assert_eq!(
+        out(
+            "i=0; while [ $i -lt 3 ]; do echo $i; i=$((i+1)); done; for w in a b; do echo $w; done"
+        ),
+        "0\n1\n2\na\nb\n"
+    );
+    assert_eq!(
+        out("if false; then echo no; elif true; then echo yes; else echo no; fi"),
+        "yes\n"
+    );
+    assert_eq!(
+        out("true && echo and; false || echo or; false && echo never; echo $?"),
+        "and\nor\n1\n"
+    );
+}
+
+#[test]
+fn a_subshell_and_a_background_job_report_their_status() {
+    assert_eq!(
+        out("(exit 5); echo $?; (exit 3) & wait $!; echo $?"),
+        "5\n3\n"
+    );
+}
+
+#[test]
+fn redirections_write_and_read_files() {
+    assert_eq!(
+        out("echo one > /tmp/f; echo two >> /tmp/f; { read a; read b; } < /tmp/f; echo \"$b $a\""),
+        "two one\n"
+    );
+    assert_eq!(out("echo err >&2 2>/dev/null; echo out 2>&1"), "err\nout\n");
+}
+
+#[test]
+fn a_redirection_from_a_missing_file_fails_the_command_only() {
+    assert_eq!(
+        out("read x < /nope; echo \"rc=$?\""),
+        "bash: /nope: No such file or directory\nrc=1\n"
+    );
+}
+
+#[test]
+fn a_builtin_s_redirection_is_undone_after_it() {
+    assert_eq!(out("echo hidden > /dev/null; echo shown"), "shown\n");
+}
+
+#[test]
+fn command_substitution_captures_output_without_trailing_newlines() {
+    assert_eq!(
+        out("x=$(echo hi; echo there); echo \"[$x]\"; for i in $(echo 1 2); do echo $i; done"),
+        "[hi\nthere]\n1\n2\n"
+    );
+}
+
+#[test]
+fn set_e_stops_at_the_first_failure_outside_conditions() {
+    let r = sh("set -e; false || echo guarded; false; echo never");
+    assert_eq!(r.terminals[0].output, "guarded\n");
+    assert_eq!(shell_exit(&r), Some(ExitReport::Code(1)));
+}
+
+#[test]
+fn trap_on_exit_runs_at_the_end() {
+    assert_eq!(out("trap 'echo bye' EXIT; echo hi"), "hi\nbye\n");
+}
+
+#[test]
+fn a_script_waiting_on_its_terminal_stops_at_the_time_limit() {
+    let r = run(&RunConfig {
+        terminals: vec!["read x; echo never".into()],
+        until_ms: 2000,
+        ..RunConfig::default()
+    });
+    assert_eq!(r.stopped_by, StoppedBy::TimeLimit);
+    assert_eq!(r.virtual_time_ms, 2000);
+    assert_eq!(r.terminals[0].output, "");
+}
+
+#[test]
+fn terminals_run_side_by_side_and_each_shows_its_own_output() {
+    let r = run(&RunConfig {
+        terminals: vec!["echo one".into(), "echo two".into()],
+        ..RunConfig::default()
+    });
+    assert_eq!(r.terminals[0].output, "one\n");
+    assert_eq!(r.terminals[1].output, "two\n");
+}
