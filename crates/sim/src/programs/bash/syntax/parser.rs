@@ -665,6 +665,25 @@ impl<'a> Parser<'a> {
         };
         let target = self.next()?;
         match target.kind {
+            // After `<&` and `>&` bash's lexer returns a leading `-` alone: `>&-x` closes
+            // stdout and `x` is the next word.
+            Tok::Word(word)
+                if matches!(op, RedirOp::DupRead | RedirOp::DupWrite)
+                    && word.span.end > word.span.start + 1
+                    && self.src[word.span.start..].starts_with('-') =>
+            {
+                let dash = Span::new(word.span.start, word.span.start + 1);
+                (self.pos, self.peeked) = (dash.end, None);
+                Ok(Redirect {
+                    fd,
+                    op,
+                    span: tok.span.to(dash),
+                    target: Word {
+                        parts: vec![WordPart::Literal("-".into())],
+                        span: dash,
+                    },
+                })
+            }
             // `>& 2>f`: bash's lexer makes `2` a number token, which `>&` and `<&`
             // take as their fd; the operator after it starts the next redirection.
             Tok::Redir {

@@ -684,6 +684,12 @@ fn a_number_right_before_a_redirection_is_the_target_of_a_dup() {
 }
 
 #[test]
+fn a_dash_after_a_dup_operator_closes_and_the_rest_is_the_next_word() {
+    assert_eq!(sx("a >&-x"), "(cmd a x 1>&-)");
+    assert_eq!(msg("{ a; } <& -l"), near("l"));
+}
+
+#[test]
 fn a_redirection_target_is_a_word_with_expansions() {
     assert_eq!(
         sx("echo >\"$dir/out\" 2>&$fd"),
@@ -1138,9 +1144,12 @@ fn disagreement_with_bash(source: &str) -> Option<String> {
         // Which closer bash names for garbage such as `$(( ${x " ${x` depends on the
         // order its text scanners run in; that both find the input unfinished is
         // what matters.
-        // Bash prints a command substitution token re-serialized (`$( )` as `$()`).
+        // Bash prints $(...), $'...' and backslashed tokens re-serialized (`$( )` as
+        // `$()`).
         (Err(e), Err(b))
-            if e.message.starts_with(NEAR) && b.starts_with(&NEAR[6..]) && b.contains("$(") =>
+            if e.message.starts_with(NEAR)
+                && b.starts_with(&NEAR[6..])
+                && (b.contains("$(") || b.contains("$'") || b.contains('\\')) =>
         {
             None
         }
@@ -1281,63 +1290,33 @@ fn the_parser_agrees_with_bash_on_accept_and_reject() {
 // ---- properties of any input ----
 
 /// Pieces of shell, joined by spaces into scripts that are often nearly right.
+#[rustfmt::skip]
 const TOKENS: &[&str] = &[
-    "a",
-    "nc",
-    "-l",
-    "x=1",
-    "'q'",
-    "\"d $x\"",
-    "\"",
-    "'",
-    "$(",
-    ")",
-    "(",
-    "{",
-    "}",
-    ";",
-    "&",
-    "&&",
-    "||",
-    "|",
-    "\n",
-    "!",
-    "if",
-    "then",
-    "elif",
-    "else",
-    "fi",
-    "while",
-    "until",
-    "do",
-    "done",
-    "for",
-    "in",
-    ">",
-    "<",
-    "2>&1",
-    ">f",
-    ">&",
-    "#c\n",
-    "${PIPESTATUS[*]}",
-    "${x",
-    "$((1+2))",
-    "$((",
-    "))",
-    "f()",
-    "function",
-    "\\",
-    "\\\n",
-    "$",
-    "${}",
-    ";;",
-    "case",
-    "<<",
+    "a", "nc", "-l", "x=1", "'q'", "\"d $x\"", "\"", "'", "$(", ")", "(", "{", "}", ";", "&",
+    "&&", "||", "|", "\n", "!", "if", "then", "elif", "else", "fi", "while", "until", "do",
+    "done", "for", "in", ">", "<", "2>&1", ">f", ">&", "#c\n", "${PIPESTATUS[*]}", "${x",
+    "$((1+2))", "$((", "))", "f()", "function", "\\", "\\\n", "$", "${}", ";;", "case", "<<",
+    "$'a\\n'", "2>", "<&", "&>", "x=", "\"${x}\"", "${PIPESTATUS[1]}", "{ a; }", "( a )",
+    "3<>", "1>&-", "$(a)", "b\"c\"'d'", "#",
 ];
 
 fn tokens() -> impl proptest::strategy::Strategy<Value = String> {
+    tokens_from(TOKENS.to_vec())
+}
+
+fn tokens_from(vocabulary: Vec<&'static str>) -> impl proptest::strategy::Strategy<Value = String> {
     use proptest::prelude::*;
-    prop::collection::vec(prop::sample::select(TOKENS), 0..24).prop_map(|t| t.join(" "))
+    prop::collection::vec(prop::sample::select(vocabulary), 0..24).prop_map(|t| t.join(" "))
+}
+
+/// A malformed `${...}` is an error bash reports only when it expands it, after
+/// finding its end by rules we do not copy; it is left out of the comparison.
+fn comparable_tokens() -> impl proptest::strategy::Strategy<Value = String> {
+    let vocabulary = TOKENS
+        .iter()
+        .copied()
+        .filter(|t| !matches!(*t, "${x" | "${}"));
+    tokens_from(vocabulary.collect())
 }
 
 /// What must hold for any input: no panic, an error's span within the source and
@@ -1394,10 +1373,10 @@ proptest::proptest! {
 
 proptest::proptest! {
     // Each case runs bash once; a few hundred keep the suite quick.
-    #![proptest_config(config(300))]
+    #![proptest_config(config(400))]
 
     #[test]
-    fn token_sequences_are_accepted_and_rejected_as_bash_does(source in tokens()) {
+    fn token_sequences_are_accepted_and_rejected_as_bash_does(source in comparable_tokens()) {
         if let Some(d) = disagreement_with_bash(&source) {
             proptest::prop_assert!(false, "{}", d);
         }
