@@ -105,16 +105,18 @@ impl<'a> Parser<'a> {
     // ---- tokens ----
 
     pub(crate) fn peek(&mut self) -> PResult<&Token> {
-        if self.peeked.is_none() {
-            let tok = self.lex_token()?;
-            self.peeked = Some(tok);
-        }
-        Ok(self.peeked.as_ref().expect("just filled"))
+        let tok = match self.peeked.take() {
+            Some(tok) => tok,
+            None => self.lex_token()?,
+        };
+        Ok(self.peeked.insert(tok))
     }
 
     pub(crate) fn next(&mut self) -> PResult<Token> {
-        self.peek()?;
-        Ok(self.peeked.take().expect("just peeked"))
+        match self.peeked.take() {
+            Some(tok) => Ok(tok),
+            None => self.lex_token(),
+        }
     }
 
     fn peek_is_op(&mut self, op: Op) -> PResult<bool> {
@@ -562,8 +564,9 @@ impl<'a> Parser<'a> {
                     redirects.push(r);
                 }
                 Tok::Word(_) => {
-                    let Tok::Word(word) = self.next()?.kind else {
-                        unreachable!("peeked a word")
+                    let tok = self.next()?;
+                    let Tok::Word(word) = tok.kind else {
+                        return Err(self.unexpected(&tok));
                     };
                     end = word.span;
                     if words.is_empty() {
