@@ -1100,9 +1100,24 @@ fn the_deepest_accepted_nesting_fits_a_small_stack() {
 
 // ---- agreement with the real bash ----
 
+/// Whether this machine has the bash whose words we copy: 5.2 (messages change
+/// between versions).
+fn have_bash_5_2() -> bool {
+    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAVE.get_or_init(|| {
+        std::process::Command::new("bash")
+            .args(["-c", "echo ${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}"])
+            .output()
+            .is_ok_and(|out| out.stdout == b"5.2\n")
+    })
+}
+
 /// What `bash -n -c SOURCE` says: `Ok` if it accepts the script, else its first
-/// message without the `bash: -c: line N: ` prefix; `None` if there is no bash here.
+/// message without the `bash: -c: line N: ` prefix; `None` without bash 5.2 here.
 fn bash_verdict(source: &str) -> Option<Result<(), String>> {
+    if !have_bash_5_2() {
+        return None;
+    }
     let out = std::process::Command::new("bash")
         .args(["-n", "-c", "--", source])
         .output()
@@ -1273,8 +1288,8 @@ fn the_parser_agrees_with_bash_on_accept_and_reject() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for s in snippets {
-        if bash_verdict("true").is_none() {
-            eprintln!("no bash here: skipped");
+        if !have_bash_5_2() {
+            eprintln!("no bash 5.2 here: skipped");
             return;
         }
         checked += 1;
