@@ -1397,3 +1397,57 @@ proptest::proptest! {
         }
     }
 }
+
+// ---- helpers the interpreter leans on ----
+
+#[test]
+fn static_text_removes_quotes_and_refuses_expansions() {
+    let words = |s: &str| match parse(s).unwrap().body.items[0].and_or.first.commands[0].clone() {
+        Command::Simple(c) => c.words,
+        _ => panic!(),
+    };
+    let w = words("echo a'b c'\"d\"\\e $x \"$(a)\"");
+    assert_eq!(w[1].static_text().as_deref(), Some("ab cde"));
+    assert_eq!(w[2].static_text(), None);
+    assert_eq!(w[3].static_text(), None);
+    assert_eq!(w[1].unquoted_text(), None);
+    assert_eq!(w[0].unquoted_text(), Some("echo"));
+}
+
+#[test]
+fn redirections_default_to_stdin_or_stdout() {
+    let redirects = match parse("a <x >y <>z <&3 >&4 9>w").unwrap().body.items[0]
+        .and_or
+        .first
+        .commands[0]
+        .clone()
+    {
+        Command::Simple(c) => c.redirects,
+        _ => panic!(),
+    };
+    let fds: Vec<u32> = redirects.iter().map(Redirect::fd).collect();
+    assert_eq!(fds, [0, 1, 0, 0, 1, 9]);
+}
+
+#[test]
+fn locale_quotes_are_plain_double_quotes() {
+    assert_eq!(sx("echo $\"a $x\""), "(cmd echo \"a ${x}\")");
+}
+
+#[test]
+fn an_unterminated_quote_inside_command_substitution_is_reported_at_the_quote() {
+    let e = err("echo $(echo \"a)");
+    assert_eq!(
+        e.message,
+        "bash: unexpected EOF while looking for matching `\"'"
+    );
+    assert_eq!(e.span, Span::new(12, 13));
+}
+
+#[test]
+fn empty_quotes_make_an_empty_word_that_is_kept() {
+    assert_eq!(
+        sx("trap '' PIPE; printf \"\""),
+        "(list (cmd trap '' PIPE) (cmd printf \"\"))"
+    );
+}
