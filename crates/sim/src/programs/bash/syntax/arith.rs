@@ -177,10 +177,17 @@ impl Parser<'_> {
                     }
                     ATok::Num(self.arith_number(&word, Span::new(at, self.pos))?)
                 }
-                c if c.is_ascii_alphabetic() || c == '_' => match self.lex_param_name() {
-                    Some(Param::Named(name)) => ATok::Name(name),
-                    _ => unreachable!("a letter starts a name"),
-                },
+                c if c.is_ascii_alphabetic() || c == '_' => {
+                    let mut name = String::new();
+                    while let Some(c) = self.peek_char() {
+                        if !(c.is_ascii_alphanumeric() || c == '_') {
+                            break;
+                        }
+                        self.bump_char();
+                        name.push(c);
+                    }
+                    ATok::Name(name)
+                }
                 '$' => {
                     self.bump_char();
                     let param = match self.peek_char() {

@@ -482,8 +482,8 @@ impl Parser<'_> {
         })?;
         let close = inner.next()?;
         match close.kind {
-            super::lexer::Tok::Op(Op::RParen) => {}
-            super::lexer::Tok::Eof => return Err(self.unterminated(")", open)),
+            Tok::Op(Op::RParen) => {}
+            Tok::Eof => return Err(self.unterminated(")", open)),
             _ => return Err(inner.unexpected(&close)),
         }
         self.pos = close.span.end;

@@ -24,8 +24,22 @@
 //! the feature: `pipelab: here-documents (<<) are not supported here`. Brace
 //! expansion, `~` and globs stay literal text.
 //!
-//! Limits: [`MAX_SOURCE_BYTES`] of source and [`MAX_DEPTH`] levels of nesting, so that
-//! arbitrary text cannot exhaust memory or the stack.
+//! Limits: [`MAX_SOURCE_BYTES`] of source, [`MAX_DEPTH`] levels of nesting and
+//! [`MAX_ARITH_HEIGHT`] for arithmetic trees, so that arbitrary text cannot exhaust
+//! memory or the stack (the page runs this in wasm, with a 1 MiB stack).
+//!
+//! Where we differ from bash, and how to lift it:
+//!
+//! - Bash parses `$((...))` and `${...}` only when it expands them, so their errors
+//!   (`${}: bad substitution`, `1+: syntax error: operand expected`) come at run time;
+//!   we report them, in bash's words, before running anything. Bash's `for 1 in` is
+//!   likewise a run-time `not a valid identifier`. Lifting it would mean keeping the
+//!   raw text in the tree and parsing it in the interpreter.
+//! - `$((` always starts arithmetic, and `((` at a command start is always the
+//!   (unsupported) arithmetic command; bash falls back to a subshell when the text is
+//!   not an expression. Write the space: `$( (a) )`, `( (a) )`.
+//! - `!` with no command, `for x in a; { ...; }` and `name[i]=v` parse in bash; here
+//!   they are refused with a `pipelab:` message, as nothing in the lessons needs them.
 
 mod arith;
 mod ast;

@@ -105,16 +105,18 @@ impl<'a> Parser<'a> {
     // ---- tokens ----
 
     pub(crate) fn peek(&mut self) -> PResult<&Token> {
-        if self.peeked.is_none() {
-            let tok = self.lex_token()?;
-            self.peeked = Some(tok);
-        }
-        Ok(self.peeked.as_ref().expect("just filled"))
+        let tok = match self.peeked.take() {
+            Some(tok) => tok,
+            None => self.lex_token()?,
+        };
+        Ok(self.peeked.insert(tok))
     }
 
     pub(crate) fn next(&mut self) -> PResult<Token> {
-        self.peek()?;
-        Ok(self.peeked.take().expect("just peeked"))
+        match self.peeked.take() {
+            Some(tok) => Ok(tok),
+            None => self.lex_token(),
+        }
     }
 
     fn peek_is_op(&mut self, op: Op) -> PResult<bool> {
@@ -562,8 +564,9 @@ impl<'a> Parser<'a> {
                     redirects.push(r);
                 }
                 Tok::Word(_) => {
-                    let Tok::Word(word) = self.next()?.kind else {
-                        unreachable!("peeked a word")
+                    let tok = self.next()?;
+                    let Tok::Word(word) = tok.kind else {
+                        return Err(self.unexpected(&tok));
                     };
                     end = word.span;
                     if words.is_empty() {
@@ -665,6 +668,25 @@ impl<'a> Parser<'a> {
         };
         let target = self.next()?;
         match target.kind {
+            // After `<&` and `>&` bash's lexer returns a leading `-` alone: `>&-x` closes
+            // stdout and `x` is the next word.
+            Tok::Word(word)
+                if matches!(op, RedirOp::DupRead | RedirOp::DupWrite)
+                    && word.span.end > word.span.start + 1
+                    && self.src[word.span.start..].starts_with('-') =>
+            {
+                let dash = Span::new(word.span.start, word.span.start + 1);
+                (self.pos, self.peeked) = (dash.end, None);
+                Ok(Redirect {
+                    fd,
+                    op,
+                    span: tok.span.to(dash),
+                    target: Word {
+                        parts: vec![WordPart::Literal("-".into())],
+                        span: dash,
+                    },
+                })
+            }
             // `>& 2>f`: bash's lexer makes `2` a number token, which `>&` and `<&`
             // take as their fd; the operator after it starts the next redirection.
             Tok::Redir {

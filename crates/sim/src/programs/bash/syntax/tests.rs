@@ -684,6 +684,12 @@ fn a_number_right_before_a_redirection_is_the_target_of_a_dup() {
 }
 
 #[test]
+fn a_dash_after_a_dup_operator_closes_and_the_rest_is_the_next_word() {
+    assert_eq!(sx("a >&-x"), "(cmd a x 1>&-)");
+    assert_eq!(msg("{ a; } <& -l"), near("l"));
+}
+
+#[test]
 fn a_redirection_target_is_a_word_with_expansions() {
     assert_eq!(
         sx("echo >\"$dir/out\" 2>&$fd"),
@@ -1094,9 +1100,24 @@ fn the_deepest_accepted_nesting_fits_a_small_stack() {
 
 // ---- agreement with the real bash ----
 
+/// Whether this machine has the bash whose words we copy: 5.2 (messages change
+/// between versions).
+fn have_bash_5_2() -> bool {
+    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAVE.get_or_init(|| {
+        std::process::Command::new("bash")
+            .args(["-c", "echo ${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}"])
+            .output()
+            .is_ok_and(|out| out.stdout == b"5.2\n")
+    })
+}
+
 /// What `bash -n -c SOURCE` says: `Ok` if it accepts the script, else its first
-/// message without the `bash: -c: line N: ` prefix; `None` if there is no bash here.
+/// message without the `bash: -c: line N: ` prefix; `None` without bash 5.2 here.
 fn bash_verdict(source: &str) -> Option<Result<(), String>> {
+    if !have_bash_5_2() {
+        return None;
+    }
     let out = std::process::Command::new("bash")
         .args(["-n", "-c", "--", source])
         .output()
@@ -1138,9 +1159,12 @@ fn disagreement_with_bash(source: &str) -> Option<String> {
         // Which closer bash names for garbage such as `$(( ${x " ${x` depends on the
         // order its text scanners run in; that both find the input unfinished is
         // what matters.
-        // Bash prints a command substitution token re-serialized (`$( )` as `$()`).
+        // Bash prints $(...), $'...' and backslashed tokens re-serialized (`$( )` as
+        // `$()`).
         (Err(e), Err(b))
-            if e.message.starts_with(NEAR) && b.starts_with(&NEAR[6..]) && b.contains("$(") =>
+            if e.message.starts_with(NEAR)
+                && b.starts_with(&NEAR[6..])
+                && (b.contains("$(") || b.contains("$'") || b.contains('\\')) =>
         {
             None
         }
@@ -1264,8 +1288,8 @@ fn the_parser_agrees_with_bash_on_accept_and_reject() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for s in snippets {
-        if bash_verdict("true").is_none() {
-            eprintln!("no bash here: skipped");
+        if !have_bash_5_2() {
+            eprintln!("no bash 5.2 here: skipped");
             return;
         }
         checked += 1;
@@ -1281,63 +1305,33 @@ fn the_parser_agrees_with_bash_on_accept_and_reject() {
 // ---- properties of any input ----
 
 /// Pieces of shell, joined by spaces into scripts that are often nearly right.
+#[rustfmt::skip]
 const TOKENS: &[&str] = &[
-    "a",
-    "nc",
-    "-l",
-    "x=1",
-    "'q'",
-    "\"d $x\"",
-    "\"",
-    "'",
-    "$(",
-    ")",
-    "(",
-    "{",
-    "}",
-    ";",
-    "&",
-    "&&",
-    "||",
-    "|",
-    "\n",
-    "!",
-    "if",
-    "then",
-    "elif",
-    "else",
-    "fi",
-    "while",
-    "until",
-    "do",
-    "done",
-    "for",
-    "in",
-    ">",
-    "<",
-    "2>&1",
-    ">f",
-    ">&",
-    "#c\n",
-    "${PIPESTATUS[*]}",
-    "${x",
-    "$((1+2))",
-    "$((",
-    "))",
-    "f()",
-    "function",
-    "\\",
-    "\\\n",
-    "$",
-    "${}",
-    ";;",
-    "case",
-    "<<",
+    "a", "nc", "-l", "x=1", "'q'", "\"d $x\"", "\"", "'", "$(", ")", "(", "{", "}", ";", "&",
+    "&&", "||", "|", "\n", "!", "if", "then", "elif", "else", "fi", "while", "until", "do",
+    "done", "for", "in", ">", "<", "2>&1", ">f", ">&", "#c\n", "${PIPESTATUS[*]}", "${x",
+    "$((1+2))", "$((", "))", "f()", "function", "\\", "\\\n", "$", "${}", ";;", "case", "<<",
+    "$'a\\n'", "2>", "<&", "&>", "x=", "\"${x}\"", "${PIPESTATUS[1]}", "{ a; }", "( a )",
+    "3<>", "1>&-", "$(a)", "b\"c\"'d'", "#",
 ];
 
 fn tokens() -> impl proptest::strategy::Strategy<Value = String> {
+    tokens_from(TOKENS.to_vec())
+}
+
+fn tokens_from(vocabulary: Vec<&'static str>) -> impl proptest::strategy::Strategy<Value = String> {
     use proptest::prelude::*;
-    prop::collection::vec(prop::sample::select(TOKENS), 0..24).prop_map(|t| t.join(" "))
+    prop::collection::vec(prop::sample::select(vocabulary), 0..24).prop_map(|t| t.join(" "))
+}
+
+/// A malformed `${...}` is an error bash reports only when it expands it, after
+/// finding its end by rules we do not copy; it is left out of the comparison.
+fn comparable_tokens() -> impl proptest::strategy::Strategy<Value = String> {
+    let vocabulary = TOKENS
+        .iter()
+        .copied()
+        .filter(|t| !matches!(*t, "${x" | "${}"));
+    tokens_from(vocabulary.collect())
 }
 
 /// What must hold for any input: no panic, an error's span within the source and
@@ -1394,12 +1388,66 @@ proptest::proptest! {
 
 proptest::proptest! {
     // Each case runs bash once; a few hundred keep the suite quick.
-    #![proptest_config(config(300))]
+    #![proptest_config(config(400))]
 
     #[test]
-    fn token_sequences_are_accepted_and_rejected_as_bash_does(source in tokens()) {
+    fn token_sequences_are_accepted_and_rejected_as_bash_does(source in comparable_tokens()) {
         if let Some(d) = disagreement_with_bash(&source) {
             proptest::prop_assert!(false, "{}", d);
         }
     }
+}
+
+// ---- helpers the interpreter leans on ----
+
+#[test]
+fn static_text_removes_quotes_and_refuses_expansions() {
+    let words = |s: &str| match parse(s).unwrap().body.items[0].and_or.first.commands[0].clone() {
+        Command::Simple(c) => c.words,
+        _ => panic!(),
+    };
+    let w = words("echo a'b c'\"d\"\\e $x \"$(a)\"");
+    assert_eq!(w[1].static_text().as_deref(), Some("ab cde"));
+    assert_eq!(w[2].static_text(), None);
+    assert_eq!(w[3].static_text(), None);
+    assert_eq!(w[1].unquoted_text(), None);
+    assert_eq!(w[0].unquoted_text(), Some("echo"));
+}
+
+#[test]
+fn redirections_default_to_stdin_or_stdout() {
+    let redirects = match parse("a <x >y <>z <&3 >&4 9>w").unwrap().body.items[0]
+        .and_or
+        .first
+        .commands[0]
+        .clone()
+    {
+        Command::Simple(c) => c.redirects,
+        _ => panic!(),
+    };
+    let fds: Vec<u32> = redirects.iter().map(Redirect::fd).collect();
+    assert_eq!(fds, [0, 1, 0, 0, 1, 9]);
+}
+
+#[test]
+fn locale_quotes_are_plain_double_quotes() {
+    assert_eq!(sx("echo $\"a $x\""), "(cmd echo \"a ${x}\")");
+}
+
+#[test]
+fn an_unterminated_quote_inside_command_substitution_is_reported_at_the_quote() {
+    let e = err("echo $(echo \"a)");
+    assert_eq!(
+        e.message,
+        "bash: unexpected EOF while looking for matching `\"'"
+    );
+    assert_eq!(e.span, Span::new(12, 13));
+}
+
+#[test]
+fn empty_quotes_make_an_empty_word_that_is_kept() {
+    assert_eq!(
+        sx("trap '' PIPE; printf \"\""),
+        "(list (cmd trap '' PIPE) (cmd printf \"\"))"
+    );
 }
