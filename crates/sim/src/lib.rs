@@ -13,6 +13,7 @@
 pub mod kernel;
 pub mod programs;
 pub mod run;
+pub mod session;
 pub mod snapshot;
 pub mod sys;
 pub mod trace;

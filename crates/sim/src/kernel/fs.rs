@@ -773,20 +773,56 @@ impl Kernel {
         n
     }
 
-    /// The user typed `bytes` into terminal `n`.
+    /// The user typed `bytes` into terminal `n`. The line discipline echoes them
+    /// (`ECHO`), turns Ctrl-C into SIGINT for the terminal's process group (`ISIG`)
+    /// and Ctrl-D into end of file (`VEOF`).
+    ///
+    /// Simplification: input is readable as soon as it is typed; a real terminal in
+    /// canonical mode holds a line back until Enter. The page sends whole lines.
     pub fn terminal_input(&mut self, n: u32, bytes: &[u8]) {
-        if let Some(t) = self.terminals.get_mut(n as usize) {
-            t.input.extend(bytes);
-            self.wake(WaitKey::Terminal(n));
+        let Some(t) = self.terminals.get(n as usize) else {
+            return;
+        };
+        let pgid = self.procs.get(&t.foreground).map(|p| p.pgid);
+        for &b in bytes {
+            match b {
+                0x03 => {
+                    self.echo(n, b"^C\n");
+                    if let Some(pgid) = pgid {
+                        let members: Vec<Pid> = self
+                            .procs
+                            .values()
+                            .filter(|p| p.pgid == pgid && p.is_alive())
+                            .map(|p| p.pid)
+                            .collect();
+                        for pid in members {
+                            self.raise(pid, super::Signal::SIGINT, None);
+                        }
+                    }
+                }
+                0x04 => self.terminals[n as usize].eof_pending = true,
+                _ => {
+                    self.echo(n, &[b]);
+                    self.terminals[n as usize].input.push_back(b);
+                }
+            }
         }
+        self.emit(
+            None,
+            EventKind::Input {
+                terminal: n,
+                bytes: bytes.len() as u64,
+            },
+        );
+        self.wake(WaitKey::Terminal(n));
     }
 
-    /// The user pressed Ctrl-D on terminal `n`: a pending read returns 0.
-    pub fn terminal_eof(&mut self, n: u32) {
-        if let Some(t) = self.terminals.get_mut(n as usize) {
-            t.eof_pending = true;
-            self.wake(WaitKey::Terminal(n));
-        }
+    fn echo(&mut self, n: u32, bytes: &[u8]) {
+        let max = self.limits.max_terminal_bytes;
+        let t = &mut self.terminals[n as usize];
+        let kept = bytes.len().min(max.saturating_sub(t.output.len()));
+        t.output.extend_from_slice(&bytes[..kept]);
+        t.dropped += (bytes.len() - kept) as u64;
     }
 
     /// `ftruncate`-free helper for setting up a scenario: writes a whole file.

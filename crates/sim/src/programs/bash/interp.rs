@@ -31,6 +31,9 @@ use crate::sys::Sys;
 /// PATH of a root shell on Debian.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// What an interactive shell prints before reading a command (to stderr, as bash).
+pub const PROMPT: &str = "$ ";
+
 /// Fds at or above this are the shell's own (saved fds during a builtin's redirections).
 const SAVED_FD_MIN: Fd = 10;
 
@@ -79,6 +82,8 @@ pub struct Shell {
     jobs: Vec<Pid>,
     /// This process is a forked child of the shell (a subshell or pipeline part).
     subshell: bool,
+    /// A Ctrl-C with no trap arrived: an interactive shell drops the rest of the line.
+    interrupted: bool,
 }
 
 impl Shell {
@@ -107,6 +112,7 @@ impl Shell {
             reaped: BTreeMap::new(),
             jobs: Vec::new(),
             subshell: false,
+            interrupted: false,
         }
     }
 
@@ -151,6 +157,63 @@ impl Shell {
         self.finish(code).await
     }
 
+    /// An interactive shell: prompt, read a line from the terminal, run it, again,
+    /// until end of file. Ctrl-C interrupts the foreground command, not the shell.
+    pub async fn run_interactive(mut self) -> i32 {
+        let _ = self
+            .sys
+            .sigaction(Signal::SIGINT, Disposition::Handler { restart: false })
+            .await;
+        let _ = self
+            .sys
+            .sigaction(Signal::SIGQUIT, Disposition::Ignore)
+            .await;
+        let mut pending = Vec::new();
+        loop {
+            let _ = self.sys.write(2, PROMPT.as_bytes()).await;
+            let line = loop {
+                if let Some(i) = pending.iter().position(|&b| b == b'\n') {
+                    let rest = pending.split_off(i + 1);
+                    break Some(std::mem::replace(&mut pending, rest));
+                }
+                match self.sys.read(0, 4096).await {
+                    Ok(d) if d.is_empty() => break None,
+                    Ok(d) => pending.extend(d),
+                    Err(Errno::EINTR) => {
+                        self.sys.take_caught_signals();
+                        pending.clear();
+                        let _ = self.sys.write(2, PROMPT.as_bytes()).await;
+                    }
+                    Err(_) => break None,
+                }
+            };
+            let Some(line) = line else {
+                let _ = self.sys.write(2, b"exit\n").await;
+                let code = self.status;
+                return self.finish(code).await;
+            };
+            let text = String::from_utf8_lossy(&line).into_owned();
+            match parse(&text) {
+                Ok(script) => {
+                    self.source = text;
+                    if let Flow::Exit(code) = self.exec_list(&script.body).await {
+                        let _ = self.sys.write(2, b"exit\n").await;
+                        return self.finish(code).await;
+                    }
+                    self.run_traps().await;
+                    self.interrupted = false;
+                }
+                Err(e) => {
+                    let _ = self
+                        .sys
+                        .write(2, super::syntax_error_text(&e, &text).as_bytes())
+                        .await;
+                    self.status = 2;
+                }
+            }
+        }
+    }
+
     async fn finish(&mut self, code: i32) -> i32 {
         if let Some(action) = self.exit_trap.take() {
             self.status = code;
@@ -178,6 +241,8 @@ impl Shell {
         for sig in self.sys.take_caught_signals() {
             if let Some(action) = self.traps.get(&sig).cloned() {
                 self.run_string(&action).await;
+            } else if sig == Signal::SIGINT {
+                self.interrupted = true;
             }
         }
     }
@@ -194,6 +259,9 @@ impl Shell {
                 self.run_traps().await;
                 if flow != Flow::Normal {
                     return flow;
+                }
+                if self.interrupted {
+                    break;
                 }
             }
             Flow::Normal
@@ -1407,6 +1475,9 @@ impl Shell {
                 Ok(d) => line.extend(d),
                 Err(Errno::EINTR) => {
                     self.run_traps().await;
+                    if self.interrupted {
+                        return 130;
+                    }
                 }
                 Err(e) => {
                     self.err(&format!("read: read error: 0: {}", e.text()))

@@ -1,4 +1,10 @@
 //! A real subset of bash 5.2: [`syntax`] parses, [`interp`] runs.
+//!
+//! `bash -c SCRIPT` runs a script; `bash -i` (or plain `bash`) reads commands from
+//! its terminal, one line at a time, as a playground terminal does.
+//!
+//! `bash -c SCRIPT` runs a script; `bash -i` (or plain `bash`) reads commands from
+//! its terminal, one line at a time, as a playground terminal does.
 
 pub mod interp;
 pub mod syntax;
@@ -22,9 +28,17 @@ pub fn main(sys: Sys, argv: Vec<String>) -> Task {
                     return 2;
                 }
             },
+            Some("-i") | None => {
+                return interp::Shell::new(sys, String::new(), "bash".into(), Vec::new())
+                    .run_interactive()
+                    .await;
+            }
             _ => {
                 let _ = sys
-                    .write(2, b"pipelab: only `bash -c SCRIPT` is supported here\n")
+                    .write(
+                        2,
+                        b"pipelab: only `bash -c SCRIPT` and `bash -i` are supported here\n",
+                    )
                     .await;
                 return 2;
             }

@@ -1,0 +1,456 @@
+//! A session: a run you can step through, back and forth, and type into. This is
+//! what the page drives.
+//!
+//! The world cannot be rewound, so going back is going forward again: a session
+//! keeps its configuration and every input the user gave (with the step it was given
+//! at), and [`Session::seek`] rebuilds the world and replays up to the wanted step.
+//! Runs are deterministic, so the replay lands on exactly the same state.
+
+use serde::Serialize;
+
+use crate::kernel::Micros;
+use crate::run::{RunConfig, StoppedBy, WORKDIR, build_world, session_pids};
+use crate::snapshot::Snapshot;
+use crate::trace::Event;
+use crate::world::{Step, World};
+
+/// How each terminal's script runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TerminalMode {
+    /// `bash -c SCRIPT`, nobody types: the CLI's and the conformance suite's runs.
+    Script,
+    /// An interactive `bash` with each script typed into it at step 0: the page.
+    /// The learner can type more later.
+    Interactive,
+}
+
+/// Something the user did to a terminal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum InputKind {
+    /// Typed text (a line ends with `\n`).
+    Text { text: String },
+    /// Ctrl-C.
+    Interrupt,
+    /// Ctrl-D.
+    Eof,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    /// Given after this many steps had run.
+    pub step: u64,
+    pub terminal: u32,
+    #[serde(flatten)]
+    pub kind: InputKind,
+}
+
+/// Why a session's input was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("there is no terminal {0}")]
+    NoSuchTerminal(u32),
+    #[error("an input may hold at most {max} bytes, not {len}")]
+    TooLong { len: usize, max: usize },
+    #[error("a session takes at most {0} inputs")]
+    TooMany(usize),
+}
+
+/// The most bytes one input may carry, and the most inputs a session keeps.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+pub const MAX_INPUTS: usize = 10_000;
+
+/// A steppable, rewindable run.
+pub struct Session {
+    config: RunConfig,
+    mode: TerminalMode,
+    inputs: Vec<Input>,
+    world: World,
+    stopped: Option<StoppedBy>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("config", &self.config)
+            .field("step", &self.step())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub fn new(config: RunConfig, mode: TerminalMode) -> Session {
+        let world = Self::fresh_world(&config, mode);
+        let mut s = Session {
+            config,
+            mode,
+            inputs: Vec::new(),
+            world,
+            stopped: None,
+        };
+        if mode == TerminalMode::Interactive {
+            // Each script is typed once its shell shows its first prompt, as a
+            // person would; replays type it at the same step.
+            s.run_until_shells_wait();
+            for (term, script) in s.config.terminals.clone().iter().enumerate() {
+                if script.is_empty() {
+                    continue;
+                }
+                let mut text = script.clone();
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                // Within the limits by construction of the terminals list; an
+                // oversized script is simply not typed.
+                let _ = s.input(term as u32, InputKind::Text { text });
+            }
+        }
+        s
+    }
+
+    /// Steps until every terminal's shell waits for input (a bounded number).
+    fn run_until_shells_wait(&mut self) {
+        for _ in 0..1000 {
+            let ready = {
+                let k = self.world.kernel();
+                session_pids(&self.world).iter().all(|p| {
+                    matches!(&k.proc(*p).state, crate::kernel::process::State::Blocked { wait, .. }
+                        if wait.keys.iter().any(|w| matches!(w, crate::kernel::WaitKey::Terminal(_))))
+                })
+            };
+            if ready || !self.step_forward() {
+                break;
+            }
+        }
+    }
+
+    fn fresh_world(config: &RunConfig, mode: TerminalMode) -> World {
+        match mode {
+            TerminalMode::Script => build_world(config),
+            TerminalMode::Interactive => {
+                let empty = RunConfig {
+                    terminals: Vec::new(),
+                    ..config.clone()
+                };
+                let mut world = build_world(&empty);
+                for script in &config.terminals {
+                    let term = world.kernel_mut().add_terminal();
+                    let argv = vec!["bash".to_string(), "-i".to_string()];
+                    let pid = world
+                        .kernel_mut()
+                        .spawn_session(argv.clone(), WORKDIR, term);
+                    world.attach_program(pid, "bash", argv);
+                }
+                world
+            }
+        }
+    }
+
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    pub fn mode(&self) -> TerminalMode {
+        self.mode
+    }
+
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    /// Steps run so far.
+    pub fn step(&self) -> u64 {
+        self.world.kernel().step
+    }
+
+    pub fn time_us(&self) -> Micros {
+        self.world.kernel().now
+    }
+
+    /// Why the run cannot go on, once it cannot.
+    pub fn stopped(&self) -> Option<StoppedBy> {
+        self.stopped
+    }
+
+    fn until_us(&self) -> Micros {
+        self.config.until_ms.saturating_mul(1000)
+    }
+
+    fn apply_inputs_at(&mut self, step: u64) {
+        let due: Vec<Input> = self
+            .inputs
+            .iter()
+            .filter(|i| i.step == step)
+            .cloned()
+            .collect();
+        for input in due {
+            self.apply(&input);
+        }
+    }
+
+    fn apply(&mut self, input: &Input) {
+        let mut k = self.world.kernel_mut();
+        match &input.kind {
+            InputKind::Text { text } => k.terminal_input(input.terminal, text.as_bytes()),
+            InputKind::Interrupt => k.terminal_input(input.terminal, &[0x03]),
+            InputKind::Eof => k.terminal_input(input.terminal, &[0x04]),
+        }
+    }
+
+    /// Runs one step. Returns false when nothing more can happen.
+    pub fn step_forward(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
+        if self.mode == TerminalMode::Script {
+            let shells = session_pids(&self.world);
+            let k = self.world.kernel();
+            if shells.iter().all(|p| !k.proc(*p).is_alive()) {
+                drop(k);
+                self.stopped = Some(StoppedBy::Finished);
+                return false;
+            }
+        }
+        let until = self.until_us();
+        match self.world.step(until) {
+            Step::Ran(_) => {
+                let s = self.step();
+                self.apply_inputs_at(s);
+                if self.world.kernel().now >= until {
+                    self.stopped = Some(StoppedBy::TimeLimit);
+                }
+                true
+            }
+            Step::Idle => {
+                // An interactive session may get more input: idle is not the end.
+                if self.mode == TerminalMode::Script {
+                    self.stopped = Some(StoppedBy::TimeLimit);
+                }
+                false
+            }
+            Step::StepLimit => {
+                self.stopped = Some(StoppedBy::StepLimit);
+                false
+            }
+        }
+    }
+
+    /// Goes to step `n` exactly (or as far as the run goes, if it ends sooner).
+    pub fn seek(&mut self, n: u64) {
+        if n < self.step() {
+            self.world = Self::fresh_world(&self.config, self.mode);
+            self.stopped = None;
+            self.apply_inputs_at(0);
+        }
+        while self.step() < n {
+            if !self.step_forward() {
+                break;
+            }
+        }
+    }
+
+    /// One step back.
+    pub fn step_back(&mut self) {
+        let s = self.step();
+        self.seek(s.saturating_sub(1));
+    }
+
+    /// Runs until nothing more can happen, or `max_steps` more steps.
+    pub fn run(&mut self, max_steps: u64) {
+        for _ in 0..max_steps {
+            if !self.step_forward() {
+                break;
+            }
+        }
+    }
+
+    /// Types into `terminal` now. Inputs given later than now on an earlier pass
+    /// are forgotten: typing after stepping back starts a new future.
+    pub fn input(&mut self, terminal: u32, kind: InputKind) -> Result<(), InputError> {
+        if terminal as usize >= self.world.kernel().terminals.len() {
+            return Err(InputError::NoSuchTerminal(terminal));
+        }
+        if let InputKind::Text { text } = &kind
+            && text.len() > MAX_INPUT_BYTES
+        {
+            return Err(InputError::TooLong {
+                len: text.len(),
+                max: MAX_INPUT_BYTES,
+            });
+        }
+        let step = self.step();
+        self.inputs.retain(|i| i.step <= step);
+        if self.inputs.len() >= MAX_INPUTS {
+            return Err(InputError::TooMany(MAX_INPUTS));
+        }
+        let input = Input {
+            step,
+            terminal,
+            kind,
+        };
+        self.apply(&input);
+        self.inputs.push(input);
+        // New input may wake a world that had gone idle.
+        if self.stopped == Some(StoppedBy::TimeLimit) && self.world.kernel().now < self.until_us() {
+            self.stopped = None;
+        }
+        Ok(())
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::of(&self.world.kernel())
+    }
+
+    /// Events of steps `from..to` (step numbers as in [`Event::step`]).
+    pub fn events(&self, from: u64, to: u64) -> Vec<Event> {
+        self.world
+            .kernel()
+            .trace
+            .iter()
+            .filter(|e| e.step >= from && e.step < to)
+            .cloned()
+            .collect()
+    }
+
+    /// All events so far.
+    pub fn trace(&self) -> Vec<Event> {
+        self.world.kernel().trace.clone()
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(terms: &[&str]) -> RunConfig {
+        RunConfig {
+            terminals: terms.iter().map(|s| s.to_string()).collect(),
+            ..RunConfig::default()
+        }
+    }
+
+    #[test]
+    fn seeking_back_lands_on_the_same_state_as_stepping_forward() {
+        let mut s = Session::new(
+            script(&["echo a; echo b | read x; echo c"]),
+            TerminalMode::Script,
+        );
+        let mut snaps = Vec::new();
+        while s.step_forward() {
+            snaps.push((s.step(), s.snapshot(), s.trace()));
+        }
+        assert!(snaps.len() > 10);
+        for (step, snap, trace) in snaps.iter().rev() {
+            s.seek(*step);
+            assert_eq!(&s.snapshot(), snap, "snapshot at step {step}");
+            assert_eq!(&s.trace(), trace, "trace at step {step}");
+        }
+    }
+
+    #[test]
+    fn step_back_undoes_one_step() {
+        let mut s = Session::new(script(&["echo a | read x; echo b"]), TerminalMode::Script);
+        s.seek(5);
+        let at5 = s.snapshot();
+        s.step_forward();
+        s.step_back();
+        assert_eq!(s.step(), 5);
+        assert_eq!(s.snapshot(), at5);
+    }
+
+    #[test]
+    fn an_interactive_terminal_runs_what_is_typed_and_echoes_it() {
+        let mut s = Session::new(script(&["echo one"]), TerminalMode::Interactive);
+        s.run(10_000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo two\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(10_000);
+        assert_eq!(
+            s.snapshot().terminals[0].output,
+            "$ echo one\none\n$ echo two\ntwo\n$ "
+        );
+    }
+
+    #[test]
+    fn inputs_are_replayed_when_seeking_back_past_them() {
+        let mut s = Session::new(script(&[""]), TerminalMode::Interactive);
+        s.run(1000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo typed\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(1000);
+        let end = (s.step(), s.snapshot());
+        s.seek(0);
+        s.seek(end.0);
+        assert_eq!(s.snapshot(), end.1);
+    }
+
+    #[test]
+    fn typing_after_stepping_back_forgets_the_old_future() {
+        let mut s = Session::new(script(&[""]), TerminalMode::Interactive);
+        s.run(1000);
+        let at = s.step();
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo first\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(1000);
+        // Back to before "first" was typed (it was typed after step `at`).
+        s.seek(at - 1);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo second\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(1000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(out.contains("second") && !out.contains("first"), "{out}");
+    }
+
+    #[test]
+    fn ctrl_c_interrupts_the_foreground_command_but_not_the_shell() {
+        let mut s = Session::new(script(&["read x; echo after"]), TerminalMode::Interactive);
+        s.run(1000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(1000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo alive\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(1000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(out.ends_with("^C\n$ echo alive\nalive\n$ "), "{out:?}");
+    }
+
+    #[test]
+    fn input_to_a_missing_terminal_is_an_error_not_a_panic() {
+        let mut s = Session::new(script(&[""]), TerminalMode::Interactive);
+        assert_eq!(
+            s.input(7, InputKind::Eof),
+            Err(InputError::NoSuchTerminal(7))
+        );
+    }
+}
