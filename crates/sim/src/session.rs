@@ -135,7 +135,7 @@ impl Session {
                     ..config.clone()
                 };
                 let mut world = build_world(&empty);
-                for script in &config.terminals {
+                for _ in &config.terminals {
                     let term = world.kernel_mut().add_terminal();
                     let argv = vec!["bash".to_string(), "-i".to_string()];
                     let pid = world
