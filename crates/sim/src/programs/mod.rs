@@ -7,10 +7,16 @@
 //!   buffering, dates, `/etc/hosts` and `/etc/services` lookups).
 //! - [`coreutils`]: `cat`, `head`, `yes`, `wc`, `seq`, `sleep`, `mkfifo`, `rm`, `ls`,
 //!   `true`, `false`, `kill`, `echo`, `printf`.
+//! - [`nc`]: netcat in four flavors (openbsd, traditional, busybox, textbook).
+//! - [`curl`]: curl 7.88.1 for `http://` URLs.
+//! - [`http_server`]: `python3 -m http.server`.
 //! - `bash` is another engineer's: its name is reserved here (`/bin/bash`).
 
 pub mod bash;
 pub mod coreutils;
+pub mod curl;
+pub mod http_server;
+pub mod nc;
 pub mod userland;
 
 use crate::kernel::fs::{Inode, Vfs};
@@ -20,9 +26,20 @@ use crate::sys::{Main, Programs};
 /// Every installed program name and the entry point it runs, with `nc` (and
 /// `/bin/nc`, `/usr/bin/nc`) bound to `nc`.
 pub fn table(nc: NcFlavor) -> Programs {
-    let _ = nc;
     let mut t = Programs::new();
+    let nc_main: Main = match nc {
+        NcFlavor::Openbsd => nc::openbsd_main,
+        NcFlavor::Traditional => nc::traditional_main,
+        NcFlavor::Busybox => nc::busybox_main,
+        NcFlavor::Textbook => nc::textbook_main,
+    };
     let entries: &[(&str, Main)] = &[
+        ("nc", nc_main),
+        ("nc.openbsd", nc::openbsd_main),
+        ("nc.traditional", nc::traditional_main),
+        ("busybox", nc::busybox_multicall),
+        ("python3", http_server::main),
+        ("curl", curl::main),
         ("cat", coreutils::cat),
         ("head", coreutils::head),
         ("yes", coreutils::yes),
