@@ -1092,6 +1092,30 @@ impl Sys {
         .await
     }
 
+    /// `isatty(3)`, which is `ioctl(fd, TCGETS)`: whether `fd` is a terminal.
+    /// ENOTTY for anything else, EBADF for a closed fd. Python decides how to buffer
+    /// stdout by it, curl whether to draw its progress meter.
+    pub async fn isatty(&self, fd: Fd) -> SysResult<()> {
+        self.simple(
+            "ioctl",
+            Some(fd),
+            move |k, pid| {
+                let file = k.file_of(pid, fd)?;
+                match k.file(file).object {
+                    crate::kernel::fs::Object::Terminal { .. } => Ok(()),
+                    _ => Err(Errno::ENOTTY),
+                }
+            },
+            move |r| {
+                format!(
+                    "ioctl({fd}, TCGETS, {{...}}) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
     /// Is `fd` open? (`fcntl(F_GETFD)`, free: programs only use it for sanity.)
     pub fn fd_is_open(&self, fd: Fd) -> bool {
         self.shared

@@ -1,26 +1,107 @@
-//! Programs that run on the simulated kernel, written against [`crate::sys`] only.
+//! Programs that run on the simulated kernel, and where they are installed.
+//!
+//! - [`table`]: program name → entry point, with `nc` bound to one flavor.
+//! - [`install`]: the executables at their Debian 12 paths. Debian 12 has a merged
+//!   `/usr` (`/bin` is `/usr/bin`), so every tool is reachable under both.
+//! - [`userland`]: the bits of libc the programs share (getopt, strerror, stdio
+//!   buffering, dates, `/etc/hosts` and `/etc/services` lookups).
+//! - [`coreutils`]: `cat`, `head`, `yes`, `wc`, `seq`, `sleep`, `mkfifo`, `rm`, `ls`,
+//!   `true`, `false`, `kill`, `echo`, `printf`.
+//! - [`nc`]: netcat in four flavors (openbsd, traditional, busybox, textbook).
+//! - [`curl`]: curl 7.88.1 for `http://` URLs.
+//! - [`http_server`]: `python3 -m http.server`.
+//! - [`bash`]: bash 5.2, `-c SCRIPT` and interactive.
 
 pub mod bash;
+pub mod coreutils;
+pub mod curl;
+pub mod http_server;
+pub mod nc;
+pub mod userland;
 
 use crate::kernel::fs::{Inode, Vfs};
 use crate::run::NcFlavor;
-use crate::sys::Programs;
+use crate::sys::{Main, Programs};
 
-/// The installed programs for a run whose `nc` is `nc`.
-pub fn table(_nc: NcFlavor) -> Programs {
+/// Every installed program name and the entry point it runs, with `nc` (and
+/// `/bin/nc`, `/usr/bin/nc`) bound to `nc`.
+pub fn table(nc: NcFlavor) -> Programs {
     let mut t = Programs::new();
-    t.insert("bash".into(), bash::main);
+    let nc_main: Main = match nc {
+        NcFlavor::Openbsd => nc::openbsd_main,
+        NcFlavor::Traditional => nc::traditional_main,
+        NcFlavor::Busybox => nc::busybox_main,
+        NcFlavor::Textbook => nc::textbook_main,
+    };
+    let entries: &[(&str, Main)] = &[
+        ("bash", bash::main),
+        ("nc", nc_main),
+        ("nc.openbsd", nc::openbsd_main),
+        ("nc.traditional", nc::traditional_main),
+        ("busybox", nc::busybox_multicall),
+        ("python3", http_server::main),
+        ("curl", curl::main),
+        ("cat", coreutils::cat),
+        ("head", coreutils::head),
+        ("yes", coreutils::yes),
+        ("wc", coreutils::wc),
+        ("seq", coreutils::seq),
+        ("sleep", coreutils::sleep),
+        ("mkfifo", coreutils::mkfifo),
+        ("rm", coreutils::rm),
+        ("ls", coreutils::ls),
+        ("true", coreutils::true_),
+        ("false", coreutils::false_),
+        ("kill", coreutils::kill),
+        ("echo", coreutils::echo),
+        ("printf", coreutils::printf),
+    ];
+    for (name, main) in entries {
+        t.insert((*name).to_string(), *main);
+    }
     t
 }
 
-/// Puts each program's executable at its Debian path.
+/// Executable name → the program it runs. Each is installed in `/bin` and
+/// `/usr/bin` (merged `/usr`).
+pub const EXECUTABLES: &[(&str, &str)] = &[
+    ("bash", "bash"),
+    ("sh", "bash"),
+    ("nc", "nc"),
+    ("nc.openbsd", "nc.openbsd"),
+    ("nc.traditional", "nc.traditional"),
+    ("busybox", "busybox"),
+    ("curl", "curl"),
+    ("python3", "python3"),
+    ("python3.11", "python3"),
+    ("socat", "socat"),
+    ("cat", "cat"),
+    ("head", "head"),
+    ("yes", "yes"),
+    ("wc", "wc"),
+    ("seq", "seq"),
+    ("sleep", "sleep"),
+    ("mkfifo", "mkfifo"),
+    ("rm", "rm"),
+    ("ls", "ls"),
+    ("true", "true"),
+    ("false", "false"),
+    ("kill", "kill"),
+    ("echo", "echo"),
+    ("printf", "printf"),
+];
+
+/// Creates the executables: `/bin/NAME` and `/usr/bin/NAME` for each of
+/// [`EXECUTABLES`].
 pub fn install(vfs: &mut Vfs) {
-    for path in ["/bin/bash", "/usr/bin/bash"] {
-        vfs.insert(
-            path,
-            Inode::Program {
-                name: "bash".into(),
-            },
-        );
+    for (file, name) in EXECUTABLES {
+        for dir in ["/bin", "/usr/bin"] {
+            vfs.insert(
+                &format!("{dir}/{file}"),
+                Inode::Program {
+                    name: (*name).to_string(),
+                },
+            );
+        }
     }
 }

@@ -71,3 +71,184 @@ pub fn status(w: &World, pid: Pid) -> Option<i32> {
 pub fn terminal(w: &World) -> String {
     String::from_utf8_lossy(&w.kernel().terminals[0].output).into_owned()
 }
+
+// ------------------------------------------------------------------ programs
+
+use pipelab_sim::kernel::Fd;
+use pipelab_sim::kernel::fs::OpenFlags;
+use pipelab_sim::run::NcFlavor;
+
+/// A world with one terminal and every program installed, `nc` being `flavor`.
+/// The test processes start in `/tmp`; `/srv/www/index.html` holds the backend's
+/// 25-byte page (ground truth's `hello from backend :5000\n`).
+pub fn world_programs(flavor: NcFlavor) -> World {
+    let mut k = Kernel::default();
+    k.add_terminal();
+    pipelab_sim::programs::install(&mut k.vfs);
+    k.vfs.insert("/srv", pipelab_sim::kernel::fs::Inode::Dir);
+    k.vfs
+        .insert("/srv/www", pipelab_sim::kernel::fs::Inode::Dir);
+    k.write_file("/srv/www/index.html", b"hello from backend :5000\n");
+    World::new(k, pipelab_sim::programs::table(flavor), 0)
+}
+
+/// A redirection, applied in the child after the pipe's dup2, as bash does.
+#[derive(Clone, Debug)]
+pub enum Redir {
+    /// `N< path` / `N> path` / `N>> path`.
+    Open(Fd, String, OpenFlags),
+    /// `N>&M`.
+    Dup(Fd, Fd),
+}
+
+/// `< path`.
+pub fn from(path: &str) -> Redir {
+    Redir::Open(0, path.into(), OpenFlags::read_only())
+}
+
+/// `N> path`.
+pub fn to(fd: Fd, path: &str) -> Redir {
+    Redir::Open(fd, path.into(), OpenFlags::create_truncate())
+}
+
+/// One command of a pipeline: argv (argv[0] is looked up in /usr/bin then /bin)
+/// and its redirections.
+#[derive(Clone, Debug)]
+pub struct Cmd {
+    pub argv: Vec<String>,
+    pub redirs: Vec<Redir>,
+    /// Start this many microseconds after the pipeline (a `sleep N;` in front).
+    pub delay_us: u64,
+}
+
+pub fn cmd(line: &str) -> Cmd {
+    Cmd {
+        argv: line.split_whitespace().map(String::from).collect(),
+        redirs: Vec::new(),
+        delay_us: 0,
+    }
+}
+
+impl Cmd {
+    pub fn argv(argv: &[&str]) -> Cmd {
+        Cmd {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            redirs: Vec::new(),
+            delay_us: 0,
+        }
+    }
+    pub fn redir(mut self, r: Redir) -> Cmd {
+        self.redirs.push(r);
+        self
+    }
+    pub fn after_us(mut self, us: u64) -> Cmd {
+        self.delay_us = us;
+        self
+    }
+}
+
+/// What bash's forked child does before `execve`: pipe ends onto 0/1, then the
+/// redirections in order, then exec. Exit 127/126 like bash when exec fails.
+async fn child(c: Sys, cmd: Cmd, stdin: Option<Fd>, stdout: Option<Fd>, close: Vec<Fd>) -> i32 {
+    if cmd.delay_us > 0 {
+        let _ = c.sleep_us(cmd.delay_us).await;
+    }
+    if let Some(fd) = stdin {
+        c.dup2(fd, 0).await.unwrap();
+    }
+    if let Some(fd) = stdout {
+        c.dup2(fd, 1).await.unwrap();
+    }
+    for fd in close {
+        let _ = c.close(fd).await;
+    }
+    for r in &cmd.redirs {
+        match r {
+            Redir::Open(fd, path, flags) => match c.open(path, *flags).await {
+                Ok(got) => {
+                    if got != *fd {
+                        c.dup2(got, *fd).await.unwrap();
+                        c.close(got).await.unwrap();
+                    }
+                }
+                Err(_) => return 1,
+            },
+            Redir::Dup(fd, to) => {
+                c.dup2(*to, *fd).await.unwrap();
+            }
+        }
+    }
+    let name = &cmd.argv[0];
+    let path = if name.contains('/') {
+        name.clone()
+    } else if c.stat(&format!("/usr/bin/{name}")).await.is_ok() {
+        format!("/usr/bin/{name}")
+    } else {
+        format!("/bin/{name}")
+    };
+    let e = c.execve(&path, cmd.argv.clone()).await;
+    if e == pipelab_sim::kernel::Errno::ENOENT {
+        127
+    } else {
+        126
+    }
+}
+
+/// Runs `cmds` as one pipeline from the test process (the way bash forks and
+/// wires `a | b | c`) and returns the exit statuses in order: `PIPESTATUS`.
+pub async fn pipeline(sys: &Sys, cmds: Vec<Cmd>) -> Vec<i32> {
+    let n = cmds.len();
+    let mut pipes = Vec::new();
+    for _ in 1..n {
+        pipes.push(sys.pipe().await.unwrap());
+    }
+    let all: Vec<Fd> = pipes.iter().flat_map(|(r, w)| [*r, *w]).collect();
+    let mut pids = Vec::new();
+    for (i, cmd) in cmds.into_iter().enumerate() {
+        let stdin = if i > 0 { Some(pipes[i - 1].0) } else { None };
+        let stdout = if i + 1 < n { Some(pipes[i].1) } else { None };
+        let close = all.clone();
+        let pid = sys
+            .fork(move |c| child(c, cmd, stdin, stdout, close))
+            .await
+            .unwrap();
+        pids.push(pid);
+    }
+    for fd in all {
+        sys.close(fd).await.unwrap();
+    }
+    let mut statuses = Vec::new();
+    for pid in pids {
+        let (_, st) = sys.waitpid(pid as i32, false).await.unwrap().unwrap();
+        statuses.push(st.shell_status());
+    }
+    statuses
+}
+
+/// Starts a pipeline in its own test process; its PIPESTATUS lands in `log` as
+/// `"NAME PIPESTATUS=a b"`.
+pub fn spawn_pipeline(w: &mut World, log: &Log, name: &str, cmds: Vec<Cmd>) -> Pid {
+    let log = log.clone();
+    let name = name.to_string();
+    spawn(w, move |sys| async move {
+        let st = pipeline(&sys, cmds).await;
+        let shown: Vec<String> = st.iter().map(|s| s.to_string()).collect();
+        log.push(format!("{name} PIPESTATUS={}", shown.join(" ")));
+        0
+    })
+}
+
+/// The contents of a regular file in the VFS, as text.
+pub fn file(w: &World, path: &str) -> String {
+    match w.kernel().vfs.inode(path) {
+        Some(pipelab_sim::kernel::fs::Inode::File { data }) => {
+            String::from_utf8_lossy(data).into_owned()
+        }
+        other => panic!("{path} is not a file: {other:?}"),
+    }
+}
+
+/// The strace-like text of the whole run.
+pub fn strace(w: &World) -> String {
+    pipelab_sim::trace::strace(&w.kernel().trace)
+}
