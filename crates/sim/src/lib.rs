@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod kernel;
+pub mod lessons;
 pub mod programs;
 pub mod run;
 pub mod session;
