@@ -106,6 +106,9 @@ pub fn build_world(config: &RunConfig) -> World {
     let mut world = World::new(kernel, crate::programs::table(config.nc), config.seed);
     for script in &config.terminals {
         let term = world.kernel_mut().add_terminal();
+        // For its programs a script's terminal is the pipe the conformance runner
+        // gives them: stdio is block-buffered, as there.
+        world.kernel_mut().terminals[term as usize].tty = false;
         let argv = vec!["bash".to_string(), "-c".to_string(), script.clone()];
         let pid = world
             .kernel_mut()
@@ -134,14 +137,15 @@ pub fn run(config: &RunConfig) -> RunReport {
     report(config, &world, stopped_by)
 }
 
-/// Steps `world` until its terminals' scripts are done or a limit is hit.
+/// Steps `world` until every terminal is at end of file (no process holds one
+/// any more: the scripts and everything they started in the background are done),
+/// or a limit is hit.
 pub fn run_world(world: &mut World, until_ms: u64) -> StoppedBy {
     let until = until_ms.saturating_mul(1000);
-    let shells = session_pids(world);
     loop {
         let done = {
             let k = world.kernel();
-            shells.iter().all(|p| !k.proc(*p).is_alive())
+            (0..k.terminals.len() as u32).all(|n| !k.terminal_in_use(n))
         };
         if done {
             return StoppedBy::Finished;

@@ -205,9 +205,8 @@ impl Session {
             return false;
         }
         if self.mode == TerminalMode::Script {
-            let shells = session_pids(&self.world);
             let k = self.world.kernel();
-            if shells.iter().all(|p| !k.proc(*p).is_alive()) {
+            if (0..k.terminals.len() as u32).all(|n| !k.terminal_in_use(n)) {
                 drop(k);
                 self.stopped = Some(StoppedBy::Finished);
                 return false;

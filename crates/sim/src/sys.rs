@@ -1102,7 +1102,9 @@ impl Sys {
             move |k, pid| {
                 let file = k.file_of(pid, fd)?;
                 match k.file(file).object {
-                    crate::kernel::fs::Object::Terminal { .. } => Ok(()),
+                    crate::kernel::fs::Object::Terminal { n } if k.terminals[n as usize].tty => {
+                        Ok(())
+                    }
                     _ => Err(Errno::ENOTTY),
                 }
             },

@@ -52,7 +52,7 @@ fn an_unknown_command_is_127_with_bash_s_message() {
     let r = sh("foo; echo \"rc=$?\"");
     assert_eq!(
         r.terminals[0].output,
-        "bash: foo: command not found\nrc=127\n"
+        "bash: line 1: foo: command not found\nrc=127\n"
     );
 }
 
@@ -121,7 +121,7 @@ fn redirections_write_and_read_files() {
 fn a_redirection_from_a_missing_file_fails_the_command_only() {
     assert_eq!(
         out("read x < /nope; echo \"rc=$?\""),
-        "bash: /nope: No such file or directory\nrc=1\n"
+        "bash: line 1: /nope: No such file or directory\nrc=1\n"
     );
 }
 

@@ -149,6 +149,10 @@ pub struct Terminal {
     pub eof_pending: bool,
     /// The terminal's foreground process group (its shell's).
     pub foreground: Pid,
+    /// Whether programs see a terminal (`isatty`). The run contract's terminals
+    /// are pipes for their programs, as in the conformance runner; the page's are
+    /// real terminals.
+    pub tty: bool,
 }
 
 /// What an open file description refers to.
@@ -767,7 +771,10 @@ impl Kernel {
     /// Adds a terminal with its device node `/dev/pts/N`.
     pub fn add_terminal(&mut self) -> u32 {
         let n = self.terminals.len() as u32;
-        self.terminals.push(Terminal::default());
+        self.terminals.push(Terminal {
+            tty: true,
+            ..Terminal::default()
+        });
         self.vfs
             .insert(&format!("/dev/pts/{n}"), Inode::Terminal { n });
         n
@@ -815,6 +822,16 @@ impl Kernel {
             },
         );
         self.wake(WaitKey::Terminal(n));
+    }
+
+    /// Whether any live process still holds terminal `n` open: once none does, its
+    /// transcript is at end of file.
+    pub fn terminal_in_use(&self, n: u32) -> bool {
+        self.procs.values().filter(|p| p.is_alive()).any(|p| {
+            p.fds
+                .values()
+                .any(|e| matches!(self.file(e.file).object, Object::Terminal { n: m } if m == n))
+        })
     }
 
     fn echo(&mut self, n: u32, bytes: &[u8]) {

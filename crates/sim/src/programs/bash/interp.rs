@@ -84,6 +84,10 @@ pub struct Shell {
     subshell: bool,
     /// A Ctrl-C with no trap arrived: an interactive shell drops the rest of the line.
     interrupted: bool,
+    /// Reading commands from a terminal (`bash -i`) rather than running `-c SCRIPT`.
+    interactive: bool,
+    /// The script line of the command being run, for error messages.
+    line: usize,
 }
 
 impl Shell {
@@ -113,6 +117,8 @@ impl Shell {
             jobs: Vec::new(),
             subshell: false,
             interrupted: false,
+            interactive: false,
+            line: 1,
         }
     }
 
@@ -129,8 +135,15 @@ impl Shell {
             .unwrap_or("")
     }
 
+    /// An error message as bash words it: a `-c` script's names the line
+    /// (`bash: line 3: foo: command not found`), an interactive shell's does not.
     async fn err(&self, msg: &str) {
-        let _ = self.sys.write(2, format!("bash: {msg}\n").as_bytes()).await;
+        let text = if self.interactive {
+            format!("bash: {msg}\n")
+        } else {
+            format!("bash: line {}: {msg}\n", self.line)
+        };
+        let _ = self.sys.write(2, text.as_bytes()).await;
     }
 
     /// Runs the whole script and returns the shell's exit status.
@@ -160,6 +173,7 @@ impl Shell {
     /// An interactive shell: prompt, read a line from the terminal, run it, again,
     /// until end of file. Ctrl-C interrupts the foreground command, not the shell.
     pub async fn run_interactive(mut self) -> i32 {
+        self.interactive = true;
         let _ = self
             .sys
             .sigaction(Signal::SIGINT, Disposition::Handler { restart: false })
@@ -632,6 +646,7 @@ impl Shell {
     // ----- simple commands -----
 
     async fn exec_simple(&mut self, cmd: &SimpleCommand, forked: bool) -> Flow {
+        self.line = self.line_of(cmd.span);
         let mut argv = Vec::new();
         for w in &cmd.words {
             argv.extend(self.expand_word(w).await);
@@ -1139,14 +1154,16 @@ impl Shell {
 
     // ----- builtins -----
 
+    /// A builtin's output. bash's stdout is line-buffered: one `write(2)` per line
+    /// (measured: `printf 'GET / HTTP/1.0\r\n\r\n'` is a write of 16 bytes, then 2).
     async fn out(&self, text: &str) -> i32 {
-        match self.sys.write(1, text.as_bytes()).await {
-            Ok(_) => 0,
-            Err(e) => {
+        for line in text.split_inclusive('\n') {
+            if let Err(e) = self.sys.write(1, line.as_bytes()).await {
                 self.err(&format!("echo: write error: {}", e.text())).await;
-                1
+                return 1;
             }
         }
+        0
     }
 
     async fn builtin(&mut self, argv: &[String]) -> Flow {
