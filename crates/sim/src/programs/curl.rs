@@ -319,7 +319,14 @@ async fn transfer(sys: &Sys, o: &Opts, job: &Job, n: usize, stdout_tty: bool) ->
             None => -1,
         }
     };
-    let elapsed_ms = |now: u64| (now - start) / 1000;
+    // A timeout is reported at no less than --max-time, as curl measures it.
+    let elapsed_ms = |now: u64| {
+        ((now - start) / 1000).max(if deadline.is_some_and(|d| now + 999 >= d) {
+            o.max_time_ms.unwrap_or(0)
+        } else {
+            0
+        })
+    };
     // Around every wait curl saves and restores SIGPIPE's disposition
     // (`sigpipe_ignore`/`sigpipe_restore`); those calls are steps like any other,
     // and they are why the request leaves a moment after the connect completes.

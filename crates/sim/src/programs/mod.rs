@@ -10,6 +10,7 @@
 //! - [`nc`]: netcat in four flavors (openbsd, traditional, busybox, textbook).
 //! - [`curl`]: curl 7.88.1 for `http://` URLs.
 //! - [`http_server`]: `python3 -m http.server`.
+//! - [`socat`]: the fork-per-connection proxy.
 //! - [`bash`]: bash 5.2, `-c SCRIPT` and interactive.
 
 pub mod bash;
@@ -17,6 +18,7 @@ pub mod coreutils;
 pub mod curl;
 pub mod http_server;
 pub mod nc;
+pub mod socat;
 pub mod userland;
 
 use crate::kernel::fs::{Inode, Vfs};
@@ -41,6 +43,7 @@ pub fn table(nc: NcFlavor) -> Programs {
         ("busybox", nc::busybox_multicall),
         ("python3", http_server::main),
         ("curl", curl::main),
+        ("socat", socat::main),
         ("cat", coreutils::cat),
         ("head", coreutils::head),
         ("yes", coreutils::yes),

@@ -1,0 +1,345 @@
+//! Each netcat flavor's flags, messages and exit statuses, as the real ones print
+//! them on this machine; the naive pipeline (ground truth §2), the restart loop
+//! (§6) and socat's fork-per-connection answer.
+
+mod harness;
+
+use harness::*;
+use pipelab_sim::run::NcFlavor;
+use pipelab_sim::world::World;
+
+/// Runs `line` once in a fresh world of `flavor`; (PIPESTATUS line, terminal).
+fn once(flavor: NcFlavor, line: &str) -> (Vec<String>, String) {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    spawn_pipeline(&mut w, &log, "p", vec![cmd(line)]);
+    w.run_until(5_000_000, |_| false);
+    (log.lines(), terminal(&w))
+}
+
+#[test]
+fn openbsd_reports_a_refused_connect_only_with_v() {
+    let (log, out) = once(NcFlavor::Openbsd, "nc -v 127.0.0.1 5000");
+    assert_eq!(log, vec!["p PIPESTATUS=1"]);
+    assert_eq!(
+        out,
+        "nc: connect to 127.0.0.1 port 5000 (tcp) failed: Connection refused\n"
+    );
+    let (log, out) = once(NcFlavor::Openbsd, "nc 127.0.0.1 5000");
+    assert_eq!(log, vec!["p PIPESTATUS=1"]);
+    assert_eq!(out, "");
+}
+
+#[test]
+fn traditional_reports_a_refused_connect_with_the_name_only_under_v() {
+    let (log, out) = once(NcFlavor::Traditional, "nc 127.0.0.1 5000");
+    assert_eq!(log, vec!["p PIPESTATUS=1"]);
+    assert_eq!(out, "(UNKNOWN) [127.0.0.1] 5000 (?) : Connection refused\n");
+    let (_, out) = once(NcFlavor::Traditional, "nc -v 127.0.0.1 5000");
+    assert_eq!(out, "localhost [127.0.0.1] 5000 (?) : Connection refused\n");
+    let (_, out) = once(NcFlavor::Traditional, "nc -v -v 127.0.0.1 5000");
+    assert_eq!(
+        out,
+        "localhost [127.0.0.1] 5000 (?) : Connection refused\n sent 0, rcvd 0\n"
+    );
+}
+
+#[test]
+fn busybox_reports_a_refused_connect() {
+    let (log, out) = once(NcFlavor::Busybox, "nc 127.0.0.1 5000");
+    assert_eq!(log, vec!["p PIPESTATUS=1"]);
+    assert_eq!(
+        out,
+        "nc: can't connect to remote host (127.0.0.1): Connection refused\n"
+    );
+}
+
+#[test]
+fn traditional_rejects_n_as_an_invalid_option() {
+    let (log, out) = once(NcFlavor::Traditional, "nc -N -l -p 6000");
+    assert_eq!(log, vec!["p PIPESTATUS=1"]);
+    assert_eq!(out, "nc: invalid option -- 'N'\nnc -h for help\n");
+}
+
+#[test]
+fn openbsd_argument_errors_match_the_real_texts() {
+    let (log, out) = once(NcFlavor::Openbsd, "nc -k 127.0.0.1 5000");
+    assert_eq!(log, vec!["p PIPESTATUS=1"]);
+    assert_eq!(out, "nc: must use -l with -k\n");
+    let (_, out) = once(NcFlavor::Openbsd, "nc -l");
+    assert_eq!(out, "nc: missing port number\n");
+    let (_, out) = once(NcFlavor::Openbsd, "nc 127.0.0.1 abc");
+    assert_eq!(out, "nc: port number invalid: abc\n");
+    let (log, out) = once(NcFlavor::Openbsd, "nc -Q");
+    assert_eq!(log, vec!["p PIPESTATUS=1"]);
+    assert!(out.starts_with("nc: invalid option -- 'Q'\nusage: nc [-46CDdFhklNnrStUuvZz]"));
+}
+
+#[test]
+fn traditional_l_without_p_listens_on_a_random_port() {
+    let mut w = world_programs(NcFlavor::Traditional);
+    let log = Log::default();
+    spawn_pipeline(&mut w, &log, "p", vec![cmd("nc -v -l 6000")]);
+    w.run_until(1_000_000, |_| false);
+    let out = terminal(&w);
+    assert!(out.starts_with("listening on [any] "), "{out}");
+    assert!(!out.contains(" 6000 "), "{out}");
+    let port: u16 = out.split(' ').nth(3).unwrap().parse().unwrap();
+    assert!((32768..=60999).contains(&port), "{out}");
+}
+
+#[test]
+fn openbsd_z_connects_and_reports_success() {
+    let mut w = world_programs(NcFlavor::Openbsd);
+    let log = Log::default();
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "backend",
+        vec![cmd("python3 -m http.server 5000").redir(to(1, "/dev/null"))],
+    );
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "z",
+        vec![cmd("nc -z -v 127.0.0.1 5000").after_us(100_000)],
+    );
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "x11",
+        vec![cmd("nc -z -v 127.0.0.1 6000").after_us(200_000)],
+    );
+    w.run_until(1_000_000, |_| false);
+    assert_eq!(log.lines(), vec!["z PIPESTATUS=0", "x11 PIPESTATUS=1"]);
+    assert_eq!(
+        terminal(&w),
+        "Connection to 127.0.0.1 5000 port [tcp/*] succeeded!\n\
+         nc: connect to 127.0.0.1 port 6000 (tcp) failed: Connection refused\n"
+    );
+}
+
+/// Ground truth §2: `sleep 10 | nc -l -p 6000 | nc 127.0.0.1 5000` with one curl;
+/// the response lands on the connector's stdout, curl times out.
+fn naive(flavor: NcFlavor, v: &str) -> (World, Vec<String>) {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "backend",
+        vec![
+            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
+                .redir(to(1, "/dev/null"))
+                .redir(to(2, "/dev/null")),
+        ],
+    );
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "naive",
+        vec![
+            cmd("sleep 10"),
+            cmd(&format!("nc {v} -l -p 6000")).redir(to(2, "/tmp/L.err")),
+            cmd(&format!("nc {v} 127.0.0.1 5000"))
+                .redir(to(1, "/tmp/C.out"))
+                .redir(to(2, "/tmp/C.err")),
+        ],
+    );
+    for (n, at) in [(1, 1_000_000), (2, 5_000_000)] {
+        spawn_pipeline(
+            &mut w,
+            &log,
+            &format!("curl{n}"),
+            vec![
+                cmd("curl -sv --max-time 3 http://127.0.0.1:6000/")
+                    .after_us(at)
+                    .redir(to(1, "/dev/null"))
+                    .redir(to(2, &format!("/tmp/curl{n}.err"))),
+            ],
+        );
+    }
+    w.run_until(15_000_000, |_| false);
+    let lines = log.lines();
+    (w, lines)
+}
+
+#[test]
+fn naive_pipeline_delivers_the_response_to_the_wrong_terminal() {
+    for (flavor, v) in [(NcFlavor::Openbsd, "-v"), (NcFlavor::Traditional, "-v -v")] {
+        let (w, log) = naive(flavor, v);
+        assert!(
+            log.contains(&"curl1 PIPESTATUS=28".to_string()),
+            "{flavor:?} {log:?}"
+        );
+        assert!(
+            log.contains(&"curl2 PIPESTATUS=7".to_string()),
+            "{flavor:?} {log:?}"
+        );
+        assert!(
+            log.contains(&"naive PIPESTATUS=0 0 0".to_string()),
+            "{flavor:?} {log:?}"
+        );
+        let c = file(&w, "/tmp/C.out");
+        assert_eq!(c.len(), 210, "{flavor:?}");
+        assert!(c.starts_with("HTTP/1.0 200 OK\r\n"));
+        assert!(
+            file(&w, "/tmp/curl1.err")
+                .contains("* Operation timed out after 3000 milliseconds with 0 bytes received\n"),
+            "{flavor:?}"
+        );
+    }
+    let (w, _) = naive(NcFlavor::Traditional, "-v -v");
+    assert!(file(&w, "/tmp/L.err").ends_with(" sent 0, rcvd 78\n"));
+    assert_eq!(
+        file(&w, "/tmp/C.err"),
+        "localhost [127.0.0.1] 5000 (?) open\n sent 78, rcvd 210\n"
+    );
+}
+
+/// Ground truth §6: `while true; do nc -l -p 6000 < f | nc 127.0.0.1 5000 > f;
+/// done`, a fresh pipeline per request, here as a loop in the test process.
+fn restart_loop(flavor: NcFlavor) -> Vec<String> {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "backend",
+        vec![
+            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
+                .redir(to(1, "/dev/null"))
+                .redir(to(2, "/dev/null")),
+        ],
+    );
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.mkfifo("/tmp/f").await.unwrap();
+        for i in 1..=5 {
+            let st = pipeline(
+                &sys,
+                vec![
+                    cmd("nc -l -p 6000").redir(from("/tmp/f")),
+                    cmd("nc 127.0.0.1 5000").redir(to(1, "/tmp/f")),
+                ],
+            )
+            .await;
+            l.push(format!("iter {i} PIPESTATUS={} {}", st[0], st[1]));
+        }
+        0
+    });
+    for n in 1..=5u64 {
+        spawn_pipeline(
+            &mut w,
+            &log,
+            &format!("curl{n}"),
+            vec![
+                cmd("curl -s --max-time 3 http://127.0.0.1:6000/")
+                    .after_us(n * 1_000_000)
+                    .redir(to(1, "/dev/null")),
+            ],
+        );
+    }
+    w.run_until(10_000_000, |_| false);
+    log.lines()
+}
+
+#[test]
+fn the_restart_loop_serves_human_paced_clients_every_time() {
+    for flavor in [NcFlavor::Openbsd, NcFlavor::Traditional] {
+        let log = restart_loop(flavor);
+        for n in 1..=5 {
+            assert!(
+                log.contains(&format!("curl{n} PIPESTATUS=0")),
+                "{flavor:?} {log:?}"
+            );
+            assert!(
+                log.contains(&format!("iter {n} PIPESTATUS=0 0")),
+                "{flavor:?} {log:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn socat_fork_proxy_serves_every_request() {
+    let mut w = world_programs(NcFlavor::Openbsd);
+    let log = Log::default();
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "backend",
+        vec![
+            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
+                .redir(to(1, "/dev/null"))
+                .redir(to(2, "/dev/null")),
+        ],
+    );
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "socat",
+        vec![cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:5000").after_us(100_000)],
+    );
+    for n in 1..=3u64 {
+        spawn_pipeline(
+            &mut w,
+            &log,
+            &format!("curl{n}"),
+            vec![
+                cmd("curl -s --max-time 3 http://127.0.0.1:6000/")
+                    .after_us(n * 500_000)
+                    .redir(to(1, &format!("/tmp/out{n}"))),
+            ],
+        );
+    }
+    w.run_until(5_000_000, |_| false);
+    for n in 1..=3 {
+        assert!(
+            log.lines().contains(&format!("curl{n} PIPESTATUS=0")),
+            "{:?}",
+            log.lines()
+        );
+        assert_eq!(
+            file(&w, &format!("/tmp/out{n}")),
+            "hello from backend :5000\n"
+        );
+    }
+    // socat is still listening: no PIPESTATUS for it.
+    assert!(!log.lines().iter().any(|l| l.starts_with("socat")));
+}
+
+#[test]
+fn socat_logs_a_refused_backend_and_the_client_gets_an_empty_reply() {
+    let mut w = world_programs(NcFlavor::Openbsd);
+    let log = Log::default();
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "socat",
+        vec![
+            cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:5000")
+                .redir(to(2, "/tmp/socat.err")),
+        ],
+    );
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "curl",
+        vec![cmd("curl -s --max-time 3 http://127.0.0.1:6000/").after_us(100_000)],
+    );
+    w.run_until(2_000_000, |_| false);
+    assert!(
+        log.lines().contains(&"curl PIPESTATUS=52".to_string()),
+        "{:?}",
+        log.lines()
+    );
+    let err = file(&w, "/tmp/socat.err");
+    assert!(err.starts_with("2026/11/26 00:00:00 socat["), "{err}");
+    assert!(
+        err.ends_with("] E connect(5, AF=2 127.0.0.1:5000, 16): Connection refused\n")
+            || err.contains("E connect("),
+        "{err}"
+    );
+    assert!(err.ends_with(": Connection refused\n"), "{err}");
+}
