@@ -257,6 +257,8 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     goal("The client's pipeline shows it: PIPESTATUS=141 ...", contains(2, "PIPESTATUS=141")),
                 ),
             };
+            // -k keeps openbsd listening; -v makes traditional say why it gives up
+            // (its `holler()` is silent without -v).
             let k = if matches!(nc, NcFlavor::Openbsd) { "-k " } else { "" };
             Lesson {
                 name: "second-request",
@@ -277,7 +279,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     term(
                         "proxy",
                         &format!(
-                            "mkfifo /tmp/f; nc {k}-l -p 6000 < /tmp/f | nc 127.0.0.1 5000 > /tmp/f; echo \"PIPESTATUS=${{PIPESTATUS[*]}}\""
+                            "mkfifo /tmp/f; nc {k}-v -l -p 6000 < /tmp/f | nc 127.0.0.1 5000 > /tmp/f; echo \"PIPESTATUS=${{PIPESTATUS[*]}}\""
                         ),
                     ),
                     term(

@@ -79,7 +79,8 @@ pub struct Shell {
     /// Children reaped while waiting for another one, with their statuses.
     reaped: BTreeMap<Pid, ExitStatus>,
     /// Background children not yet waited for.
-    jobs: Vec<Pid>,
+    /// Background children not yet waited for, with their command text.
+    jobs: Vec<(Pid, String)>,
     /// This process is a forked child of the shell (a subshell or pipeline part).
     subshell: bool,
     /// A Ctrl-C with no trap arrived: an interactive shell drops the rest of the line.
@@ -316,6 +317,7 @@ impl Shell {
     async fn exec_background(&mut self, and_or: &AndOr) {
         let mut child = self.clone();
         child.subshell = true;
+        let span = and_or.span;
         let and_or = and_or.clone();
         let r = self
             .sys
@@ -346,7 +348,7 @@ impl Shell {
         match r {
             Ok(pid) => {
                 self.last_bg = Some(pid);
-                self.jobs.push(pid);
+                self.jobs.push((pid, self.text_of(span).to_string()));
                 self.status = 0;
             }
             Err(e) => {
@@ -464,17 +466,32 @@ impl Shell {
     async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
         loop {
             if let Some(st) = self.reaped.remove(&pid) {
-                self.jobs.retain(|j| *j != pid);
                 return Some(st);
             }
             match self.sys.waitpid(-1, false).await {
                 Ok(Some((p, st))) => {
                     self.reaped.insert(p, st);
+                    if let Some(i) = self.jobs.iter().position(|(j, _)| *j == p) {
+                        let (_, text) = self.jobs.remove(i);
+                        self.report_background(p, st, &text).await;
+                    }
                 }
                 Ok(None) => {}
                 Err(Errno::EINTR) => self.run_traps().await,
                 Err(_) => return None,
             }
+        }
+    }
+
+    /// bash's notice for a background job found killed by a signal: silent for
+    /// SIGTERM, SIGINT and SIGPIPE (measured), else `bash: line N: PID Killed  CMD`
+    /// with the line bash was running when it noticed.
+    async fn report_background(&self, pid: Pid, st: ExitStatus, text: &str) {
+        if let ExitStatus::Signaled(sig) = st
+            && !matches!(sig, Signal::SIGTERM | Signal::SIGINT | Signal::SIGPIPE)
+        {
+            let msg = format!("bash: line {}: {pid} {:<24}{text}\n", self.line, sig.text());
+            let _ = self.sys.write(2, msg.as_bytes()).await;
         }
     }
 
@@ -1324,7 +1341,7 @@ impl Shell {
 
     async fn builtin_wait(&mut self, args: &[String]) -> i32 {
         if args.is_empty() {
-            while let Some(pid) = self.jobs.first().copied() {
+            while let Some(pid) = self.jobs.first().map(|(p, _)| *p) {
                 self.wait_for(pid).await;
             }
             return 0;

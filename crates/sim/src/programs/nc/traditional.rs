@@ -82,6 +82,9 @@ fn host_name(o: &Opts, ip: Ipv4Addr) -> String {
 struct Counts {
     wrote_net: u64,
     wrote_out: u64,
+    /// C's `errno` when readwrite gave up: the ` sent N, rcvd M` line that
+    /// follows still carries it (` : Broken pipe`, measured).
+    errno: Option<Errno>,
 }
 
 pub async fn main(sys: Sys, argv: Vec<String>, ignore_sigpipe: bool) -> i32 {
@@ -127,9 +130,19 @@ pub async fn main(sys: Sys, argv: Vec<String>, ignore_sigpipe: bool) -> i32 {
     }
     if o.listen {
         // `-l [host] [port]`: the operands only restrict who may connect.
+        // The first operand is a host (netcat-traditional's `-l 6000` takes 6000 as
+        // a host: inet_aton reads it as 0.0.23.112, whose name nobody knows).
+        if let Some(h) = operands.first()
+            && o.verbose > 0
+            && !o.numeric
+            && let Some(ip) = inet_aton(h)
+            && reverse_lookup(ip).is_none()
+        {
+            eprint(&sys, &format!("{h}: inverse host lookup failed: Unknown host\n")).await;
+        }
         let remote_port = match operands.as_slice() {
-            [] => None,
-            [p] | [_, p] => match parse_port(p) {
+            [] | [_] => None,
+            [_, p] => match parse_port(p) {
                 Some(p) => Some(p),
                 None => {
                     holler(&sys, &format!("invalid port {p}"), None).await;
@@ -175,7 +188,7 @@ async fn sent_rcvd(sys: &Sys, o: &Opts, c: Counts) {
         holler(
             sys,
             &format!(" sent {}, rcvd {}", c.wrote_net, c.wrote_out),
-            None,
+            c.errno,
         )
         .await;
     }
@@ -257,7 +270,10 @@ async fn listen_mode(sys: &Sys, o: &Opts, remote_port: Option<u16>) -> i32 {
     } else {
         match readwrite(sys, o, net).await {
             Ok(c) => c,
-            Err(code) => return code,
+            Err(counts) => {
+                sent_rcvd(sys, o, counts).await;
+                return 1;
+            }
         }
     };
     sent_rcvd(sys, o, counts).await;
@@ -288,7 +304,12 @@ async fn connect_mode(sys: &Sys, o: &Opts, to: SocketAddrV4) -> i32 {
     );
     if let Err(e) = sys.connect(s, to).await {
         let _ = sys.close(s).await;
-        holler(sys, &name, Some(e)).await;
+        // holler() prints only with -v, but netcat turns -v on for a refusal of
+        // its single port (`if (Single && errno == ECONNREFUSED) o_verbose = 1`);
+        // -z scans are not "single" (measured: `nc -z` to a closed port is silent).
+        if o.verbose > 0 || (e == Errno::ECONNREFUSED && !o.zero_io) {
+            holler(sys, &name, Some(e)).await;
+        }
         // main's `close(netfd)` of the -1 it got back.
         let _ = sys.close(-1).await;
         sent_rcvd(sys, o, Counts::default()).await;
@@ -306,7 +327,10 @@ async fn connect_mode(sys: &Sys, o: &Opts, to: SocketAddrV4) -> i32 {
     } else {
         match readwrite(sys, o, s).await {
             Ok(c) => c,
-            Err(code) => return code,
+            Err(counts) => {
+                sent_rcvd(sys, o, counts).await;
+                return 1;
+            }
         }
     };
     // main closes netfd again after readwrite did.
@@ -328,7 +352,8 @@ async fn exec_program(sys: &Sys, net: Fd, prog: &str) -> i32 {
 }
 
 /// `readwrite()`: returns the counts, or the exit code of a `bail()`.
-async fn readwrite(sys: &Sys, o: &Opts, net: Fd) -> Result<Counts, i32> {
+/// `readwrite()`: `Err` carries the counts (and errno) when it gives up.
+async fn readwrite(sys: &Sys, o: &Opts, net: Fd) -> Result<Counts, Counts> {
     let mut c = Counts::default();
     let mut stdin_open = true;
     let mut net_open = true;
@@ -352,9 +377,12 @@ async fn readwrite(sys: &Sys, o: &Opts, net: Fd) -> Result<Counts, i32> {
             Ok((r, _)) => r,
             Err(Errno::EINTR) => continue,
             Err(e) => {
-                holler(sys, "select fuxored", Some(e)).await;
+                if o.verbose > 0 {
+                    holler(sys, "select fuxored", Some(e)).await;
+                }
                 let _ = sys.close(net).await;
-                return Err(1);
+                c.errno = Some(e);
+                return Err(c);
             }
         };
         if ready.is_empty() {
@@ -413,11 +441,52 @@ async fn readwrite(sys: &Sys, o: &Opts, net: Fd) -> Result<Counts, i32> {
             }
             retries -= 1;
             if retries == 0 {
-                holler(sys, "too many output retries", Some(last_err)).await;
-                return Err(1);
+                // holler(): printed only with -v.
+                if o.verbose > 0 {
+                    holler(sys, "too many output retries", Some(last_err)).await;
+                }
+                c.errno = Some(last_err);
+                return Err(c);
             }
         }
     }
     let _ = sys.close(net).await;
     Ok(c)
+}
+
+/// `inet_aton(3)`: `a.b.c.d`, `a.b.c`, `a.b` or a single number, each part
+/// decimal, octal (`0`) or hex (`0x`).
+fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<u64> = s
+        .split('.')
+        .map(|p| {
+            if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+                u64::from_str_radix(h, 16).ok()
+            } else if p.len() > 1 && p.starts_with('0') {
+                u64::from_str_radix(&p[1..], 8).ok()
+            } else {
+                p.parse().ok()
+            }
+        })
+        .collect::<Option<_>>()?;
+    let v: u64 = match parts.as_slice() {
+        [a] => *a,
+        [a, b] if *a < 256 && *b < 1 << 24 => a << 24 | b,
+        [a, b, c] if *a < 256 && *b < 256 && *c < 1 << 16 => a << 24 | b << 16 | c,
+        [a, b, c, d] if [a, b, c, d].iter().all(|x| **x < 256) => a << 24 | b << 16 | c << 8 | d,
+        _ => return None,
+    };
+    u32::try_from(v).ok().map(Ipv4Addr::from)
+}
+
+#[cfg(test)]
+mod inet_tests {
+    use super::*;
+
+    #[test]
+    fn inet_aton_reads_a_lone_number_as_an_address() {
+        assert_eq!(inet_aton("6000"), Some(Ipv4Addr::new(0, 0, 23, 112)));
+        assert_eq!(inet_aton("127.0.0.1"), Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(inet_aton("localhost"), None);
+    }
 }
