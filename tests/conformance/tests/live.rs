@@ -13,9 +13,12 @@ use pipelab_sim::run::NcFlavor;
 
 const ENV: &str = "PIPELAB_CONFORMANCE_LIVE";
 
-/// A racy case whose run matches no recorded outcome gets this many more tries; a
-/// case that is not marked racy gets none.
+/// A racy case whose run matches no recorded outcome gets this many more tries.
 const RACY_RETRIES: u32 = 2;
+/// Any other case gets one more try: its orderings are forced with sleeps, which a
+/// machine busy with other work can still overrun (python slow to listen). A match on
+/// the retry passes but is reported, so a case that keeps needing it gets looked at.
+const RETRIES: u32 = 1;
 
 #[test]
 fn every_case_has_a_recording_for_each_of_its_flavors() {
@@ -74,7 +77,11 @@ fn real_kernel_matches_recordings() {
     );
 
     let failures: Vec<String> = parallel_map(&jobs, parallel, |(case, flavor)| {
-        let tries = 1 + if case.racy.is_some() { RACY_RETRIES } else { 0 };
+        let tries = 1 + if case.racy.is_some() {
+            RACY_RETRIES
+        } else {
+            RETRIES
+        };
         let mut last = String::new();
         for attempt in 1..=tries {
             let report = match runner.run(&case.scripts(), *flavor, case.until_ms) {
@@ -85,8 +92,9 @@ fn real_kernel_matches_recordings() {
                 Ok(()) => {
                     if attempt > 1 {
                         eprintln!(
-                            "note: racy case {} [{}] matched on try {attempt}; an unrecorded \
-                             outcome appeared first (re-record with more --runs?):\n{last}",
+                            "note: case {} [{}] matched only on try {attempt}; the first try \
+                             gave an unrecorded outcome (machine too busy, or a rare outcome \
+                             to record with more --runs):\n{last}",
                             case.name,
                             flavor_name(*flavor)
                         );
