@@ -260,6 +260,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
             // -k keeps openbsd listening; -v makes traditional say why it gives up
             // (its `holler()` is silent without -v).
             let k = if matches!(nc, NcFlavor::Openbsd) { "-k " } else { "" };
+            let v = if matches!(nc, NcFlavor::Traditional | NcFlavor::Textbook) { "-v " } else { "" };
             Lesson {
                 name: "second-request",
                 title: "3. Why the second request fails",
@@ -279,7 +280,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     term(
                         "proxy",
                         &format!(
-                            "mkfifo /tmp/f; nc {k}-v -l -p 6000 < /tmp/f | nc 127.0.0.1 5000 > /tmp/f; echo \"PIPESTATUS=${{PIPESTATUS[*]}}\""
+                            "mkfifo /tmp/f; nc {k}{v}-l -p 6000 < /tmp/f | nc 127.0.0.1 5000 > /tmp/f; echo \"PIPESTATUS=${{PIPESTATUS[*]}}\""
                         ),
                     ),
                     term(

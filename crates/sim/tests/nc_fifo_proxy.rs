@@ -342,10 +342,9 @@ fn textbook_listener_is_killed_by_sigpipe_on_the_second_request() {
 fn traditional_listener_retries_epipe_then_gives_up_with_exit_1() {
     let (w, log) = reuse_scenario(NcFlavor::Traditional, "nc -l -p 6000", "nc 127.0.0.1 5000");
     assert!(log.contains(&"proxy PIPESTATUS=1 0".to_string()), "{log:?}");
-    assert_eq!(
-        file(&w, "/tmp/L.err"),
-        "too many output retries : Broken pipe\n"
-    );
+    // holler() is silent without -v: the message needs `nc -v` (conformance case
+    // fifo-second-request-verbose records it; fifo-second-request records silence).
+    assert_eq!(file(&w, "/tmp/L.err"), "");
     let trace = strace(&w);
     assert_eq!(trace.matches("= -1 EPIPE (Broken pipe)").count(), 8200);
     assert!(!trace.contains("killed by SIGPIPE"));

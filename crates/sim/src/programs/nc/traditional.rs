@@ -138,7 +138,11 @@ pub async fn main(sys: Sys, argv: Vec<String>, ignore_sigpipe: bool) -> i32 {
             && let Some(ip) = inet_aton(h)
             && reverse_lookup(ip).is_none()
         {
-            eprint(&sys, &format!("{h}: inverse host lookup failed: Unknown host\n")).await;
+            eprint(
+                &sys,
+                &format!("{h}: inverse host lookup failed: Unknown host\n"),
+            )
+            .await;
         }
         let remote_port = match operands.as_slice() {
             [] | [_] => None,
