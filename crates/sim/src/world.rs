@@ -32,6 +32,12 @@ struct Scheduler {
     seed: u64,
     state: u64,
     last: Pid,
+    /// Seeded runs: syscalls the last process may still make before another gets
+    /// a turn. A real CPU runs a process for a time slice (milliseconds, many
+    /// syscalls) or until it blocks, so two consecutive syscalls of one process
+    /// (curl's connect, then its send) are rarely split; picking anew at every
+    /// syscall would make such rare interleavings common.
+    burst: u32,
 }
 
 impl Scheduler {
@@ -40,6 +46,7 @@ impl Scheduler {
             seed,
             state: seed,
             last: 0,
+            burst: 0,
         }
     }
 
@@ -52,7 +59,11 @@ impl Scheduler {
         z ^ (z >> 31)
     }
 
-    /// Seed 0: round robin in pid order. Otherwise: a seeded choice.
+    /// Longest run of syscalls a seeded schedule gives one process in a row.
+    const MAX_BURST: u64 = 16;
+
+    /// Seed 0: round robin in pid order, one syscall each. Otherwise: a seeded
+    /// choice, which keeps the chosen process for a seeded burst of syscalls.
     fn pick(&mut self, runnable: &[Pid]) -> Pid {
         let pid = if self.seed == 0 {
             runnable
@@ -60,7 +71,11 @@ impl Scheduler {
                 .copied()
                 .find(|&p| p > self.last)
                 .unwrap_or(runnable[0])
+        } else if self.burst > 0 && runnable.contains(&self.last) {
+            self.burst -= 1;
+            self.last
         } else {
+            self.burst = (self.next_u64() % Self::MAX_BURST) as u32;
             runnable[(self.next_u64() % runnable.len() as u64) as usize]
         };
         self.last = pid;

@@ -26,3 +26,51 @@ fn simulator_matches_the_real_kernel_recordings() {
         failures.join("\n")
     );
 }
+
+/// Where the real outcome is a race, the simulator must land on one of the
+/// recorded outcomes whatever its seed, and its seeds must reach more than one.
+#[test]
+fn racy_cases_reach_several_recorded_outcomes_across_seeds() {
+    for case in load_cases().expect("cases load") {
+        if case.racy.is_none() {
+            continue;
+        }
+        let mut most = 0;
+        for flavor in case.run_flavors() {
+            let recorded =
+                pipelab_conformance::load_recording(&case, case.key(flavor).expect("flavor key"))
+                    .expect("recording");
+            let mut seen = std::collections::BTreeSet::new();
+            for seed in 0..16 {
+                let mut config = case.run_config(flavor);
+                config.seed = seed;
+                let transcripts: Vec<String> = run(&config)
+                    .terminals
+                    .into_iter()
+                    .map(|t| t.output)
+                    .collect();
+                if let Err(diff) = compare(&case, flavor, &transcripts) {
+                    panic!("{} [{flavor:?}] seed={seed}:\n{diff}", case.name);
+                }
+                seen.insert(
+                    transcripts
+                        .iter()
+                        .map(|t| pipelab_conformance::normalize(t))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            eprintln!(
+                "{} [{flavor:?}]: {} outcome(s) over 16 seeds, {} recorded",
+                case.name,
+                seen.len(),
+                recorded.outcomes.len()
+            );
+            most = most.max(seen.len());
+        }
+        assert!(
+            most >= 2,
+            "{}: every seed gives the same outcome, but the real race has several",
+            case.name
+        );
+    }
+}
