@@ -497,3 +497,30 @@ fn a_world_where_everyone_waits_forever_is_idle() {
     assert_eq!(run(&mut w), Step::Idle);
     assert!(matches!(w.kernel().proc(2).state, State::Blocked { .. }));
 }
+
+#[test]
+fn fork_past_the_process_limit_is_eagain() {
+    let mut k = Kernel::new(Limits {
+        max_processes: 4,
+        ..Limits::default()
+    });
+    k.add_terminal();
+    let mut w = World::new(k, Programs::new(), 0);
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        // init and this process make two; two children fit, the third does not.
+        for _ in 0..3 {
+            let r = sys
+                .fork(|c| async move {
+                    c.sleep_us(1_000_000).await.unwrap();
+                    0
+                })
+                .await;
+            l.push(format!("{:?}", r.map(|_| ())));
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Ok(())", "Ok(())", "Err(EAGAIN)"]);
+}

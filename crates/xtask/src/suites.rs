@@ -18,9 +18,9 @@ use crate::process::{Workspace, run, say};
 pub enum Suite {
     /// cargo fmt --all --check
     Fmt,
-    /// cargo clippy --workspace --all-targets -- -D warnings
+    /// cargo clippy --workspace --all-targets --all-features -- -D warnings
     Clippy,
-    /// cargo test --workspace: unit, simulation, proxy, and conformance against the real kernel
+    /// cargo test --workspace --all-features: unit, simulation, proxy, and conformance against the real kernel
     Cargo,
     /// build the page's wasm + bindings, then crates/web's wasm-bindgen tests under Node
     Wasm,
@@ -242,6 +242,8 @@ fn run_suite(
             "clippy",
             "--workspace",
             "--all-targets",
+            // The `cli` feature of pipelab-sim builds its command and its tests.
+            "--all-features",
             "--",
             "-D",
             "warnings",
@@ -251,7 +253,7 @@ fn run_suite(
                 "cargo test --workspace (PIPELAB_CONFORMANCE_LIVE=1: conformance runs the real programs too)"
             );
             run(ws
-                .cargo(&["test", "--workspace"])
+                .cargo(&["test", "--workspace", "--all-features"])
                 .env("PIPELAB_CONFORMANCE_LIVE", "1"))
         }
         Suite::Wasm => {
