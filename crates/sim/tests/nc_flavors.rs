@@ -343,3 +343,56 @@ fn socat_logs_a_refused_backend_and_the_client_gets_an_empty_reply() {
     );
     assert!(err.ends_with(": Connection refused\n"), "{err}");
 }
+
+#[test]
+fn a_port_in_use_gives_each_flavor_its_own_message() {
+    for (flavor, line, want, status) in [
+        (
+            NcFlavor::Openbsd,
+            "nc -l -p 7000",
+            "nc: Address already in use\n",
+            1,
+        ),
+        (
+            NcFlavor::Busybox,
+            "nc -l -p 7000",
+            "nc: bind: Address already in use\n",
+            1,
+        ),
+        (
+            NcFlavor::Traditional,
+            "nc -v -l -p 7000",
+            "retrying local 0.0.0.0:7000 : Address already in use\n\
+             retrying local 0.0.0.0:7000 : Address already in use\n\
+             retrying local 0.0.0.0:7000 : Address already in use\n\
+             retrying local 0.0.0.0:7000 : Address already in use\n\
+             Can't grab 0.0.0.0:7000 with bind\n",
+            1,
+        ),
+    ] {
+        let mut w = world_programs(flavor);
+        let log = Log::default();
+        spawn_pipeline(
+            &mut w,
+            &log,
+            "busy",
+            vec![cmd("python3 -m http.server 7000").redir(to(1, "/dev/null"))],
+        );
+        let l = log.clone();
+        spawn(&mut w, move |sys| async move {
+            let st = pipeline(&sys, vec![cmd(line).after_us(100_000)]).await;
+            l.push(format!("nc {} at {}s", st[0], sys.now_us() / 1_000_000));
+            0
+        });
+        w.run_until(20_000_000, |_| false);
+        let lines = log.lines();
+        assert!(
+            lines[0].starts_with(&format!("nc {status} at ")),
+            "{flavor:?} {lines:?}"
+        );
+        assert_eq!(terminal(&w), want, "{flavor:?}");
+        if flavor == NcFlavor::Traditional {
+            assert_eq!(lines[0], "nc 1 at 8s");
+        }
+    }
+}
