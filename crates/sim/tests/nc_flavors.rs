@@ -396,3 +396,49 @@ fn a_port_in_use_gives_each_flavor_its_own_message() {
         }
     }
 }
+
+#[test]
+fn e_runs_a_program_on_the_connection_in_traditional_and_busybox() {
+    for flavor in [NcFlavor::Traditional, NcFlavor::Busybox] {
+        let mut w = world_programs(flavor);
+        let log = Log::default();
+        spawn_pipeline(
+            &mut w,
+            &log,
+            "server",
+            vec![cmd("nc -l -p 7000 -e /bin/cat")],
+        );
+        let l = log.clone();
+        spawn(&mut w, move |sys| async move {
+            sys.sleep_us(100_000).await.unwrap();
+            let s = sys.socket().await.unwrap();
+            sys.connect(s, "127.0.0.1:7000".parse().unwrap())
+                .await
+                .unwrap();
+            sys.write(s, b"hi\n").await.unwrap();
+            sys.shutdown(s, pipelab_sim::kernel::net::Shutdown::Write)
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            loop {
+                let d = sys.read(s, 100).await.unwrap();
+                if d.is_empty() {
+                    break;
+                }
+                got.extend(d);
+            }
+            l.push(format!("echo {}", String::from_utf8(got).unwrap().trim()));
+            0
+        });
+        w.run_until(2_000_000, |_| false);
+        let lines = log.lines();
+        assert!(
+            lines.contains(&"echo hi".to_string()),
+            "{flavor:?} {lines:?}"
+        );
+        assert!(
+            lines.contains(&"server PIPESTATUS=0".to_string()),
+            "{flavor:?} {lines:?}"
+        );
+    }
+}

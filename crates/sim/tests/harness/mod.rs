@@ -82,6 +82,11 @@ use pipelab_sim::run::NcFlavor;
 /// The test processes start in `/tmp`; `/srv/www/index.html` holds the backend's
 /// 25-byte page (ground truth's `hello from backend :5000\n`).
 pub fn world_programs(flavor: NcFlavor) -> World {
+    world_programs_seeded(flavor, 0)
+}
+
+/// [`world_programs`] with a seeded scheduler (another legal interleaving).
+pub fn world_programs_seeded(flavor: NcFlavor, seed: u64) -> World {
     let mut k = Kernel::default();
     k.add_terminal();
     pipelab_sim::programs::install(&mut k.vfs);
@@ -89,7 +94,7 @@ pub fn world_programs(flavor: NcFlavor) -> World {
     k.vfs
         .insert("/srv/www", pipelab_sim::kernel::fs::Inode::Dir);
     k.write_file("/srv/www/index.html", b"hello from backend :5000\n");
-    World::new(k, pipelab_sim::programs::table(flavor), 0)
+    World::new(k, pipelab_sim::programs::table(flavor), seed)
 }
 
 /// A redirection, applied in the child after the pipe's dup2, as bash does.
