@@ -177,8 +177,12 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
     let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
     let stdout_tty = sys.isatty(STDOUT).await.is_ok();
     let mut last = 0;
+    let mut seen_hosts: Vec<String> = Vec::new();
     for (n, job) in jobs.iter().enumerate() {
-        let out = transfer(&sys, &o, job, n, stdout_tty).await;
+        let out = transfer(&sys, &o, job, n, stdout_tty, &seen_hosts).await;
+        if let Ok((host, _, _)) = parse_url(&job.url) {
+            seen_hosts.push(host);
+        }
         if out.code != 0 && (!o.silent || o.show_error) {
             eprint(&sys, &format!("curl: ({}) {}\n", out.code, out.message)).await;
         }
@@ -276,7 +280,14 @@ fn meter(out: &Outcome, expected: Option<u64>, elapsed_us: u64) -> String {
     )
 }
 
-async fn transfer(sys: &Sys, o: &Opts, job: &Job, n: usize, stdout_tty: bool) -> Outcome {
+async fn transfer(
+    sys: &Sys,
+    o: &Opts,
+    job: &Job,
+    n: usize,
+    stdout_tty: bool,
+    seen_hosts: &[String],
+) -> Outcome {
     let start = sys.now_us();
     let deadline = o.max_time_ms.map(|ms| start + ms * 1000);
     let body_to_tty = job.output.is_none() && stdout_tty;
@@ -299,7 +310,7 @@ async fn transfer(sys: &Sys, o: &Opts, job: &Job, n: usize, stdout_tty: bool) ->
             ..Outcome::default()
         };
     };
-    if n > 0 {
+    if seen_hosts.contains(&host) {
         v(format!("* Hostname {host} was found in DNS cache\n")).await;
     }
     v(format!("*   Trying {ip}:{port}...\n")).await;
