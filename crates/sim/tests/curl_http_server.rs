@@ -366,3 +366,25 @@ fn a_second_http_server_on_the_same_port_fails_with_address_in_use() {
         "{err}"
     );
 }
+
+#[test]
+fn curl_draws_its_progress_meter_when_the_body_does_not_go_to_a_terminal() {
+    let mut w = world_programs(NcFlavor::Openbsd);
+    let log = Log::default();
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "curl",
+        vec![cmd("curl -o /tmp/x http://127.0.0.1:6000/")],
+    );
+    run(&mut w);
+    let zeros = "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0";
+    assert_eq!(
+        terminal(&w),
+        format!(
+            "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n\r{zeros}\r{zeros}\ncurl: (7) Failed to connect to 127.0.0.1 port 6000 after 0 ms: Couldn't connect to server\n"
+        )
+    );
+    // No body came: curl never created the file.
+    assert!(w.kernel().vfs.inode("/tmp/x").is_none());
+}
