@@ -1,5 +1,7 @@
 //! A small world for kernel tests: one terminal, and processes that run async
-//! closures instead of installed programs.
+//! closures instead of installed programs; and, for the programs' tests, a world
+//! with every program installed plus [`pipeline`], which forks, wires and execs
+//! commands the way bash does (pipe ends first, then redirections, then execve).
 
 #![allow(dead_code)]
 
