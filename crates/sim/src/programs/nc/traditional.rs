@@ -26,6 +26,9 @@
 //!   run. The real one also bounds `connect` by it; loopback answers at once.
 //! - `-q SECS` follows the ground truth's table (§7.9): stdin EOF shuts down
 //!   writing, then quits at once (`-q 0`) or at network EOF / SECS later.
+//! - Without arguments the real one prompts `Cmd line:` and reads its arguments
+//!   from stdin; here it answers as the real one does to an empty line
+//!   (`Cmd line: wrong`).
 //! - `-e PROG` runs PROG with the socket on fds 0, 1 and 2; the other 1.10 options
 //!   (`-g`, `-G`, `-s`, `-u`, `-r`, `-o`, `-i`, `-t`) are accepted and ignored.
 
