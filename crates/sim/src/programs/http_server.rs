@@ -378,8 +378,14 @@ impl Server {
         }
         let head_only = method == "HEAD";
         let url_path = path.split(['?', '#']).next().unwrap_or("/").to_string();
-        let fs_path =
-            crate::kernel::fs::normalize(&self.root, &unquote(url_path.trim_start_matches('/')));
+        // translate_path: `.` and `..` components are dropped, so a request
+        // never leaves the served directory.
+        let rel: Vec<String> = unquote(&url_path)
+            .split('/')
+            .filter(|w| !w.is_empty() && *w != "." && *w != "..")
+            .map(String::from)
+            .collect();
+        let fs_path = crate::kernel::fs::normalize(&self.root, &rel.join("/"));
         let reply = match sys.stat(&fs_path).await {
             Ok(Inode::Dir) if !url_path.ends_with('/') => {
                 eprint(sys, &log(format!("\"{line}\" 301 -"))).await;
