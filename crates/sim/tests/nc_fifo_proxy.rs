@@ -349,11 +349,16 @@ fn textbook_listener_is_killed_by_sigpipe_on_the_second_request() {
 
 #[test]
 fn traditional_listener_retries_epipe_then_gives_up_with_exit_1() {
-    let (w, log) = reuse_scenario(NcFlavor::Traditional, "nc -l -p 6000", "nc 127.0.0.1 5000");
+    let (w, log) = reuse_scenario(
+        NcFlavor::Traditional,
+        "nc -v -v -l -p 6000",
+        "nc 127.0.0.1 5000",
+    );
     assert!(log.contains(&"proxy PIPESTATUS=1 0".to_string()), "{log:?}");
-    assert_eq!(
-        file(&w, "/tmp/L.err"),
-        "too many output retries : Broken pipe\n"
+    let l = file(&w, "/tmp/L.err");
+    assert!(
+        l.ends_with("\ntoo many output retries : Broken pipe\n sent 210, rcvd 53 : Broken pipe\n"),
+        "{l}"
     );
     let trace = strace(&w);
     assert_eq!(trace.matches("= -1 EPIPE (Broken pipe)").count(), 8200);
@@ -455,4 +460,11 @@ fn the_fifo_proxy_outcome_holds_under_other_interleavings() {
             assert_eq!(file(&w, "/tmp/curl1.out"), BODY, "seed={seed} {flavor:?}");
         }
     }
+}
+
+#[test]
+fn traditional_gives_up_silently_without_v() {
+    let (w, log) = reuse_scenario(NcFlavor::Traditional, "nc -l -p 6000", "nc 127.0.0.1 5000");
+    assert!(log.contains(&"proxy PIPESTATUS=1 0".to_string()), "{log:?}");
+    assert_eq!(file(&w, "/tmp/L.err"), "");
 }
