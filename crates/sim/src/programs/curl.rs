@@ -180,7 +180,6 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
     // terminal, else in 4096-byte blocks flushed at exit, after the `* Closing
     // connection` line that goes straight to stderr.
     let mut stdout = Stdio::open(&sys, STDOUT, 4096).await;
-    let stdout_tty = stdout.is_tty();
     let mut last = 0;
     let mut seen_hosts: Vec<String> = Vec::new();
     for (n, job) in jobs.iter().enumerate() {
@@ -198,7 +197,6 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
         last = out.code;
     }
     let _ = stdout.flush(&sys).await;
-    let _ = stdout_tty;
     last
 }
 
