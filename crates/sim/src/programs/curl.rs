@@ -32,7 +32,7 @@ use std::net::SocketAddrV4;
 
 use crate::kernel::fs::OpenFlags;
 use crate::kernel::poll::{POLLIN, POLLOUT, PollFd};
-use crate::kernel::{Disposition, Errno, Signal};
+use crate::kernel::{Disposition, Errno, Fd, Signal};
 use crate::programs::userland::{STDOUT, Stdio, eprint, resolve};
 use crate::sys::{Sys, Task};
 
@@ -176,14 +176,15 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
         })
         .collect();
     let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
-    // curl writes the body and -w's text through stdio: line buffered on a
-    // terminal, else in 4096-byte blocks flushed at exit, after the `* Closing
-    // connection` line that goes straight to stderr.
+    // stdout is a stdio stream: on a pipe the body and -w's text wait in its
+    // buffer while the -v lines go straight to stderr (measured: the body shows up
+    // after `* Closing connection 0`).
     let mut stdout = Stdio::open(&sys, STDOUT, 4096).await;
+    let stdout_tty = stdout.is_tty();
     let mut last = 0;
     let mut seen_hosts: Vec<String> = Vec::new();
     for (n, job) in jobs.iter().enumerate() {
-        let out = transfer(&sys, &o, job, n, &mut stdout, &seen_hosts).await;
+        let out = transfer(&sys, &o, job, n, stdout_tty, &mut stdout, &seen_hosts).await;
         if let Ok((host, _, _)) = parse_url(&job.url) {
             seen_hosts.push(host);
         }
@@ -314,10 +315,10 @@ async fn transfer(
     o: &Opts,
     job: &Job,
     n: usize,
+    stdout_tty: bool,
     stdout: &mut Stdio,
     seen_hosts: &[String],
 ) -> Outcome {
-    let stdout_tty = stdout.is_tty();
     let start = sys.now_us();
     let deadline = o.max_time_ms.map(|ms| start + ms * 1000);
     let body_to_tty = job.output.is_none() && stdout_tty;
@@ -458,7 +459,7 @@ async fn transfer(
     let mut head: Vec<u8> = Vec::new();
     let mut headers_done = false;
     let mut content_length: Option<u64> = None;
-    let mut sink: Option<Sink> = None;
+    let mut output_fd: Option<Fd> = None;
     let mut received_any = false;
     loop {
         if let Some(cl) = content_length
@@ -560,7 +561,7 @@ async fn transfer(
                     eprint(sys, &shown).await;
                 }
                 if o.include {
-                    deliver(sys, job, &mut sink, stdout, &head).await;
+                    deliver(sys, job, &mut output_fd, &head, stdout).await;
                 }
             }
         }
@@ -573,13 +574,14 @@ async fn transfer(
             if o.verbose && !body_to_tty {
                 eprint(sys, &format!("{{ [{} bytes data]\n", body.len())).await;
             }
-            deliver(sys, job, &mut sink, stdout, &body).await;
+            deliver(sys, job, &mut output_fd, &body, stdout).await;
         }
     }
     let _ = sys.close(s).await;
-    if let Some(Sink::File(mut f)) = sink {
-        let _ = f.flush(sys).await;
-        let _ = sys.close(f.fd()).await;
+    if let Some(fd) = output_fd
+        && fd != STDOUT
+    {
+        let _ = sys.close(fd).await;
     }
     finish_meter(sys, show_meter, &out, content_length, sys.now_us() - start).await;
     v(format!("* Closing connection {n}\n")).await;
@@ -599,30 +601,28 @@ async fn finish_meter(
     }
 }
 
-/// Where a transfer's body goes.
-enum Sink {
-    Stdout,
-    /// The `-o` file, fully buffered like any `fopen`ed stream.
-    File(Stdio),
-}
-
 /// Writes body bytes to stdout or the `-o` file (opened at the first bytes, as
 /// curl does).
-async fn deliver(sys: &Sys, job: &Job, sink: &mut Option<Sink>, stdout: &mut Stdio, data: &[u8]) {
-    if sink.is_none() {
-        *sink = Some(match &job.output {
-            None => Sink::Stdout,
-            Some(path) if path == "-" => Sink::Stdout,
-            Some(path) => match sys.open(path, OpenFlags::create_truncate()).await {
-                Ok(f) => Sink::File(Stdio::full(f, 4096)),
-                Err(_) => return,
-            },
-        });
-    }
-    match sink {
-        Some(Sink::File(f)) => f.put(sys, data).await,
-        _ => stdout.put(sys, data).await,
-    }
+async fn deliver(sys: &Sys, job: &Job, fd: &mut Option<Fd>, data: &[u8], stdout: &mut Stdio) {
+    let target = match (*fd, &job.output) {
+        (Some(STDOUT), _) | (None, None) => {
+            *fd = Some(STDOUT);
+            stdout.put(sys, data).await;
+            return;
+        }
+        (None, Some(path)) if path == "-" => {
+            *fd = Some(STDOUT);
+            stdout.put(sys, data).await;
+            return;
+        }
+        (Some(f), _) => f,
+        (None, Some(path)) => match sys.open(path, OpenFlags::create_truncate()).await {
+            Ok(f) => f,
+            Err(_) => return,
+        },
+    };
+    *fd = Some(target);
+    let _ = sys.write_all(target, data).await;
 }
 
 #[cfg(test)]
