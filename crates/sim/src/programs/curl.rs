@@ -57,6 +57,9 @@ struct Opts {
 struct Job {
     url: String,
     output: Option<String>,
+    /// An earlier URL of this run named the same host (`-v` then says it was
+    /// found in the DNS cache).
+    host_seen_before: bool,
 }
 
 /// What one transfer ended with.
@@ -167,12 +170,15 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
     if urls.is_empty() {
         return usage_error(&sys, None).await;
     }
+    let host_of = |url: &str| parse_url(url).ok().map(|(h, _, _)| h);
     let jobs: Vec<Job> = urls
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(n, url)| Job {
-            url,
+            url: url.clone(),
             output: outputs.get(n).cloned(),
+            host_seen_before: host_of(url)
+                .is_some_and(|h| urls[..n].iter().any(|u| host_of(u).as_deref() == Some(&h))),
         })
         .collect();
     let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
@@ -182,12 +188,8 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
     let mut stdout = Stdio::open(&sys, STDOUT, 4096).await;
     let stdout_tty = stdout.is_tty();
     let mut last = 0;
-    let mut seen_hosts: Vec<String> = Vec::new();
     for (n, job) in jobs.iter().enumerate() {
-        let out = transfer(&sys, &o, job, n, stdout_tty, &mut stdout, &seen_hosts).await;
-        if let Ok((host, _, _)) = parse_url(&job.url) {
-            seen_hosts.push(host);
-        }
+        let out = transfer(&sys, &o, job, n, stdout_tty, &mut stdout).await;
         if out.code != 0 && (!o.silent || o.show_error) {
             eprint(&sys, &format!("curl: ({}) {}\n", out.code, out.message)).await;
         }
@@ -317,7 +319,6 @@ async fn transfer(
     n: usize,
     stdout_tty: bool,
     stdout: &mut Stdio,
-    seen_hosts: &[String],
 ) -> Outcome {
     let start = sys.now_us();
     let deadline = o.max_time_ms.map(|ms| start + ms * 1000);
@@ -344,7 +345,7 @@ async fn transfer(
             ..Outcome::default()
         };
     };
-    if seen_hosts.contains(&host) {
+    if job.host_seen_before {
         v(format!("* Hostname {host} was found in DNS cache\n")).await;
     }
     v(format!("*   Trying {ip}:{port}...\n")).await;
