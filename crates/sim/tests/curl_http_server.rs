@@ -366,3 +366,73 @@ fn a_second_http_server_on_the_same_port_fails_with_address_in_use() {
         "{err}"
     );
 }
+
+#[test]
+fn curl_draws_its_progress_meter_when_the_body_does_not_go_to_a_terminal() {
+    let mut w = world_programs(NcFlavor::Openbsd);
+    let log = Log::default();
+    spawn_pipeline(
+        &mut w,
+        &log,
+        "curl",
+        vec![cmd("curl -o /tmp/x http://127.0.0.1:6000/")],
+    );
+    run(&mut w);
+    let zeros = "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0";
+    assert_eq!(
+        terminal(&w),
+        format!(
+            "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n\r{zeros}\r{zeros}\ncurl: (7) Failed to connect to 127.0.0.1 port 6000 after 0 ms: Couldn't connect to server\n"
+        )
+    );
+    // No body came: curl never created the file.
+    assert!(w.kernel().vfs.inode("/tmp/x").is_none());
+}
+
+#[test]
+fn http_server_error_replies_match_cpython() {
+    // POST: 501 with the message as the status text and the page (357 bytes);
+    // a request line without a version is HTTP/0.9: the page alone, no headers.
+    let (mut w, log) = with_backend();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.sleep_us(500_000).await.unwrap();
+        for req in [&b"POST / HTTP/1.1\r\n\r\n"[..], &b"BAD\r\n\r\n"[..]] {
+            let s = sys.socket().await.unwrap();
+            sys.connect(s, "127.0.0.1:5000".parse().unwrap())
+                .await
+                .unwrap();
+            sys.write(s, req).await.unwrap();
+            let mut all = Vec::new();
+            loop {
+                let d = sys.read(s, 65536).await.unwrap();
+                if d.is_empty() {
+                    break;
+                }
+                all.extend(d);
+            }
+            let text = String::from_utf8(all).unwrap();
+            l.push(text.lines().next().unwrap_or("").to_string());
+            l.push(format!("{}", text.len()));
+            sys.close(s).await.unwrap();
+        }
+        0
+    });
+    w.run_until(5_000_000, |_| false);
+    let lines = log.lines();
+    assert_eq!(
+        lines[0], "HTTP/1.0 501 Unsupported method ('POST')",
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], "<!DOCTYPE HTML>", "{lines:?}");
+    assert_eq!(
+        file(&w, "/tmp/backend.err"),
+        "127.0.0.1 - - [26/Nov/2026 00:00:00] code 501, message Unsupported method ('POST')\n\
+         127.0.0.1 - - [26/Nov/2026 00:00:00] \"POST / HTTP/1.1\" 501 -\n\
+         127.0.0.1 - - [26/Nov/2026 00:00:00] code 400, message Bad request syntax ('BAD')\n\
+         127.0.0.1 - - [26/Nov/2026 00:00:00] \"BAD\" 400 -\n"
+    );
+    let page501 =
+        pipelab_sim::programs::http_server::error_page(501, "Unsupported method ('POST')");
+    assert!(lines[1].parse::<usize>().unwrap() > page501.len());
+}

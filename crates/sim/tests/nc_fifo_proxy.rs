@@ -65,7 +65,16 @@ fn fifo_pipeline(w: &mut World, log: &Log, listener: &str, connector: &str) -> P
 
 /// Runs the scenario with three curls at 1.5, 2.5 and 3.5 s, for 12 s.
 fn scenario(flavor: NcFlavor, listener: &str, connector: &str) -> (World, Vec<String>) {
-    let mut w = world_programs(flavor);
+    scenario_seeded(flavor, listener, connector, 0)
+}
+
+fn scenario_seeded(
+    flavor: NcFlavor,
+    listener: &str,
+    connector: &str,
+    seed: u64,
+) -> (World, Vec<String>) {
+    let mut w = world_programs_seeded(flavor, seed);
     let log = Log::default();
     backend(&mut w, &log);
     fifo_pipeline(&mut w, &log, listener, connector);
@@ -373,4 +382,91 @@ fn the_connector_reaches_the_backend_before_any_client_arrives() {
         .expect("connector connects");
     assert!(connect.time_us < 1_000_000, "{}", connect.time_us);
     let _ = OpenFlags::read_only();
+}
+
+/// Two clients 0.1 ms apart: the second arrives while the first is served.
+fn back_to_back(flavor: NcFlavor) -> Vec<String> {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    backend(&mut w, &log);
+    fifo_pipeline(&mut w, &log, "nc -l -p 6000", "nc 127.0.0.1 5000");
+    curl(&mut w, &log, 1, 1_500_000);
+    curl(&mut w, &log, 2, 1_500_100);
+    w.run_until(12_000_000, |_| false);
+    log.lines()
+}
+
+#[test]
+fn openbsd_listener_resets_a_client_queued_in_its_backlog() {
+    // OpenBSD keeps the listening socket open while it serves: the second client
+    // completes its handshake into the backlog and is reset at exit (curl 56).
+    let log = back_to_back(NcFlavor::Openbsd);
+    assert!(log.contains(&"curl1 PIPESTATUS=0".to_string()), "{log:?}");
+    assert!(log.contains(&"curl2 PIPESTATUS=56".to_string()), "{log:?}");
+}
+
+#[test]
+fn traditional_listener_refuses_a_client_arriving_while_it_serves() {
+    // Traditional closed its listening socket right after accept: refused (7).
+    let log = back_to_back(NcFlavor::Traditional);
+    assert!(log.contains(&"curl1 PIPESTATUS=0".to_string()), "{log:?}");
+    assert!(log.contains(&"curl2 PIPESTATUS=7".to_string()), "{log:?}");
+}
+
+#[test]
+fn the_same_scenario_gives_the_same_trace_twice() {
+    let a = strace(
+        &scenario(
+            NcFlavor::Openbsd,
+            "nc -v -l -p 6000",
+            "nc -v 127.0.0.1 5000",
+        )
+        .0,
+    );
+    let b = strace(
+        &scenario(
+            NcFlavor::Openbsd,
+            "nc -v -l -p 6000",
+            "nc -v 127.0.0.1 5000",
+        )
+        .0,
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn the_fifo_proxy_outcome_holds_under_other_interleavings() {
+    for flavor in [NcFlavor::Openbsd, NcFlavor::Traditional, NcFlavor::Busybox] {
+        for seed in 1..=8 {
+            let (w, log) = scenario_seeded(flavor, "nc -l -p 6000", "nc 127.0.0.1 5000", seed);
+            assert!(
+                log.contains(&"curl1 PIPESTATUS=0".to_string()),
+                "seed={seed} {flavor:?} {log:?}"
+            );
+            assert!(
+                log.contains(&"curl2 PIPESTATUS=7".to_string()),
+                "seed={seed} {flavor:?} {log:?}"
+            );
+            assert!(
+                log.contains(&"proxy PIPESTATUS=0 0".to_string()),
+                "seed={seed} {flavor:?} {log:?}"
+            );
+            assert_eq!(file(&w, "/tmp/curl1.out"), BODY, "seed={seed} {flavor:?}");
+        }
+    }
+}
+
+#[test]
+fn traditional_listener_says_why_it_gives_up_under_v() {
+    let (w, log) = reuse_scenario(
+        NcFlavor::Traditional,
+        "nc -v -v -l -p 6000",
+        "nc 127.0.0.1 5000",
+    );
+    assert!(log.contains(&"proxy PIPESTATUS=1 0".to_string()), "{log:?}");
+    let l = file(&w, "/tmp/L.err");
+    assert!(
+        l.ends_with("\ntoo many output retries : Broken pipe\n sent 210, rcvd 53 : Broken pipe\n"),
+        "{l}"
+    );
 }

@@ -656,6 +656,8 @@ pub fn kill(sys: Sys, argv: Vec<String>) -> Task {
     Box::pin(async move {
         let prog = argv[0].clone();
         let mut sig = Some(Signal::SIGTERM);
+        // After `-SIG` or `-s SIG`, a `-N` is a process group, not a signal.
+        let mut sig_given = false;
         let mut pids = Vec::new();
         let mut i = 1;
         while i < argv.len() {
@@ -679,6 +681,7 @@ pub fn kill(sys: Sys, argv: Vec<String>) -> Task {
             } else if a == "-s" {
                 i += 1;
                 sig = argv.get(i).and_then(|s| Signal::parse(s));
+                sig_given = true;
                 if sig.is_none() {
                     warnx(&sys, &prog, "unknown signal").await;
                     return 1;
@@ -688,8 +691,10 @@ pub fn kill(sys: Sys, argv: Vec<String>) -> Task {
                 break;
             } else if let Some(name) = a.strip_prefix('-')
                 && pids.is_empty()
+                && !sig_given
                 && !name.is_empty()
             {
+                sig_given = true;
                 if name == "0" {
                     sig = None;
                 } else {

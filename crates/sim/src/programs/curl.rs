@@ -21,8 +21,9 @@
 //!
 //! Simplifications:
 //! - The progress meter (shown when the body does not go to a terminal and `-s`
-//!   is not given) is drawn once, at the end, with the final figures; the real one
-//!   redraws every second. Its speeds use virtual time.
+//!   is not given) is drawn at the start and at the end, as a short transfer
+//!   shows it; the real one also redraws every second. Its speeds use virtual
+//!   time, so its figures differ from a real run's.
 //! - curl's internal socketpair, TCP_NODELAY/keep-alive options and its many
 //!   `rt_sigaction` calls are not shown; SIGPIPE is ignored once at start.
 //! - No DNS: `localhost` and dotted quads only (`Could not resolve host` else).
@@ -56,6 +57,9 @@ struct Opts {
 struct Job {
     url: String,
     output: Option<String>,
+    /// An earlier URL of this run named the same host (`-v` then says it was
+    /// found in the DNS cache).
+    host_seen_before: bool,
 }
 
 /// What one transfer ended with.
@@ -166,12 +170,15 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
     if urls.is_empty() {
         return usage_error(&sys, None).await;
     }
+    let host_of = |url: &str| parse_url(url).ok().map(|(h, _, _)| h);
     let jobs: Vec<Job> = urls
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(n, url)| Job {
-            url,
+            url: url.clone(),
             output: outputs.get(n).cloned(),
+            host_seen_before: host_of(url)
+                .is_some_and(|h| urls[..n].iter().any(|u| host_of(u).as_deref() == Some(&h))),
         })
         .collect();
     let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
@@ -255,29 +262,53 @@ fn parse_url(url: &str) -> Result<(String, u16, String), Outcome> {
     Ok((host, port, path))
 }
 
-/// The progress meter as curl leaves it at the end of a transfer.
-fn meter(out: &Outcome, expected: Option<u64>, elapsed_us: u64) -> String {
-    let total = expected.unwrap_or(out.size_download);
-    let pct = |n: u64| (n * 100).checked_div(total).unwrap_or(0);
-    let secs = (elapsed_us as f64 / 1e6).max(1e-6);
-    let speed = (out.size_download as f64 / secs) as u64;
-    let time = |us: u64| {
-        if us < 1_000_000 {
-            "--:--:--".to_string()
-        } else {
-            let s = us / 1_000_000;
-            format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-        }
-    };
+/// `max5data` (lib/progress.c): a byte count in five columns.
+fn max5(n: u64) -> String {
+    const K: u64 = 1024;
+    const M: u64 = K * K;
+    if n < 100_000 {
+        format!("{n:>5}")
+    } else if n < 10_000 * K {
+        format!("{:>4}k", n / K)
+    } else if n < 100 * M {
+        format!("{:>2}.{}M", n / M, (n % M) / (M / 10))
+    } else {
+        format!("{:>4}M", n / M)
+    }
+}
+
+/// `time2str`: `--:--:--` under a second, else ` H:MM:SS`.
+fn time8(us: u64) -> String {
+    let s = us / 1_000_000;
+    if s == 0 {
+        "--:--:--".to_string()
+    } else {
+        format!("{:>2}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    }
+}
+
+/// The meter's two header lines.
+const METER_HEADER: &str = "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n";
+
+/// One meter line (`\r` first, no newline): `progress_meter` in lib/progress.c.
+fn meter_line(received: u64, expected: Option<u64>, elapsed_us: u64) -> String {
+    let total = expected.unwrap_or(0);
+    let pct = (received * 100).checked_div(total).unwrap_or(0);
+    let speed = (received * 1_000_000).checked_div(elapsed_us).unwrap_or(0);
     format!(
-        "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n\r{:>3} {:>5}  {:>3} {:>5}    0     0  {:>5}      0 --:--:-- {:>8} --:--:-- {:>5}\n",
-        pct(out.size_download),
-        total,
-        pct(out.size_download),
-        out.size_download,
-        speed,
-        time(elapsed_us),
-        speed
+        "\r{:>3} {}  {:>3} {}  {:>3} {}  {}  {} {} {} {} {}",
+        pct,
+        max5(total),
+        pct,
+        max5(received),
+        0,
+        max5(0),
+        max5(speed),
+        max5(0),
+        "--:--:--",
+        time8(elapsed_us),
+        "--:--:--",
+        max5(speed)
     )
 }
 
@@ -298,6 +329,9 @@ async fn transfer(
             eprint(sys, &s).await;
         }
     };
+    if show_meter {
+        eprint(sys, &format!("{METER_HEADER}{}", meter_line(0, None, 0))).await;
+    }
     let (host, port, path) = match parse_url(&job.url) {
         Ok(u) => u,
         Err(out) => return out,
@@ -311,7 +345,7 @@ async fn transfer(
             ..Outcome::default()
         };
     };
-    if n > 0 {
+    if job.host_seen_before {
         v(format!("* Hostname {host} was found in DNS cache\n")).await;
     }
     v(format!("*   Trying {ip}:{port}...\n")).await;
@@ -563,7 +597,8 @@ async fn finish_meter(
     elapsed_us: u64,
 ) {
     if show {
-        eprint(sys, &meter(out, expected, elapsed_us)).await;
+        let line = meter_line(out.size_download, expected, elapsed_us);
+        eprint(sys, &format!("{line}\n")).await;
     }
 }
 
@@ -602,6 +637,19 @@ mod tests {
         let (h, p, path) = parse_url("localhost").ok().unwrap();
         assert_eq!((h.as_str(), p, path.as_str()), ("localhost", 80, "/"));
         assert_eq!(parse_url("https://x/").err().unwrap().code, 1);
+    }
+
+    #[test]
+    fn meter_lines_have_curls_columns() {
+        assert_eq!(
+            meter_line(0, None, 0),
+            "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0"
+        );
+        assert_eq!(
+            meter_line(25, Some(25), 34_153),
+            "\r100    25  100    25    0     0    732      0 --:--:-- --:--:-- --:--:--   732"
+        );
+        assert_eq!(max5(123_456), " 120k");
     }
 
     #[test]

@@ -232,10 +232,22 @@ struct Server {
     conns: Vec<Conn>,
 }
 
+/// What a reply depends on in the request.
+#[derive(Clone, Copy)]
+struct Req<'a> {
+    /// The request line, for the log.
+    line: &'a str,
+    /// HEAD: headers only.
+    head_only: bool,
+    /// HTTP/0.9: body only.
+    http09: bool,
+}
+
 /// A reply: status line words, headers, body.
 struct Reply {
     code: u16,
-    reason: &'static str,
+    /// The status line's text: CPython sends `send_error`'s message there.
+    reason: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -355,37 +367,56 @@ impl Server {
             let when = WallTime::at(sys.now_us()).log_date();
             format!("{client} - - [{when}] {msg}\n")
         };
-        let (method, path) = match words.as_slice() {
-            [m, p, v] if v.starts_with("HTTP/") => (m.to_string(), p.to_string()),
-            [m, p] if *m == "GET" => (m.to_string(), p.to_string()),
-            _ => {
-                let msg = format!("Bad request syntax ('{line}')");
+        // parse_request: a request without an `HTTP/x.y` version is HTTP/0.9, and
+        // an HTTP/0.9 reply is the body alone, without status line or headers.
+        let parsed = match words.as_slice() {
+            [m, p, v] if v.starts_with("HTTP/") => Ok((m.to_string(), p.to_string(), false)),
+            [_, _, v] => Err(format!("Bad request version ('{v}')")),
+            [m, p] if *m == "GET" => Ok((m.to_string(), p.to_string(), true)),
+            [m, _] => Err(format!("Bad HTTP/0.9 request type ('{m}')")),
+            _ => Err(format!("Bad request syntax ('{line}')")),
+        };
+        let (method, path, http09) = match parsed {
+            Ok(p) => p,
+            Err(msg) => {
                 let page = error_page(400, &msg);
                 eprint(sys, &log(format!("code 400, message {msg}"))).await;
                 eprint(sys, &log(format!("\"{line}\" 400 -"))).await;
-                let reply = error_reply(400, "Bad Request", page);
-                send_reply(sys, &conn, reply, true).await;
+                let reply = error_reply(400, msg, page);
+                send_reply(sys, &conn, reply, false, true).await;
                 return;
             }
         };
-        if method != "GET" && method != "HEAD" {
+        let head_only = method == "HEAD";
+        if method != "GET" && !head_only {
             let msg = format!("Unsupported method ('{method}')");
             eprint(sys, &log(format!("code 501, message {msg}"))).await;
             eprint(sys, &log(format!("\"{line}\" 501 -"))).await;
-            let reply = error_reply(501, "Unsupported method", error_page(501, &msg));
-            send_reply(sys, &conn, reply, true).await;
+            let page = error_page(501, &msg);
+            let reply = error_reply(501, msg, page);
+            send_reply(sys, &conn, reply, false, http09).await;
             return;
         }
-        let head_only = method == "HEAD";
+        let req = Req {
+            line: &line,
+            head_only,
+            http09,
+        };
         let url_path = path.split(['?', '#']).next().unwrap_or("/").to_string();
-        let fs_path =
-            crate::kernel::fs::normalize(&self.root, &unquote(url_path.trim_start_matches('/')));
+        // translate_path: `.` and `..` components are dropped, so a request
+        // never leaves the served directory.
+        let rel: Vec<String> = unquote(&url_path)
+            .split('/')
+            .filter(|w| !w.is_empty() && *w != "." && *w != "..")
+            .map(String::from)
+            .collect();
+        let fs_path = crate::kernel::fs::normalize(&self.root, &rel.join("/"));
         let reply = match sys.stat(&fs_path).await {
             Ok(Inode::Dir) if !url_path.ends_with('/') => {
                 eprint(sys, &log(format!("\"{line}\" 301 -"))).await;
                 let mut r = Reply {
                     code: 301,
-                    reason: "Moved Permanently",
+                    reason: "Moved Permanently".into(),
                     headers: vec![
                         ("Location".into(), format!("{url_path}/")),
                         ("Content-Length".into(), "0".into()),
@@ -395,19 +426,17 @@ impl Server {
                 r.headers.insert(0, ("Server".into(), SERVER.into()));
                 r.headers
                     .insert(1, ("Date".into(), WallTime::at(sys.now_us()).http_date()));
-                send_reply(sys, &conn, r, head_only).await;
+                send_reply(sys, &conn, r, head_only, http09).await;
                 return;
             }
             Ok(Inode::Dir) => {
                 let index = format!("{}/index.html", fs_path.trim_end_matches('/'));
                 let index_htm = format!("{}/index.htm", fs_path.trim_end_matches('/'));
                 if sys.stat(&index).await.is_ok() {
-                    self.file_reply(sys, &conn, &index, &log, &line, head_only)
-                        .await;
+                    self.file_reply(sys, &conn, &index, &log, req).await;
                     return;
                 } else if sys.stat(&index_htm).await.is_ok() {
-                    self.file_reply(sys, &conn, &index_htm, &log, &line, head_only)
-                        .await;
+                    self.file_reply(sys, &conn, &index_htm, &log, req).await;
                     return;
                 }
                 let names = sys.list_dir(&fs_path).await.unwrap_or_default();
@@ -415,7 +444,7 @@ impl Server {
                 eprint(sys, &log(format!("\"{line}\" 200 -"))).await;
                 Reply {
                     code: 200,
-                    reason: "OK",
+                    reason: "OK".into(),
                     headers: vec![
                         ("Server".into(), SERVER.into()),
                         ("Date".into(), WallTime::at(sys.now_us()).http_date()),
@@ -426,13 +455,12 @@ impl Server {
                 }
             }
             Ok(_) => {
-                self.file_reply(sys, &conn, &fs_path, &log, &line, head_only)
-                    .await;
+                self.file_reply(sys, &conn, &fs_path, &log, req).await;
                 return;
             }
             Err(_) => not_found(sys, &log, &line).await,
         };
-        send_reply(sys, &conn, reply, head_only).await;
+        send_reply(sys, &conn, reply, head_only, http09).await;
     }
 
     async fn file_reply(
@@ -441,14 +469,18 @@ impl Server {
         conn: &Conn,
         path: &str,
         log: &impl Fn(String) -> String,
-        line: &str,
-        head_only: bool,
+        req: Req<'_>,
     ) {
+        let Req {
+            line,
+            head_only,
+            http09,
+        } = req;
         let fd = match sys.open(path, OpenFlags::read_only()).await {
             Ok(fd) => fd,
             Err(_) => {
                 let r = not_found(sys, log, line).await;
-                send_reply(sys, conn, r, head_only).await;
+                send_reply(sys, conn, r, head_only, http09).await;
                 return;
             }
         };
@@ -468,7 +500,11 @@ impl Server {
                 ("Last-Modified".into(), WallTime::at(0).http_date()),
             ],
         );
-        let mut ok = sys.write_all(conn.fd, header.as_bytes()).await;
+        let mut ok = if http09 {
+            Ok(())
+        } else {
+            sys.write_all(conn.fd, header.as_bytes()).await
+        };
         if ok.is_ok() && !head_only {
             // shutil.copyfileobj: 64 KiB reads through a BufferedReader, which
             // tries to fill the rest of its buffer (rounded to 4 KiB) before the
@@ -503,7 +539,11 @@ impl Server {
 async fn not_found(sys: &Sys, log: &impl Fn(String) -> String, line: &str) -> Reply {
     eprint(sys, &log("code 404, message File not found".into())).await;
     eprint(sys, &log(format!("\"{line}\" 404 -"))).await;
-    let mut r = error_reply(404, "File not found", error_page(404, "File not found"));
+    let mut r = error_reply(
+        404,
+        "File not found".into(),
+        error_page(404, "File not found"),
+    );
     r.headers
         .insert(1, ("Date".into(), WallTime::at(sys.now_us()).http_date()));
     r
@@ -511,7 +551,7 @@ async fn not_found(sys: &Sys, log: &impl Fn(String) -> String, line: &str) -> Re
 
 /// A `send_error` reply (the Date header is added by the caller where CPython adds
 /// it: right after `Server`).
-fn error_reply(code: u16, reason: &'static str, page: String) -> Reply {
+fn error_reply(code: u16, reason: String, page: String) -> Reply {
     Reply {
         code,
         reason,
@@ -534,14 +574,20 @@ fn header_block(code: u16, reason: &str, headers: &[(String, String)]) -> String
     h
 }
 
-async fn send_reply(sys: &Sys, conn: &Conn, mut reply: Reply, head_only: bool) {
+/// Sends a reply: the header block (not for HTTP/0.9), then the body (not for
+/// HEAD), then closes.
+async fn send_reply(sys: &Sys, conn: &Conn, mut reply: Reply, head_only: bool, http09: bool) {
     if !reply.headers.iter().any(|(k, _)| k == "Date") {
         reply
             .headers
             .insert(1, ("Date".into(), WallTime::at(sys.now_us()).http_date()));
     }
-    let header = header_block(reply.code, reply.reason, &reply.headers);
-    let mut r = sys.write_all(conn.fd, header.as_bytes()).await;
+    let header = header_block(reply.code, &reply.reason, &reply.headers);
+    let mut r = if http09 {
+        Ok(())
+    } else {
+        sys.write_all(conn.fd, header.as_bytes()).await
+    };
     if r.is_ok() && !head_only && !reply.body.is_empty() {
         r = sys.write_all(conn.fd, &reply.body).await;
     }
@@ -613,8 +659,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_404_page_is_335_bytes_as_cpython_sends_it() {
+    fn error_pages_have_cpythons_sizes() {
         assert_eq!(error_page(404, "File not found").len(), 335);
+        // Measured: `curl -X POST` gets Content-Length: 357.
+        assert_eq!(error_page(501, "Unsupported method ('POST')").len(), 357);
     }
 
     #[test]

@@ -195,6 +195,22 @@ impl Stdio {
         }
     }
 
+    /// A fully buffered stream on a file `fopen` opened (no terminal check: glibc
+    /// asks only character devices whether they are terminals).
+    pub fn full(fd: Fd, block: usize) -> Stdio {
+        Stdio {
+            fd,
+            line: false,
+            block,
+            buf: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn fd(&self) -> Fd {
+        self.fd
+    }
+
     pub fn is_tty(&self) -> bool {
         self.line
     }

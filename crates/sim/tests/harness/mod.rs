@@ -1,5 +1,7 @@
 //! A small world for kernel tests: one terminal, and processes that run async
-//! closures instead of installed programs.
+//! closures instead of installed programs; and, for the programs' tests, a world
+//! with every program installed plus [`pipeline`], which forks, wires and execs
+//! commands the way bash does (pipe ends first, then redirections, then execve).
 
 #![allow(dead_code)]
 
@@ -82,6 +84,11 @@ use pipelab_sim::run::NcFlavor;
 /// The test processes start in `/tmp`; `/srv/www/index.html` holds the backend's
 /// 25-byte page (ground truth's `hello from backend :5000\n`).
 pub fn world_programs(flavor: NcFlavor) -> World {
+    world_programs_seeded(flavor, 0)
+}
+
+/// [`world_programs`] with a seeded scheduler (another legal interleaving).
+pub fn world_programs_seeded(flavor: NcFlavor, seed: u64) -> World {
     let mut k = Kernel::default();
     k.add_terminal();
     pipelab_sim::programs::install(&mut k.vfs);
@@ -89,7 +96,7 @@ pub fn world_programs(flavor: NcFlavor) -> World {
     k.vfs
         .insert("/srv/www", pipelab_sim::kernel::fs::Inode::Dir);
     k.write_file("/srv/www/index.html", b"hello from backend :5000\n");
-    World::new(k, pipelab_sim::programs::table(flavor), 0)
+    World::new(k, pipelab_sim::programs::table(flavor), seed)
 }
 
 /// A redirection, applied in the child after the pipe's dup2, as bash does.

@@ -17,7 +17,7 @@ pub mod busybox;
 pub mod openbsd;
 pub mod traditional;
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
 use crate::kernel::net::SockOpt;
 use crate::kernel::{Errno, Fd};
@@ -66,7 +66,7 @@ pub fn busybox_multicall(sys: Sys, argv: Vec<String>) -> Task {
 /// `bind`, (options after bind), `listen(fd, 1)`.
 pub(crate) async fn listen_socket(
     sys: &Sys,
-    port: u16,
+    at: SocketAddrV4,
     before_bind: &[SockOpt],
     after_bind: &[SockOpt],
 ) -> Result<Fd, (&'static str, Errno)> {
@@ -76,9 +76,7 @@ pub(crate) async fn listen_socket(
             .await
             .map_err(|e| ("setsockopt", e))?;
     }
-    sys.bind(fd, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
-        .await
-        .map_err(|e| ("bind", e))?;
+    sys.bind(fd, at).await.map_err(|e| ("bind", e))?;
     for opt in after_bind {
         sys.setsockopt(fd, *opt, true)
             .await

@@ -134,8 +134,20 @@ pub async fn main(sys: Sys, argv: Vec<String>) -> i32 {
     };
     let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
     if o.listen {
-        let _ = host;
-        listen_mode(&sys, &prog, &o, port).await
+        let bind = match host.as_deref().map(resolve) {
+            None => std::net::Ipv4Addr::UNSPECIFIED,
+            Some(Some(ip)) => ip,
+            Some(None) => {
+                let h = host.unwrap_or_default();
+                return errx(
+                    &sys,
+                    &prog,
+                    &format!("getaddrinfo: Name or service not known: {h}"),
+                )
+                .await;
+            }
+        };
+        listen_mode(&sys, &prog, &o, SocketAddrV4::new(bind, port)).await
     } else {
         let host = host.expect("connect mode has a host");
         let Some(ip) = resolve(&host) else {
@@ -150,14 +162,14 @@ pub async fn main(sys: Sys, argv: Vec<String>) -> i32 {
     }
 }
 
-async fn listen_mode(sys: &Sys, prog: &str, o: &Opts, port: u16) -> i32 {
-    let s = match listen_socket(sys, port, &[SockOpt::ReuseAddr, SockOpt::ReusePort], &[]).await {
+async fn listen_mode(sys: &Sys, prog: &str, o: &Opts, at: SocketAddrV4) -> i32 {
+    let s = match listen_socket(sys, at, &[SockOpt::ReuseAddr, SockOpt::ReusePort], &[]).await {
         Ok(fd) => fd,
         Err(("bind", e)) => return errx(sys, prog, strerror(e)).await,
         Err((what, e)) => return errx(sys, prog, &format!("{what}: {}", strerror(e))).await,
     };
     if o.verbose {
-        eprint(sys, &format!("Listening on 0.0.0.0 {port}\n")).await;
+        eprint(sys, &format!("Listening on {} {}\n", at.ip(), at.port())).await;
     }
     loop {
         let (conn, peer) = match sys.accept(s).await {
@@ -201,6 +213,7 @@ async fn connect_mode(sys: &Sys, prog: &str, o: &Opts, to: SocketAddrV4, host: &
     if let Some(p) = o.source_port {
         let bind = SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, p);
         let _ = sys.setsockopt(s, SockOpt::ReuseAddr, true).await;
+        let _ = sys.setsockopt(s, SockOpt::ReusePort, true).await;
         if let Err(e) = sys.bind(s, bind).await {
             let _ = sys.close(s).await;
             return errx(sys, prog, &format!("bind failed: {}", strerror(e))).await;
