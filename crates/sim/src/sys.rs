@@ -726,8 +726,10 @@ impl Sys {
             .simple(
                 "exit_group",
                 None,
+                // The process ends as the call returns, after strace's
+                // `exit_group(0) = ?` line and before `+++ exited with 0 +++`.
                 move |k, pid| {
-                    k.terminate(pid, ExitStatus::Code(code));
+                    k.proc_mut(pid).exiting = Some(code);
                     Ok(())
                 },
                 move |_| format!("exit_group({code}) = ?"),

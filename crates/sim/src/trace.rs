@@ -90,10 +90,14 @@ impl Event {
             }
             EventKind::Blocked { text, .. } => format!("{text} <unfinished ...>"),
             EventKind::Signal { signal, from, .. } => {
-                let (code, sender) = match from {
-                    Some(p) => ("SI_USER", *p),
-                    None => ("SI_USER", pid),
+                // A child's death is reported by the kernel (CLD_EXITED); the
+                // rest here come from kill(2) or the process's own write (SI_USER).
+                let code = if *signal == Signal::SIGCHLD {
+                    "CLD_EXITED"
+                } else {
+                    "SI_USER"
                 };
+                let sender = from.unwrap_or(pid);
                 format!("--- {signal} {{si_signo={signal}, si_code={code}, si_pid={sender}}} ---")
             }
             EventKind::Exit { status } => match status {

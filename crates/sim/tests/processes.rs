@@ -524,3 +524,14 @@ fn fork_past_the_process_limit_is_eagain() {
     run(&mut w);
     assert_eq!(log.lines(), vec!["Ok(())", "Ok(())", "Err(EAGAIN)"]);
 }
+
+#[test]
+fn exit_group_is_traced_before_the_process_is_gone() {
+    let mut w = world();
+    spawn(&mut w, |_| async move { 3 });
+    run(&mut w);
+    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
+    let call = trace.find("exit_group(3) = ?").expect("exit_group traced");
+    let gone = trace.find("+++ exited with 3 +++").expect("exit traced");
+    assert!(call < gone, "{trace}");
+}

@@ -454,3 +454,23 @@ fn data_round_trips_through_a_connection_byte_exact() {
     run(&mut w);
     assert_eq!(log.lines(), vec!["true"]);
 }
+
+#[test]
+fn after_the_peers_fin_a_later_reset_still_reads_as_eof() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
+            .await
+            .unwrap();
+        let (c, a) = pair(&sys).await;
+        sys.close(a).await.unwrap();
+        // The first send succeeds and draws the peer's RST.
+        sys.write(c, b"x").await.unwrap();
+        l.push(format!("{:?}", sys.read(c, 10).await));
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Ok([])"]);
+}

@@ -91,6 +91,9 @@ pub struct Socket {
     pub rcv_shutdown: bool,
     /// We sent our FIN (SHUT_WR, or close).
     pub snd_shutdown: bool,
+    /// The peer's FIN arrived (`SOCK_DONE`): reads return EOF from then on, even
+    /// if a reset comes later.
+    pub fin_received: bool,
     /// `sk_err`: reported once by the next call, then cleared.
     pub error: Option<Errno>,
     /// No fd refers to it any more; it lingers only to finish the connection.
@@ -118,6 +121,7 @@ impl Socket {
             rx: VecDeque::new(),
             rcv_shutdown: false,
             snd_shutdown: false,
+            fin_received: false,
             error: None,
             orphan: false,
             syn_retries: 0,
@@ -564,6 +568,10 @@ impl Kernel {
             }
             return Attempt::Done(Ok(data));
         }
+        // tcp_recvmsg: after the peer's FIN, EOF comes before any pending error.
+        if s.fin_received {
+            return Attempt::Done(Ok(Vec::new()));
+        }
         if let Some(e) = s.error.take() {
             return Attempt::Done(Err(e));
         }
@@ -731,6 +739,7 @@ impl Kernel {
         }
         let Some(peer) = peer else { return };
         self.sock_mut(peer).rcv_shutdown = true;
+        self.sock_mut(peer).fin_received = true;
         match self.sock(peer).state {
             TcpState::Established => self.set_state(peer, TcpState::CloseWait),
             TcpState::FinWait2 | TcpState::FinWait1 => {

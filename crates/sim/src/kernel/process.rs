@@ -69,6 +69,8 @@ pub struct Process {
     pub interrupted: bool,
     /// A fatal signal raised by the process's own syscall, acted on at its return.
     pub fatal: Option<Signal>,
+    /// `exit_group(code)` was called: the process ends once the call is traced.
+    pub exiting: Option<i32>,
     /// Set by `execve`: the program the executor must start in place of this one.
     pub exec_pending: bool,
 }
@@ -87,6 +89,7 @@ impl Process {
             exit: None,
             interrupted: false,
             fatal: None,
+            exiting: None,
             exec_pending: false,
         }
     }
@@ -170,6 +173,7 @@ impl Kernel {
             exit: None,
             interrupted: false,
             fatal: None,
+            exiting: None,
             exec_pending: false,
         };
         self.procs.insert(child, p);
@@ -366,6 +370,8 @@ impl Kernel {
     pub fn syscall_exit(&mut self, pid: Pid) -> bool {
         if let Some(sig) = self.proc_mut(pid).fatal.take() {
             self.terminate(pid, ExitStatus::Signaled(sig));
+        } else if let Some(code) = self.proc_mut(pid).exiting.take() {
+            self.terminate(pid, ExitStatus::Code(code));
         }
         self.proc(pid).is_alive()
     }
