@@ -175,7 +175,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 term("client", "sleep 1; curl -s --max-time 3 http://127.0.0.1:6000/; echo \"curl exit $?\""),
             ],
             presets: vec![],
-            until_ms: 6000,
+            until_ms: 9000,
             goals: vec![
                 goal("The response lands in the proxy's terminal", contains(1, "hello from backend")),
                 goal(
@@ -203,7 +203,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 ),
             ],
             presets: vec![],
-            until_ms: 6000,
+            until_ms: 9000,
             goals: vec![
                 goal("The first request gets the page", contains(2, "hello from backend\nrc=0")),
                 goal("The second request is refused (curl exit 7)", contains(2, "rc=7")),
@@ -292,7 +292,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     terminal: 2,
                     command: "curl -s http://127.0.0.1:6000/; echo \"rc=$?\"".into(),
                 }],
-                until_ms: 8000,
+                until_ms: 11_000,
                 goals: vec![
                     goal("The first request gets the page", contains(2, "hello from backend")),
                     client_goal,
@@ -316,7 +316,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 terminal: 0,
                 command: "set -o pipefail; yes | head -n1; echo \"status $?\"".into(),
             }],
-            until_ms: 3000,
+            until_ms: 4000,
             goals: vec![
                 goal("By default yes is killed by SIGPIPE: PIPESTATUS=141 0", contains(0, "PIPESTATUS=141 0")),
                 goal(
@@ -344,7 +344,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 ),
             ],
             presets: vec![],
-            until_ms: 8000,
+            until_ms: 11_000,
             goals: vec![
                 goal(
                     "Human-paced requests all get the page",

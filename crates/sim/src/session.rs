@@ -42,6 +42,8 @@ pub enum InputKind {
 pub struct Input {
     /// Given after this many steps had run.
     pub step: u64,
+    /// The virtual time it was given at (time passes while nobody does anything).
+    pub time_us: Micros,
     pub terminal: u32,
     #[serde(flatten)]
     pub kind: InputKind,
@@ -57,6 +59,9 @@ pub enum InputError {
     #[error("a session takes at most {0} inputs")]
     TooMany(usize),
 }
+
+/// How long a person takes to move to the next terminal and type its script.
+pub const TYPING_GAP_US: Micros = 1_000_000;
 
 /// The most bytes one input may carry, and the most inputs a session keeps.
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
@@ -91,13 +96,16 @@ impl Session {
             stopped: None,
         };
         if mode == TerminalMode::Interactive {
-            // Each script is typed once its shell shows its first prompt, as a
-            // person would; replays type it at the same step.
+            // The scripts are typed as a person would: once the shells show their
+            // prompts, one terminal after another, a second apart (so the backend
+            // listens before the proxy connects to it). Replays type them at the
+            // same steps and times.
             s.run_until_shells_wait();
             for (term, script) in s.config.terminals.clone().iter().enumerate() {
                 if script.is_empty() {
                     continue;
                 }
+                s.wait_until(term as Micros * TYPING_GAP_US);
                 let mut text = script.clone();
                 if !text.ends_with('\n') {
                     text.push('\n');
@@ -108,6 +116,20 @@ impl Session {
             }
         }
         s
+    }
+
+    /// Runs the steps due before `t`, then lets the clock reach `t`.
+    fn wait_until(&mut self, t: Micros) {
+        while self.stopped.is_none() && self.time_us() < t {
+            match self.world.step(t) {
+                Step::Ran(_) => {
+                    let s = self.step();
+                    self.apply_inputs_at(s);
+                }
+                Step::StepLimit => self.stopped = Some(StoppedBy::StepLimit),
+                Step::Idle => self.world.kernel_mut().advance_to(t),
+            }
+        }
     }
 
     /// Steps until every terminal's shell waits for input (a bounded number).
@@ -192,6 +214,7 @@ impl Session {
 
     fn apply(&mut self, input: &Input) {
         let mut k = self.world.kernel_mut();
+        k.advance_to(input.time_us);
         match &input.kind {
             InputKind::Text { text } => k.terminal_input(input.terminal, text.as_bytes()),
             InputKind::Interrupt => k.terminal_input(input.terminal, &[0x03]),
@@ -286,6 +309,7 @@ impl Session {
         }
         let input = Input {
             step,
+            time_us: self.time_us(),
             terminal,
             kind,
         };

@@ -49,6 +49,8 @@ pub struct Shared {
     pub(crate) new_tasks: RefCell<Vec<(Pid, Task)>>,
     /// The syscall that used this step's budget, for its time cost.
     pub(crate) last_call: Cell<&'static str>,
+    /// User-space CPU time the running program spent around its syscall.
+    pub(crate) cpu_us: Cell<Micros>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -65,6 +67,7 @@ impl Shared {
             budget: Cell::new(false),
             new_tasks: RefCell::new(Vec::new()),
             last_call: Cell::new(""),
+            cpu_us: Cell::new(0),
         })
     }
 
@@ -284,6 +287,14 @@ impl Sys {
     /// The virtual clock (`clock_gettime` goes through the vDSO: no step).
     pub fn now_us(&self) -> Micros {
         self.shared.kernel.borrow().now
+    }
+
+    /// Spends `us` of user-space CPU time: no syscall, but the program's next one
+    /// comes that much later. For work a real program does between syscalls that
+    /// takes long enough to matter (CPython handling a request: about a
+    /// millisecond).
+    pub fn compute(&self, us: Micros) {
+        self.shared.cpu_us.set(self.shared.cpu_us.get() + us);
     }
 
     /// Signals caught by a handler since the last look, oldest first.

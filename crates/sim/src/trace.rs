@@ -110,6 +110,25 @@ impl Event {
     }
 }
 
+/// The whole trace as `strace -f -tt` text: pid, virtual wall-clock time, call.
+pub fn strace_timed(events: &[Event]) -> String {
+    let mut out = String::new();
+    for e in events {
+        if let Some(line) = e.strace_line() {
+            let (pid, rest) = line.split_at(6.min(line.len()));
+            let t = e.time_us;
+            let (h, m, s, us) = (
+                t / 3_600_000_000,
+                t / 60_000_000 % 60,
+                t / 1_000_000 % 60,
+                t % 1_000_000,
+            );
+            out.push_str(&format!("{pid}{h:02}:{m:02}:{s:02}.{us:06} {rest}\n"));
+        }
+    }
+    out
+}
+
 /// The whole trace as `strace -f` text.
 pub fn strace(events: &[Event]) -> String {
     let mut out = String::new();

@@ -1,10 +1,15 @@
 //! The executor: a kernel, the programs' tasks, and a deterministic scheduler.
 //!
-//! [`World::step`] runs exactly one step: it picks a runnable process (round robin
-//! by pid, or by a seeded generator), polls its task until the task has completed
-//! one syscall or blocked in one, and charges that syscall's virtual time. When no
-//! process can run, time jumps to the next timer. A run is a pure function of the
-//! kernel it starts from, the seed and the inputs; stepping back is replaying.
+//! [`World::step`] runs exactly one step: it picks the runnable process that is due
+//! first on its own timeline (ties: round robin by pid, or a seeded choice), polls
+//! its task until the task has completed one syscall or blocked in one, and moves
+//! that process's timeline on by the syscall's cost. Processes thus run side by side
+//! as on a machine with enough cores: a slow `execve` in one does not hold back a
+//! quick loop of `connect`s in another (which is why a client finds the `while`
+//! loop's restart window shut for several attempts in a row, as measured). With a
+//! seed, each cost is jittered too, as real timings are. When no process can run,
+//! time jumps to the next timer. A run is a pure function of the kernel it starts
+//! from, the seed and the inputs; stepping back is replaying.
 
 use std::cell::{Ref, RefMut};
 use std::collections::BTreeMap;
@@ -32,12 +37,6 @@ struct Scheduler {
     seed: u64,
     state: u64,
     last: Pid,
-    /// Seeded runs: syscalls the last process may still make before another gets
-    /// a turn. A real CPU runs a process for a time slice (milliseconds, many
-    /// syscalls) or until it blocks, so two consecutive syscalls of one process
-    /// (curl's connect, then its send) are rarely split; picking anew at every
-    /// syscall would make such rare interleavings common.
-    burst: u32,
 }
 
 impl Scheduler {
@@ -46,7 +45,6 @@ impl Scheduler {
             seed,
             state: seed,
             last: 0,
-            burst: 0,
         }
     }
 
@@ -59,11 +57,8 @@ impl Scheduler {
         z ^ (z >> 31)
     }
 
-    /// Longest run of syscalls a seeded schedule gives one process in a row.
-    const MAX_BURST: u64 = 16;
-
-    /// Seed 0: round robin in pid order, one syscall each. Otherwise: a seeded
-    /// choice, which keeps the chosen process for a seeded burst of syscalls.
+    /// Among processes due at the same moment. Seed 0: round robin in pid
+    /// order. Otherwise: a seeded choice.
     fn pick(&mut self, runnable: &[Pid]) -> Pid {
         let pid = if self.seed == 0 {
             runnable
@@ -71,15 +66,21 @@ impl Scheduler {
                 .copied()
                 .find(|&p| p > self.last)
                 .unwrap_or(runnable[0])
-        } else if self.burst > 0 && runnable.contains(&self.last) {
-            self.burst -= 1;
-            self.last
         } else {
-            self.burst = (self.next_u64() % Self::MAX_BURST) as u32;
             runnable[(self.next_u64() % runnable.len() as u64) as usize]
         };
         self.last = pid;
         pid
+    }
+
+    /// A syscall's cost on this run: as is for seed 0, else between half and one
+    /// and a half times it.
+    fn cost(&mut self, base: Micros) -> Micros {
+        if self.seed == 0 {
+            base
+        } else {
+            (base / 2 + self.next_u64() % (base + 1)).max(1)
+        }
     }
 }
 
@@ -108,11 +109,17 @@ pub fn start(main: Main, sys: Sys, argv: Vec<String>) -> Task {
 }
 
 impl World {
-    pub fn new(kernel: Kernel, programs: Programs, seed: u64) -> World {
+    pub fn new(mut kernel: Kernel, programs: Programs, seed: u64) -> World {
+        let mut scheduler = Scheduler::new(seed);
+        if seed != 0 {
+            // A seeded run gets its own machine weather: a wake-up latency
+            // between 5 and 80 microseconds.
+            kernel.wakeup_latency_us = 5 + scheduler.next_u64() % 76;
+        }
         World {
             shared: Shared::new(kernel, programs),
             tasks: BTreeMap::new(),
-            scheduler: Scheduler::new(seed),
+            scheduler,
         }
     }
 
@@ -166,24 +173,53 @@ impl World {
                 }
             }
             let runnable = self.runnable();
-            if runnable.is_empty() {
+            let due = {
+                let k = self.shared.kernel.borrow();
+                runnable
+                    .iter()
+                    .map(|p| k.proc(*p).ready_at.max(k.now))
+                    .min()
+            };
+            {
+                // A timer that falls before the next process is due fires first.
                 let mut k = self.shared.kernel.borrow_mut();
-                match k.next_deadline() {
-                    Some(t) if t <= until => {
+                match (k.next_deadline(), due) {
+                    (Some(t), d) if d.is_none_or(|d| t < d) => {
+                        if t > until {
+                            return Step::Idle;
+                        }
                         k.advance_to(t);
                         continue;
                     }
-                    _ => return Step::Idle,
+                    (_, None) => return Step::Idle,
+                    (_, Some(d)) if d > until => return Step::Idle,
+                    (_, Some(d)) => k.advance_to(d),
                 }
             }
-            let pid = self.scheduler.pick(&runnable);
+            let candidates: Vec<Pid> = {
+                let k = self.shared.kernel.borrow();
+                runnable
+                    .into_iter()
+                    .filter(|p| k.proc(*p).ready_at <= k.now)
+                    .collect()
+            };
+            if candidates.is_empty() {
+                // The timer that fired made someone else due: look again.
+                continue;
+            }
+            let pid = self.scheduler.pick(&candidates);
             self.poll_once(pid);
             if self.shared.budget_used() {
+                let cost = self
+                    .scheduler
+                    .cost(syscall_cost_us(self.shared.last_call.get()))
+                    + self.shared.cpu_us.take();
                 let mut k = self.shared.kernel.borrow_mut();
                 k.step += 1;
-                let cost = syscall_cost_us(self.shared.last_call.get());
-                let t = k.now + cost;
-                k.advance_to(t);
+                let ready = k.now + cost;
+                if let Some(p) = k.procs.get_mut(&pid) {
+                    p.ready_at = ready;
+                }
                 return Step::Ran(pid);
             }
         }

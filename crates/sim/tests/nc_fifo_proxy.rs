@@ -194,8 +194,12 @@ fn openbsd_keep_listening_gives_empty_replies_after_the_first() {
     );
     assert!(log.contains(&"curl1 PIPESTATUS=0".to_string()), "{log:?}");
     assert!(log.contains(&"curl2 PIPESTATUS=52".to_string()), "{log:?}");
+    // Request 3 races the listener's close against the reset of the backend
+    // connection: 52 or 56, about half each on the real machine (conformance case
+    // fifo-keep-listening records both).
     assert!(
-        log.contains(&"curl3 PIPESTATUS=52".to_string()),
+        log.contains(&"curl3 PIPESTATUS=52".to_string())
+            || log.contains(&"curl3 PIPESTATUS=56".to_string()),
         "{log:?}\n{}",
         strace(&w)
     );

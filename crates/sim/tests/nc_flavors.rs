@@ -127,6 +127,9 @@ fn openbsd_z_connects_and_reports_success() {
 
 /// Ground truth §2: `sleep 10 | nc -l -p 6000 | nc 127.0.0.1 5000` with one curl;
 /// the response lands on the connector's stdout, curl times out.
+/// Long enough for `python3 -m http.server` to be listening.
+const BACKEND_STARTUP_US: u64 = 100_000;
+
 fn naive(flavor: NcFlavor, v: &str) -> (World, Vec<String>) {
     let mut w = world_programs(flavor);
     let log = Log::default();
@@ -147,7 +150,9 @@ fn naive(flavor: NcFlavor, v: &str) -> (World, Vec<String>) {
         vec![
             cmd("sleep 10"),
             cmd(&format!("nc {v} -l -p 6000")).redir(to(2, "/tmp/L.err")),
+            // After python's start-up, as a person types it after the backend.
             cmd(&format!("nc {v} 127.0.0.1 5000"))
+                .after_us(BACKEND_STARTUP_US)
                 .redir(to(1, "/tmp/C.out"))
                 .redir(to(2, "/tmp/C.err")),
         ],
@@ -220,6 +225,7 @@ fn restart_loop(flavor: NcFlavor) -> Vec<String> {
     );
     let l = log.clone();
     spawn(&mut w, move |sys| async move {
+        sys.sleep_us(BACKEND_STARTUP_US).await.unwrap();
         sys.mkfifo("/tmp/f").await.unwrap();
         for i in 1..=5 {
             let st = pipeline(
@@ -468,6 +474,7 @@ fn back_to_back_urls_hit_the_restart_window() {
             ],
         );
         spawn(&mut w, move |sys| async move {
+            sys.sleep_us(BACKEND_STARTUP_US).await.unwrap();
             sys.mkfifo("/tmp/f").await.unwrap();
             for _ in 0..20 {
                 pipeline(
@@ -496,9 +503,10 @@ fn back_to_back_urls_hit_the_restart_window() {
         assert_eq!(codes.len(), 10, "{flavor:?} {codes:?}");
         assert_eq!(codes[0], "0", "{flavor:?} {codes:?}");
         let failed = codes.iter().filter(|c| *c == "7" || *c == "56").count();
-        // The simulation gives 0 7 7 0 7 7 ...: its scheduler hands each runnable
-        // process one syscall per round, so the restart window is counted in
-        // steps; the real one (12-17 ms) refuses dozens in a row.
-        assert!(failed >= 5, "{flavor:?} {codes:?}");
+        // Measured here: one curl with 50 URLs got 1-3 successes, the rest refused
+        // (7) or reset (56): the restart window (12-17 ms of forks, FIFO opens,
+        // execs) outlasts many quick connects. Each process runs on its own
+        // timeline in the simulation, so the same holds there.
+        assert!(failed >= 8, "{flavor:?} {codes:?}");
     }
 }

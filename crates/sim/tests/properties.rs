@@ -221,7 +221,14 @@ fn run_checked(w: &mut World) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    // A fixed seed keeps CI repeatable; PROPTEST_RNG_SEED or a new seed here
+    // explores further.
+    #![proptest_config(ProptestConfig {
+        cases: 200,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x9e3779b9),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_syscalls_never_panic_and_keep_every_invariant(

@@ -136,7 +136,7 @@ fn a_dropped_syn_gets_in_after_a_retransmit_once_accept_makes_room() {
         0
     });
     spawn(&mut w, move |sys| async move {
-        sys.sleep_us(10).await.unwrap();
+        sys.sleep_us(1000).await.unwrap();
         connect(&sys, 5000).await.unwrap();
         // Backlog 0 holds one: this one's SYN is dropped and resent after 1 s.
         connect(&sys, 5000).await.unwrap();

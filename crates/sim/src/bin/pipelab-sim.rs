@@ -58,7 +58,7 @@ enum Cmd {
         /// Virtual time limit in seconds.
         #[arg(long, default_value_t = 30.0)]
         until: f64,
-        /// Print every step like `strace -f` to stderr.
+        /// Print every step like `strace -f -tt` to stderr (virtual time).
         #[arg(long)]
         trace: bool,
         /// Print the report as JSON.
@@ -196,7 +196,7 @@ fn run(
     let stopped_by = run_world(&mut world, config.until_ms);
     if trace {
         let mut err = std::io::stderr().lock();
-        err.write_all(pipelab_sim::trace::strace(&world.kernel().trace).as_bytes())?;
+        err.write_all(pipelab_sim::trace::strace_timed(&world.kernel().trace).as_bytes())?;
     }
     let report = report(&config, &world, stopped_by);
     let mut out = std::io::stdout().lock();

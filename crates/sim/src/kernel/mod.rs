@@ -149,6 +149,11 @@ impl Default for Limits {
     }
 }
 
+/// How long a woken process takes to get a CPU again: tens of microseconds on a
+/// busy 2-core machine. It decides races such as a client's next connect against
+/// the listener's exit (which curl mostly wins, measured: reset, not refused).
+pub const WAKEUP_LATENCY_US: Micros = 30;
+
 /// Virtual time each syscall costs, so that time passes while processes work. The
 /// figures are rough orders of magnitude of this machine's, enough that a restart of
 /// the nc loop (fork, FIFO opens, two execs, bind, listen) takes a few milliseconds as
@@ -176,8 +181,6 @@ pub struct Kernel {
     pub terminals: Vec<fs::Terminal>,
     /// Kernel timers (SYN retransmits), by due time then creation order.
     pub timers: BTreeMap<(Micros, u64), Timer>,
-    /// Processes woken since the scheduler last looked.
-    pub woken: BTreeSet<Pid>,
     pub trace: Vec<Event>,
     /// Completed steps.
     pub step: u64,
@@ -185,6 +188,8 @@ pub struct Kernel {
     pub current: Option<Pid>,
     /// Bytes through pipes and sockets, for the conservation check.
     pub ledger: Ledger,
+    /// This run's wake-up latency: [`WAKEUP_LATENCY_US`], or a seeded value.
+    pub wakeup_latency_us: Micros,
     next_pid: Pid,
     next_file: u32,
     next_pipe: u32,
@@ -302,11 +307,11 @@ impl Kernel {
             vfs: fs::Vfs::new(),
             terminals: Vec::new(),
             timers: BTreeMap::new(),
-            woken: BTreeSet::new(),
             trace: Vec::new(),
             step: 0,
             current: None,
             ledger: Ledger::default(),
+            wakeup_latency_us: WAKEUP_LATENCY_US,
             next_pid: INIT_PID,
             next_file: 1,
             next_pipe: 1,
@@ -332,15 +337,26 @@ impl Kernel {
         });
     }
 
-    /// Wakes every process blocked on `key`.
+    /// Wakes every process blocked on `key`. A woken process runs again only after
+    /// the scheduler's wake-up latency, while the waker goes on at once.
     pub fn wake(&mut self, key: WaitKey) {
-        for (pid, p) in &mut self.procs {
+        let now = self.now + self.wakeup_latency_us;
+        for p in self.procs.values_mut() {
             if let process::State::Blocked { wait, .. } = &p.state
                 && wait.keys.contains(&key)
             {
                 p.state = process::State::Runnable;
-                self.woken.insert(*pid);
+                p.ready_at = p.ready_at.max(now);
             }
+        }
+    }
+
+    /// A blocked process may run again, from now on.
+    pub fn make_runnable(&mut self, pid: Pid) {
+        let now = self.now;
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.state = process::State::Runnable;
+            p.ready_at = p.ready_at.max(now);
         }
     }
 
@@ -371,19 +387,15 @@ impl Kernel {
     /// Moves the clock to `t` (never backwards) and fires what is due by then.
     pub fn advance_to(&mut self, t: Micros) {
         self.now = self.now.max(t);
-        let due: Vec<Pid> = self
-            .procs
-            .iter()
-            .filter(|(_, p)| match &p.state {
-                process::State::Blocked { wait, .. } => wait.until.is_some_and(|u| u <= self.now),
-                _ => false,
-            })
-            .map(|(pid, _)| *pid)
-            .collect();
-        for pid in due {
-            if let Some(p) = self.procs.get_mut(&pid) {
+        let now = self.now;
+        for p in self.procs.values_mut() {
+            if let process::State::Blocked { wait, .. } = &p.state
+                && let Some(until) = wait.until
+                && until <= now
+            {
+                // A sleeper wakes at its deadline, not at whatever moved the clock.
+                p.ready_at = p.ready_at.max(until);
                 p.state = process::State::Runnable;
-                self.woken.insert(pid);
             }
         }
         while let Some((&(at, seq), &timer)) = self.timers.iter().next() {

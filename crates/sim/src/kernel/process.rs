@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::signal::{DefaultAction, Disposition, SignalState};
-use super::{Attempt, Errno, Fd, FileId, INIT_PID, Kernel, Pid, Signal, SysResult, Wait, WaitKey};
+use super::{
+    Attempt, Errno, Fd, FileId, INIT_PID, Kernel, Micros, Pid, Signal, SysResult, Wait, WaitKey,
+};
 use crate::trace::EventKind;
 
 /// One entry of a process's fd table.
@@ -73,6 +75,10 @@ pub struct Process {
     pub exiting: Option<i32>,
     /// Set by `execve`: the program the executor must start in place of this one.
     pub exec_pending: bool,
+    /// When it can make its next syscall: the time its last one started plus what
+    /// that one cost. Each process runs on its own timeline; the scheduler runs
+    /// whichever is due first.
+    pub ready_at: Micros,
 }
 
 impl Process {
@@ -91,6 +97,7 @@ impl Process {
             fatal: None,
             exiting: None,
             exec_pending: false,
+            ready_at: 0,
         }
     }
 
@@ -175,6 +182,7 @@ impl Kernel {
             fatal: None,
             exiting: None,
             exec_pending: false,
+            ready_at: self.now,
         };
         self.procs.insert(child, p);
         self.emit(Some(child), EventKind::Spawn { parent: pid });
@@ -358,8 +366,7 @@ impl Kernel {
                 p.signals.caught.push(sig);
                 if matches!(p.state, State::Blocked { .. }) {
                     p.interrupted = true;
-                    p.state = State::Runnable;
-                    self.woken.insert(pid);
+                    self.make_runnable(pid);
                 }
             }
         }

@@ -86,7 +86,18 @@ async fn arg_error(sys: &Sys, msg: &str) -> i32 {
     2
 }
 
+/// CPU time CPython spends between sending the headers and the body.
+const COPYFILE_US: u64 = 100;
+
+/// CPU time CPython spends on one request between its syscalls.
+const HANDLE_REQUEST_US: u64 = 1_000;
+
+/// CPython's start-up and `import http.server` before the first syscall of the
+/// server (measured in tens of milliseconds).
+const STARTUP_US: u64 = 30_000;
+
 async fn serve(sys: Sys, args: Vec<String>) -> i32 {
+    sys.compute(STARTUP_US);
     let mut port: u16 = 8000;
     let mut bind: Option<String> = None;
     let mut directory: Option<String> = None;
@@ -354,6 +365,9 @@ impl Server {
     }
 
     async fn handle(&self, sys: &Sys, conn: Conn) {
+        // CPython parses the request and builds the reply in about a millisecond:
+        // long enough that a second client arrives while the first is served.
+        sys.compute(HANDLE_REQUEST_US);
         let text = String::from_utf8_lossy(&conn.buf).into_owned();
         let line = text
             .split('\n')
@@ -506,6 +520,9 @@ impl Server {
             sys.write_all(conn.fd, header.as_bytes()).await
         };
         if ok.is_ok() && !head_only {
+            // CPython's way from the headers to the body takes a while: the reader
+            // sees two chunks (185 + 25 bytes, ground truth §7.4).
+            sys.compute(COPYFILE_US);
             // shutil.copyfileobj: 64 KiB reads through a BufferedReader, which
             // tries to fill the rest of its buffer (rounded to 4 KiB) before the
             // chunk is sent.
@@ -589,6 +606,8 @@ async fn send_reply(sys: &Sys, conn: &Conn, mut reply: Reply, head_only: bool, h
         sys.write_all(conn.fd, header.as_bytes()).await
     };
     if r.is_ok() && !head_only && !reply.body.is_empty() {
+        // shutil.copyfileobj between the two sends: the reader sees two chunks.
+        sys.compute(COPYFILE_US);
         r = sys.write_all(conn.fd, &reply.body).await;
     }
     if let Err(e) = r {
