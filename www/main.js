@@ -55,6 +55,8 @@ const app = {
   panes: [],
   filterPid: null,
   timer: null,
+  // Each terminal's command history (Up/Down), kept while the run is rebuilt.
+  histories: [],
 };
 
 async function start() {
@@ -82,6 +84,8 @@ async function start() {
     open({ lesson: lessonList[0].name, nc: 'openbsd', step: 0, scripts: null, seed: 0, present: false });
   }
   document.body.dataset.ready = 'true';
+  // Read by `cargo xtask bench-web`: time from navigation to the first full draw.
+  performance.mark('pipelab-first-render');
 }
 
 function showLoadError(error) {
@@ -114,6 +118,7 @@ function open(state) {
   }
   app.pg?.free();
   app.pg = pg;
+  app.histories = [];
   app.state = state;
   ui.lesson.value = state.scripts ? 'sandbox' : state.lesson;
   ui.flavor.value = state.nc;
@@ -133,7 +138,7 @@ function refreshRun() {
   const labels = app.info.terminals.map((t) => t.label);
   app.layout = layoutRun(app.events, labels);
   const presets = lesson?.presets ?? [];
-  app.panes = buildTerminals(ui.terminals, app.info.terminals, presets, {
+  app.panes = buildTerminals(ui.terminals, app.info.terminals, presets, app.histories, {
     onCommand: typeCommand,
     onInterrupt: (t) => act(() => app.pg.interrupt(t)),
     onEof: (t) => act(() => app.pg.eof(t)),

@@ -1,7 +1,7 @@
 // The terminals: one pane per terminal (label, output, a command line, presets).
 // `buildTerminals` makes the panes once per run; `updateTerminals` only sets text.
 
-export function buildTerminals(container, terminals, presets, handlers) {
+export function buildTerminals(container, terminals, presets, histories, handlers) {
   const panes = terminals.map((t, i) => {
     const pane = document.createElement('div');
     pane.className = 'term';
@@ -43,8 +43,9 @@ export function buildTerminals(container, terminals, presets, handlers) {
       b.addEventListener('click', () => handlers.onCommand(i, p.command, pane));
       presetBar.append(b);
     }
-    const history = [];
-    let cursor = 0;
+    histories[i] ??= [];
+    const history = histories[i];
+    let cursor = history.length;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const text = input.value;

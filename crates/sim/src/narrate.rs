@@ -91,6 +91,8 @@ pub fn is_key(event: &Event) -> bool {
                 // An open that had to wait is a FIFO rendezvous completing.
                 "openat" => *resumed && *ret >= 0,
                 "connect" => *ret == 0,
+                // A non-blocking connect's outcome, as curl and nc learn it.
+                "getsockopt" => so_error(event).is_some(),
                 "write" | "sendto" => {
                     object_kind(obj) == ObjectKind::Terminal
                         && bytes.unwrap_or(0) > 0
@@ -104,6 +106,23 @@ pub fn is_key(event: &Event) -> bool {
             }
         }
         _ => false,
+    }
+}
+
+/// The error a `getsockopt(SO_ERROR)` returned in its buffer, if any: how a
+/// non-blocking `connect(2)` reports failure (connect(2), EINPROGRESS).
+fn so_error(event: &Event) -> Option<&str> {
+    match &event.kind {
+        EventKind::Syscall {
+            name: "getsockopt",
+            text,
+            ..
+        } => {
+            let rest = text.split_once("SO_ERROR, [")?.1;
+            let err = rest.split(']').next()?;
+            (err != "0").then_some(err)
+        }
+        _ => None,
     }
 }
 
@@ -354,6 +373,36 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                     ),
                     man("shutdown(2)"),
                 ),
+                ("poll" | "pselect6" | "select" | "ppoll", None) => (
+                    if *ret == 0 {
+                        format!(
+                            "{page}: {me} wakes up: its timeout expired and no fd it watches is ready."
+                        )
+                    } else {
+                        format!(
+                            "{page}: {me} wakes up: {} it watches {} ready.",
+                            plural(*ret as u64, "fd"),
+                            if *ret == 1 { "is" } else { "are" }
+                        )
+                    },
+                    man(&page),
+                ),
+                ("getsockopt", None) if so_error(event).is_some() => {
+                    let err = so_error(event).unwrap_or("an error");
+                    let why = match err {
+                        "ECONNREFUSED" => {
+                            ": nothing listens on that port, so the kernel answered the SYN with a RST"
+                        }
+                        "ECONNRESET" => ": the peer reset the connection",
+                        _ => "",
+                    };
+                    (
+                        format!(
+                            "getsockopt(2): {me} asks how its non-blocking connect went: it failed with {err}{why}."
+                        ),
+                        man("connect(2)"),
+                    )
+                }
                 ("clock_nanosleep", None) => {
                     (format!("nanosleep(2): {me} wakes up."), man("nanosleep(2)"))
                 }
