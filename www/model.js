@@ -3,15 +3,17 @@
 
 // Geometry of the diagram, in SVG units.
 export const G = {
-  colWidth: 300,
-  card: { w: 286, h: 70, gap: 6 },
-  cell: { w: 222, h: 58, gap: 8 },
-  pad: 8,
+  colWidth: 262,
+  card: { w: 252, h: 60, gap: 6 },
+  cell: { w: 200, h: 54, gap: 6 },
+  // Kernel objects stand in columns to the right of the processes.
+  objColumns: 2,
+  pad: 6,
   header: 22,
 };
 
 // How long an ended process stays drawn (in steps), so its end can be seen.
-const LINGER_STEPS = 25;
+const LINGER_STEPS = 15;
 const LINGER_KILLED = 400;
 
 // A stable layout for a whole run, from its trace: each process gets a column
@@ -116,13 +118,14 @@ function fdArrow(fd) {
 // The view model of the diagram at one position.
 // `stepEvents` are the events of the step that led here.
 export function diagramModel(snapshot, stepEvents, layout) {
-  const { colWidth, card, cell, pad, header } = G;
-  const width = layout.columns * colWidth;
+  const { colWidth, card, cell, pad, header, objColumns } = G;
+  const objLeft = layout.columns * colWidth + 10;
+  const width = objLeft + objColumns * (cell.w + cell.gap) + pad;
   const procTop = header + pad;
-  const objTop = procTop + layout.rows * (card.h + card.gap) + 26;
-  const perRow = Math.max(1, Math.floor((width - pad) / (cell.w + cell.gap)));
+  const objTop = procTop;
+  const perRow = objColumns;
   const objRows = Math.ceil(Math.max(layout.cells, 1) / perRow);
-  const height = objTop + objRows * (cell.h + cell.gap) + pad;
+  const height = Math.max(procTop + layout.rows * (card.h + card.gap), objTop + objRows * (cell.h + cell.gap)) + pad;
 
   const moved = new Set();
   const signalled = new Map();
@@ -139,7 +142,7 @@ export function diagramModel(snapshot, stepEvents, layout) {
     let slot = layout.objSlot.get(key);
     if (slot === undefined) slot = overflow++;
     return {
-      x: pad + (slot % perRow) * (cell.w + cell.gap),
+      x: objLeft + (slot % perRow) * (cell.w + cell.gap),
       y: objTop + Math.floor(slot / perRow) * (cell.h + cell.gap),
     };
   };
@@ -210,17 +213,17 @@ export function diagramModel(snapshot, stepEvents, layout) {
       const o = objectAt.get(fd.object);
       if (!o) continue;
       edges.push({
-        x1: x + card.w / 2,
-        y1: y + card.h,
-        x2: o.x + cell.w / 2,
-        y2: o.y,
+        x1: x + card.w,
+        y1: y + card.h / 2,
+        x2: o.x,
+        y2: o.y + cell.h / 2,
         active: o.active && p.pid === actor,
         dir: fd.read && fd.write ? 'both' : fd.read ? 'read' : 'write',
       });
     }
   }
   const columns = layout.labels.map((label, i) => ({ label, x: pad + i * colWidth }));
-  return { width, height, columns, objTop, procs, objects, edges };
+  return { width, height, columns, objTop, objLeft, procs, objects, edges };
 }
 
 // The trace lines of a whole run, for the trace panel.

@@ -29,13 +29,13 @@ export function renderDiagram(svg, vm) {
   for (const c of vm.columns) {
     svg.append(el('text', { x: c.x + 2, y: 15, class: 'col-label' }, c.label));
   }
-  svg.append(el('text', { x: 10, y: vm.objTop - 8, class: 'col-label' }, 'pipes, FIFOs and sockets'));
+  svg.append(el('text', { x: vm.objLeft + 2, y: 15, class: 'col-label' }, 'pipes, FIFOs, sockets'));
 
   const edges = el('g', { class: 'edges' });
   for (const e of vm.edges) {
-    const midY = (e.y1 + e.y2) / 2;
+    const midX = (e.x1 + e.x2) / 2;
     const attrs = {
-      d: `M${e.x1},${e.y1} C${e.x1},${midY} ${e.x2},${midY} ${e.x2},${e.y2}`,
+      d: `M${e.x1},${e.y1} C${midX},${e.y1} ${midX},${e.y2} ${e.x2},${e.y2}`,
       class: `edge edge-${e.dir}${e.active ? ' active' : ''}`,
     };
     if (e.dir === 'write' || e.dir === 'both') attrs['marker-end'] = 'url(#arrow)';
@@ -47,10 +47,10 @@ export function renderDiagram(svg, vm) {
   for (const p of vm.procs) {
     const g = el('g', { class: `proc proc-${p.stateClass}${p.actor ? ' actor' : ''}`, 'data-pid': p.pid, transform: `translate(${p.x},${p.y})` });
     g.append(el('rect', { width: card.w, height: card.h, rx: 6, class: 'card' }));
-    g.append(el('text', { x: 8, y: 17, class: 'proc-title' }, clip(p.title, 40)));
-    g.append(el('text', { x: 8, y: 35, class: 'proc-state' }, clip(p.state, 30)));
-    g.append(el('text', { x: 8, y: 52, class: 'proc-fds' }, clip(p.fds, 48)));
-    if (p.ignores) g.append(el('text', { x: card.w - 8, y: 35, 'text-anchor': 'end', class: 'proc-ignores' }, p.ignores));
+    g.append(el('text', { x: 7, y: 16, class: 'proc-title' }, clip(p.title, 34)));
+    g.append(el('text', { x: 7, y: 33, class: 'proc-state' }, clip(p.state, 26)));
+    g.append(el('text', { x: 7, y: 50, class: 'proc-fds' }, clip(p.fds, 40)));
+    if (p.ignores) g.append(el('text', { x: card.w - 7, y: 33, 'text-anchor': 'end', class: 'proc-ignores' }, p.ignores));
     if (p.signal) {
       const badge = el('g', { class: 'signal-mark', transform: `translate(${card.w - 92},4)` });
       badge.append(el('rect', { width: 88, height: 20, rx: 10 }));
@@ -63,17 +63,17 @@ export function renderDiagram(svg, vm) {
   for (const o of vm.objects) {
     const g = el('g', { class: `obj obj-${o.kind}${o.active ? ' active' : ''}${o.warn ? ' warn' : ''}`, 'data-key': o.key, transform: `translate(${o.x},${o.y})` });
     g.append(el('rect', { width: cell.w, height: cell.h, rx: o.kind === 'socket' ? 4 : 14, class: 'cell' }));
-    g.append(el('text', { x: 10, y: 17, class: 'obj-title' }, clip(o.title, 34)));
-    g.append(el('text', { x: 10, y: 50, class: 'obj-detail' }, clip(o.detail, 38)));
+    g.append(el('text', { x: 8, y: 16, class: 'obj-title' }, clip(o.title, 28)));
+    g.append(el('text', { x: 8, y: 47, class: 'obj-detail' }, clip(o.detail, 34)));
     if (o.kind !== 'socket') {
       // The tube: its fill is the bytes buffered against the capacity.
-      g.append(el('rect', { x: 10, y: 24, width: cell.w - 20, height: 12, rx: 6, class: 'tube' }));
-      const w = o.buffered > 0 ? Math.max(4, (cell.w - 20) * o.fill) : 0;
-      g.append(el('rect', { x: 10, y: 24, width: w, height: 12, rx: 6, class: 'tube-fill' }));
+      g.append(el('rect', { x: 8, y: 23, width: cell.w - 16, height: 12, rx: 6, class: 'tube' }));
+      const w = o.buffered > 0 ? Math.max(4, (cell.w - 16) * o.fill) : 0;
+      g.append(el('rect', { x: 8, y: 23, width: w, height: 12, rx: 6, class: 'tube-fill' }));
     } else if (o.buffered > 0) {
-      g.append(el('rect', { x: 10, y: 26, width: Math.min(cell.w - 20, 6 + o.buffered / 8), height: 8, rx: 4, class: 'tube-fill' }));
+      g.append(el('rect', { x: 8, y: 25, width: Math.min(cell.w - 16, 6 + o.buffered / 8), height: 8, rx: 4, class: 'tube-fill' }));
     }
-    if (o.active) g.append(el('text', { x: cell.w - 10, y: 17, 'text-anchor': 'end', class: 'data-mark' }, '● data'));
+    if (o.active) g.append(el('text', { x: cell.w - 8, y: 16, 'text-anchor': 'end', class: 'data-mark' }, '● data'));
     svg.append(g);
   }
 }

@@ -494,7 +494,7 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
             ),
             ExitStatus::Signaled(s) => (
                 format!(
-                    "signal(7): {me} is killed by {s}; its fds are closed, and a shell shows status {} (128 + {}).",
+                    "signal(7): {s}'s default action kills {me}: it is killed by {s}, its fds are closed, and a shell shows status {} (128 + {}).",
                     128 + s.number(),
                     s.number()
                 ),
@@ -571,7 +571,31 @@ pub fn narrate(step: u64, events: &[Event], after: Option<&Snapshot>) -> Narrati
         EventKind::Exit { .. } => 2,
         _ => 3,
     });
+    // A death by signal is told once: the exit sentence says the default action
+    // killed it, so the signal's own sentence is left out.
+    let killed: Vec<Option<Pid>> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::Exit {
+                    status: ExitStatus::Signaled(_)
+                }
+            )
+        })
+        .map(|e| e.pid)
+        .collect();
     for e in ordered {
+        if matches!(
+            e.kind,
+            EventKind::Signal {
+                disposition: Disposition::Default,
+                ..
+            }
+        ) && killed.contains(&e.pid)
+        {
+            continue;
+        }
         let w = weight(e);
         // Calls, signals and exits always; the rest only when they are the whole story.
         if (w >= 2 || w == top)
