@@ -75,7 +75,7 @@ export function layoutRun(events, terminalLabels) {
     let row = rowsEnd[col].findIndex((free) => free < from);
     if (row < 0) row = rowsEnd[col].length;
     rowsEnd[col][row] = until;
-    procSlot.set(pid, { col, row });
+    procSlot.set(pid, { col, row, until });
   }
   const objSlot = new Map();
   const cellsEnd = [];
@@ -124,8 +124,6 @@ export function diagramModel(snapshot, stepEvents, layout) {
   const procTop = header + pad;
   const objTop = procTop;
   const perRow = objColumns;
-  const objRows = Math.ceil(Math.max(layout.cells, 1) / perRow);
-  const height = Math.max(procTop + layout.rows * (card.h + card.gap), objTop + objRows * (cell.h + cell.gap)) + pad;
 
   const moved = new Set();
   const signalled = new Map();
@@ -138,9 +136,13 @@ export function diagramModel(snapshot, stepEvents, layout) {
   const objects = [];
   const objectAt = new Map();
   let overflow = layout.cells;
+  // An object that outlives its last mention in the trace may find its cell
+  // taken by a newer one: it moves to a spare cell rather than overlap.
+  const taken = new Set();
   const place = (key) => {
     let slot = layout.objSlot.get(key);
-    if (slot === undefined) slot = overflow++;
+    if (slot === undefined || taken.has(slot)) slot = overflow++;
+    taken.add(slot);
     return {
       x: objLeft + (slot % perRow) * (cell.w + cell.gap),
       y: objTop + Math.floor(slot / perRow) * (cell.h + cell.gap),
@@ -192,6 +194,8 @@ export function diagramModel(snapshot, stepEvents, layout) {
   let extraRow = layout.rows;
   for (const p of snapshot.processes) {
     let slot = layout.procSlot.get(p.pid);
+    // An ended process is drawn a while, then its row goes to a later one.
+    if (slot && snapshot.position - 1 > slot.until) continue;
     if (!slot) slot = { col: 0, row: extraRow++ };
     const x = pad + slot.col * colWidth;
     const y = procTop + slot.row * (card.h + card.gap);
@@ -222,6 +226,8 @@ export function diagramModel(snapshot, stepEvents, layout) {
       });
     }
   }
+  const objRows = Math.ceil(Math.max(overflow, 1) / perRow);
+  const height = Math.max(procTop + extraRow * (card.h + card.gap), objTop + objRows * (cell.h + cell.gap)) + pad;
   const columns = layout.labels.map((label, i) => ({ label, x: pad + i * colWidth }));
   return { width, height, columns, objTop, objLeft, procs, objects, edges };
 }
