@@ -2,8 +2,8 @@
 // controls, keyboard, links, and the loop that redraws after each move. The
 // simulator is called only here; model.js shapes its data, render/*.js draw it.
 
-import { parseLink, formatLink, FLAVORS } from './url.js';
-import { layoutRun, diagramModel, traceLines, tracePids } from './model.js';
+import { parseLink, formatLink } from './url.js';
+import { layoutRun, diagramModel, traceLines, tracePids, terminalsWritten } from './model.js';
 import { renderDiagram } from './render/diagram.js';
 import { renderTrace, highlightTrace } from './render/trace.js';
 import { renderNarration, renderGoals, renderRichText } from './render/narration.js';
@@ -125,7 +125,7 @@ function open(state) {
   setPresent(state.present);
   refreshRun();
   pg.seek(state.step);
-  draw({ scroll: true });
+  draw();
 }
 
 // After the run's future changed (a new run, or typing): everything built per run.
@@ -167,7 +167,7 @@ function lessonFor(state) {
 }
 
 // Redraws everything that depends on the position.
-function draw({ scroll = false } = {}) {
+function draw() {
   const pg = app.pg;
   const snap = pg.snapshot();
   const position = snap.position;
@@ -175,7 +175,7 @@ function draw({ scroll = false } = {}) {
   renderDiagram(ui.svg, diagramModel(snap, stepEvents, app.layout));
   renderNarration(ui.narration, pg.narration(), position, app.info.end);
   renderGoals(ui.goals, pg.goals());
-  updateTerminals(app.panes, snap);
+  updateTerminals(app.panes, snap, terminalsWritten(stepEvents));
   ui.timeline.value = String(position);
   ui.position.textContent = `${position} / ${app.info.end}`;
   highlightTrace(ui.traceList, position, true);
@@ -186,16 +186,15 @@ function draw({ scroll = false } = {}) {
   const link = formatLink(app.state);
   ui.permalink.href = link;
   history.replaceState(null, '', link);
-  void scroll;
 }
 
-function act(fn, { scroll = true } = {}) {
+function act(fn) {
   try {
     fn();
   } catch (error) {
     showMessage(String(error.message ?? error));
   }
-  draw({ scroll });
+  draw();
 }
 
 function typeCommand(terminal, text, pane) {
@@ -211,7 +210,7 @@ function typeCommand(terminal, text, pane) {
     refreshRun();
     // Run on a little so the command is seen at work.
     app.pg.seek(Math.min(app.info.end, app.pg.position() + 1));
-    draw({ scroll: true });
+    draw();
     return true;
   } catch (error) {
     showCommandError(pane, String(error.message ?? error));
@@ -320,5 +319,4 @@ function wireControls() {
   });
 }
 
-void FLAVORS;
 start();

@@ -243,3 +243,13 @@ export function traceLines(events) {
 export function tracePids(events) {
   return [...new Set(events.filter((e) => e.line && e.pid).map((e) => e.pid))].sort((a, b) => a - b);
 }
+
+// The terminals written to in this step (`/dev/pts/N` is terminal N).
+export function terminalsWritten(stepEvents) {
+  const written = new Set();
+  for (const e of stepEvents) {
+    const m = e.type === 'syscall' && e.bytes > 0 && /^\/dev\/pts\/(\d+)$/.exec(e.object ?? '');
+    if (m && /^(write|sendto|writev)$/.test(e.name)) written.add(Number(m[1]));
+  }
+  return written;
+}

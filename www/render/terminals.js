@@ -82,8 +82,9 @@ export function buildTerminals(container, terminals, presets, histories, handler
   return panes;
 }
 
-export function updateTerminals(panes, snapshot) {
+export function updateTerminals(panes, snapshot, written) {
   panes.forEach((p, i) => {
+    p.pane.classList.toggle('written', written.has(i));
     const text = snapshot.terminals[i]?.output ?? '';
     if (p.out.textContent !== text) {
       p.out.textContent = text;
