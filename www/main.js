@@ -113,12 +113,26 @@ function open(state) {
       : sim.Playground.fromLesson(state.lesson, state.nc);
   } catch (error) {
     showMessage(`${error.message ?? error}. Showing the first lesson instead.`);
-    state = { lesson: lessonList[0].name, nc: 'openbsd', step: 0, scripts: null, seed: 0, present: state.present };
+    state = { lesson: lessonList[0].name, nc: 'openbsd', step: 0, scripts: null, seed: 0, present: state.present, inputs: [] };
     pg = sim.Playground.fromLesson(state.lesson, state.nc);
   }
   app.pg?.free();
   app.pg = pg;
   app.histories = [];
+  state.inputs ??= [];
+  // Typed lines from a link, replayed at their steps.
+  const typed = [];
+  for (const input of state.inputs) {
+    try {
+      pg.seek(input.step);
+      applyInput(pg, input);
+      typed.push(input);
+    } catch (error) {
+      showMessage(`A typed line of this link could not be replayed (${error.message ?? error}); the rest is shown without it.`);
+      break;
+    }
+  }
+  state.inputs = typed;
   app.state = state;
   ui.lesson.value = state.scripts ? 'sandbox' : state.lesson;
   ui.flavor.value = state.nc;
@@ -140,8 +154,8 @@ function refreshRun() {
   const presets = lesson?.presets ?? [];
   app.panes = buildTerminals(ui.terminals, app.info.terminals, presets, app.histories, {
     onCommand: typeCommand,
-    onInterrupt: (t) => act(() => app.pg.interrupt(t)),
-    onEof: (t) => act(() => app.pg.eof(t)),
+    onInterrupt: (t) => act(() => typeInput({ step: app.pg.position(), terminal: t, text: '!int' })),
+    onEof: (t) => act(() => typeInput({ step: app.pg.position(), terminal: t, text: '!eof' })),
   });
   ui.timeline.max = String(app.info.end);
   const pids = tracePids(app.events);
@@ -197,6 +211,22 @@ function act(fn) {
   draw();
 }
 
+function applyInput(pg, { terminal, text }) {
+  if (text === '!int') pg.interrupt(terminal);
+  else if (text === '!eof') pg.eof(terminal);
+  else pg.typeLine(terminal, text);
+}
+
+// Types into the run at the current step, and remembers it for links. Typing after
+// stepping back replaces the old future, in the simulator and here alike.
+function typeInput(input) {
+  pause();
+  applyInput(app.pg, input);
+  app.state.inputs = [...app.state.inputs.filter((i) => i.step <= input.step), input];
+  refreshRun();
+  app.pg.seek(Math.min(app.info.end, input.step + 1));
+}
+
 function typeCommand(terminal, text, pane) {
   const problem = sim.checkCommand(text);
   if (problem) {
@@ -205,11 +235,7 @@ function typeCommand(terminal, text, pane) {
   }
   showCommandError(pane, '');
   try {
-    pause();
-    app.pg.typeLine(terminal, text);
-    refreshRun();
-    // Run on a little so the command is seen at work.
-    app.pg.seek(Math.min(app.info.end, app.pg.position() + 1));
+    typeInput({ step: app.pg.position(), terminal, text });
     draw();
     return true;
   } catch (error) {
@@ -280,7 +306,7 @@ function wireControls() {
   });
   ui.flavor.addEventListener('change', () => {
     showMessage('');
-    open({ ...app.state, nc: ui.flavor.value, step: 0 });
+    open({ ...app.state, nc: ui.flavor.value, step: 0, inputs: [] });
   });
   ui.addTerminal.addEventListener('click', () => {
     const scripts = app.state.scripts ?? app.info.terminals.map((t) => t.script);

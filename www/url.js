@@ -1,7 +1,9 @@
 // Links that reproduce what is on screen:
 //   ?lesson=NAME&nc=FLAVOR&step=N
 //   ?t=SCRIPT&t=SCRIPT&nc=FLAVOR&seed=N&step=N   (the sandbox: one t per terminal)
-// plus present=1 for presentation mode. Pure functions: no DOM, no simulator.
+// plus present=1 for presentation mode, and one i=STEP:TERMINAL:LINE per line the
+// learner typed (`!int` and `!eof` stand for Ctrl-C and Ctrl-D), in order.
+// Pure functions: no DOM, no simulator.
 
 export const FLAVORS = ['openbsd', 'traditional', 'busybox', 'textbook'];
 const MAX_TERMINALS = 8;
@@ -11,7 +13,7 @@ const MAX_SCRIPT = 4096;
 // {lesson, nc, step, scripts, seed, present}.
 export function parseLink(search, lessonNames) {
   const params = new URLSearchParams(search);
-  const known = new Set(['lesson', 'nc', 'step', 't', 'seed', 'present']);
+  const known = new Set(['lesson', 'nc', 'step', 't', 'seed', 'present', 'i']);
   for (const key of params.keys()) {
     if (!known.has(key)) return fail(`unknown parameter "${key}"`);
   }
@@ -22,7 +24,18 @@ export function parseLink(search, lessonNames) {
     scripts: null,
     seed: 0,
     present: params.get('present') === '1',
+    inputs: [],
   };
+  let last = 0;
+  for (const raw of params.getAll('i')) {
+    const m = /^(\d{1,9}):(\d{1,2}):([\s\S]*)$/.exec(raw);
+    if (!m) return fail(`a typed line must read STEP:TERMINAL:TEXT, not "${raw}"`);
+    const input = { step: Number(m[1]), terminal: Number(m[2]), text: m[3] };
+    if (input.step < last) return fail('typed lines must be in step order');
+    if (input.text.length > MAX_SCRIPT) return fail(`a typed line may hold at most ${MAX_SCRIPT} characters`);
+    last = input.step;
+    state.inputs.push(input);
+  }
   if (params.has('nc')) {
     const nc = params.get('nc');
     if (!FLAVORS.includes(nc)) return fail(`unknown nc flavor "${nc}" (use ${FLAVORS.join(', ')})`);
@@ -57,7 +70,7 @@ export function parseLink(search, lessonNames) {
   return { ok: true, state };
 }
 
-export function formatLink({ lesson, nc, step, scripts, seed, present }) {
+export function formatLink({ lesson, nc, step, scripts, seed, present, inputs = [] }) {
   const params = new URLSearchParams();
   if (scripts) {
     for (const s of scripts) params.append('t', s);
@@ -67,6 +80,7 @@ export function formatLink({ lesson, nc, step, scripts, seed, present }) {
     params.set('lesson', lesson);
     params.set('nc', nc);
   }
+  for (const i of inputs) params.append('i', `${i.step}:${i.terminal}:${i.text}`);
   params.set('step', String(step));
   if (present) params.set('present', '1');
   return `?${params.toString()}`;

@@ -205,6 +205,12 @@ test('a typo in a command shows an error with its position; what is typed is tex
   // History: Up brings the last command back.
   await input.press('ArrowUp');
   assert.equal(await input.inputValue(), 'echo "<img src=x id=injected>"');
+  // The link carries what was typed, at the step it was typed: it reproduces the run.
+  assert.match(page.url(), /&i=\d+%3A2%3Aecho/);
+  const again = await open(new URL(page.url()).search);
+  assert.deepEqual(await view(again.page), await view(page));
+  assert.deepEqual(again.problems, []);
+  await again.page.close();
   assert.deepEqual(problems, []);
   await page.close();
 });
