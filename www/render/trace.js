@@ -26,7 +26,7 @@ export function highlightTrace(list, position, scroll) {
     li.classList.add('current');
     first ??= li;
   }
-  for (const li of list.querySelectorAll('li.future')) li.classList.remove('future');
-  if (scroll && first) first.scrollIntoView({ block: 'nearest' });
+  // Centred by hand: scrollIntoView could also scroll the page itself.
+  if (scroll && first) list.scrollTop = first.offsetTop - list.clientHeight / 2;
   return first !== null;
 }
