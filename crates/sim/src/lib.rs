@@ -12,6 +12,7 @@
 
 pub mod kernel;
 pub mod lessons;
+pub mod narrate;
 pub mod programs;
 pub mod run;
 pub mod session;

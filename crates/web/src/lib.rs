@@ -1,9 +1,552 @@
 //! pipelab-web: the wasm-bindgen glue between the page (`www/`) and `pipelab-sim`.
-//! No logic of its own lives here.
+//! No simulation logic lives here: it converts between JS values and the
+//! simulator's types, checks what JS passes in, and returns errors instead of
+//! panicking.
+//!
+//! - [`Playground`]: the one handle type the page holds (a [`Core`] for JS).
+//! - [`Core`]: the same handle in plain Rust, so that native tests run it too.
+//! - [`lessons`], [`flavors`]: the lesson list and the nc flavors, as data.
+//!
+//! Positions: a run at position `p` has run `p` steps; the events "of" position
+//! `p` are those of the step that led to it (`Event::step == p - 1`).
 
 #![forbid(unsafe_code)]
 
+use pipelab_sim::lessons::{self, Lesson};
+use pipelab_sim::narrate;
+use pipelab_sim::programs::bash::syntax;
+use pipelab_sim::run::{NcFlavor, RunConfig};
+use pipelab_sim::session::{InputKind, Session, TerminalMode};
+use pipelab_sim::snapshot::Snapshot;
+use pipelab_sim::trace::Event;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+/// Bumped whenever the shape of what crosses to JS changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The most steps a run is explored to (a runaway `while true` stops here).
+pub const MAX_RUN_STEPS: u64 = 200_000;
+/// The most terminals a sandbox opens.
+pub const MAX_TERMINALS: usize = 8;
+/// The longest script a link or a terminal may carry.
+pub const MAX_SCRIPT_BYTES: usize = 4096;
+/// The sandbox's virtual time limit.
+pub const SANDBOX_UNTIL_MS: u64 = 60_000;
+
+/// The flavors of nc, with one line each for the page's switch.
+pub const FLAVORS: [(&str, NcFlavor, &str); 4] = [
+    (
+        "openbsd",
+        NcFlavor::Openbsd,
+        "netcat-openbsd, Debian's default nc: ignores SIGPIPE, -k keeps listening",
+    ),
+    (
+        "traditional",
+        NcFlavor::Traditional,
+        "netcat-traditional 1.10: ignores SIGPIPE, retries EPIPE then gives up",
+    ),
+    (
+        "busybox",
+        NcFlavor::Busybox,
+        "BusyBox nc: SIGPIPE left at its default, quits when its input ends",
+    ),
+    (
+        "textbook",
+        NcFlavor::Textbook,
+        "traditional without its SIGPIPE guard: the article's story, killed by SIGPIPE",
+    ),
+];
+
+pub fn parse_flavor(name: &str) -> Result<NcFlavor, String> {
+    FLAVORS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, f, _)| *f)
+        .ok_or_else(|| {
+            format!("unknown nc flavor {name:?}: use openbsd, traditional, busybox or textbook")
+        })
+}
+
+fn flavor_name(nc: NcFlavor) -> &'static str {
+    FLAVORS
+        .iter()
+        .find(|(_, f, _)| *f == nc)
+        .map_or("openbsd", |(n, _, _)| n)
+}
+
+/// Where a command typed into a terminal cannot be parsed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandError {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+    /// The message, the source line and a caret under the offending token.
+    pub rendered: String,
+}
+
+/// Checks a command line as bash would parse it, before it is typed.
+pub fn check_command(text: &str) -> Result<(), CommandError> {
+    if text.len() > MAX_SCRIPT_BYTES {
+        return Err(CommandError {
+            message: format!(
+                "the command is too long ({} bytes; the limit is {MAX_SCRIPT_BYTES})",
+                text.len()
+            ),
+            line: 1,
+            column: 1,
+            rendered: String::new(),
+        });
+    }
+    syntax::parse(text).map(drop).map_err(|e| CommandError {
+        rendered: e.render(text),
+        message: e.message.clone(),
+        line: e.line,
+        column: e.column,
+    })
+}
+
+/// A run the page steps through, with what is known of its whole future.
+#[derive(Debug)]
+pub struct Core {
+    session: Session,
+    lesson: Option<Lesson>,
+    /// The last position the run reaches (without more typing).
+    end: u64,
+    /// Every event of the run up to `end`.
+    trace: Vec<Event>,
+    /// Positions whose step holds a key moment, ascending.
+    key_positions: Vec<u64>,
+}
+
+/// A snapshot as the page receives it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotOut<'a> {
+    schema_version: u32,
+    /// The position: steps run so far.
+    position: u64,
+    end: u64,
+    #[serde(flatten)]
+    snapshot: &'a Snapshot,
+}
+
+/// A trace event as the page receives it: the simulator's event (tagged by
+/// `type`), the `strace -f` line if it has one, and whether it is a key moment.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventOut<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    line: Option<String>,
+    key: bool,
+}
+
+/// What the page needs to know about a run as a whole.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoOut<'a> {
+    schema_version: u32,
+    lesson: Option<&'a str>,
+    nc: &'static str,
+    seed: u64,
+    terminals: Vec<TerminalOut>,
+    end: u64,
+    key_positions: &'a [u64],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminalOut {
+    label: String,
+    script: String,
+}
+
+impl Core {
+    pub fn from_lesson(name: &str, nc: &str) -> Result<Core, String> {
+        let nc = parse_flavor(nc)?;
+        let lesson = lessons::lesson(name, nc).ok_or_else(|| {
+            format!(
+                "there is no lesson {name:?}; the lessons are {}",
+                lessons::NAMES.join(", ")
+            )
+        })?;
+        let config = RunConfig {
+            terminals: lesson.scripts(),
+            nc,
+            seed: 0,
+            until_ms: lesson.until_ms,
+        };
+        Ok(Core::start(config, Some(lesson)))
+    }
+
+    /// A sandbox: one script per terminal (empty for a bare prompt).
+    pub fn from_scripts(scripts: Vec<String>, nc: &str, seed: u64) -> Result<Core, String> {
+        let nc = parse_flavor(nc)?;
+        if scripts.is_empty() || scripts.len() > MAX_TERMINALS {
+            return Err(format!(
+                "a sandbox has 1 to {MAX_TERMINALS} terminals, not {}",
+                scripts.len()
+            ));
+        }
+        for (i, s) in scripts.iter().enumerate() {
+            check_command(s).map_err(|e| {
+                format!(
+                    "terminal {}'s script does not parse: {}",
+                    i + 1,
+                    if e.rendered.is_empty() {
+                        e.message
+                    } else {
+                        e.rendered
+                    }
+                )
+            })?;
+        }
+        let config = RunConfig {
+            terminals: scripts,
+            nc,
+            seed,
+            until_ms: SANDBOX_UNTIL_MS,
+        };
+        Ok(Core::start(config, None))
+    }
+
+    fn start(config: RunConfig, lesson: Option<Lesson>) -> Core {
+        let session = Session::new(config, TerminalMode::Interactive);
+        let mut core = Core {
+            session,
+            lesson,
+            end: 0,
+            trace: Vec::new(),
+            key_positions: Vec::new(),
+        };
+        core.explore();
+        core
+    }
+
+    /// Runs ahead to learn the run's end and whole trace, then comes back.
+    fn explore(&mut self) {
+        let at = self.session.step();
+        self.session.run(MAX_RUN_STEPS);
+        self.end = self.session.step();
+        self.trace = self.session.trace();
+        self.key_positions = Vec::new();
+        for e in &self.trace {
+            let p = e.step + 1;
+            if narrate::is_key(e) && self.key_positions.last() != Some(&p) {
+                self.key_positions.push(p);
+            }
+        }
+        self.session.seek(at);
+    }
+
+    pub fn position(&self) -> u64 {
+        self.session.step()
+    }
+
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    pub fn seek(&mut self, n: u64) {
+        self.session.seek(n.min(self.end));
+    }
+
+    pub fn forward(&mut self) {
+        if self.position() < self.end {
+            self.session.step_forward();
+        }
+    }
+
+    pub fn back(&mut self) {
+        self.session.step_back();
+    }
+
+    /// The next position after this one with a key moment, or the end.
+    pub fn next_key(&self) -> u64 {
+        let p = self.position();
+        self.key_positions
+            .iter()
+            .copied()
+            .find(|k| *k > p)
+            .unwrap_or(self.end)
+    }
+
+    /// The last position before this one with a key moment, or 0.
+    pub fn prev_key(&self) -> u64 {
+        let p = self.position();
+        self.key_positions
+            .iter()
+            .copied()
+            .rev()
+            .find(|k| *k < p)
+            .unwrap_or(0)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.session.snapshot()
+    }
+
+    /// Events of positions `from..=to` of the whole known run.
+    pub fn events(&self, from: u64, to: u64) -> Vec<EventOut<'_>> {
+        self.trace
+            .iter()
+            .filter(|e| e.step + 1 >= from && e.step < to)
+            .map(|e| EventOut {
+                event: e,
+                line: e.strace_line(),
+                key: narrate::is_key(e),
+            })
+            .collect()
+    }
+
+    /// The current position told in words.
+    pub fn narration(&self) -> narrate::Narration {
+        let p = self.position();
+        if p == 0 {
+            return narrate::Narration {
+                step: 0,
+                text: "The start: every terminal has a shell, nothing has run yet.".into(),
+                man: None,
+                key: false,
+            };
+        }
+        let events: Vec<Event> = self.session.events(p - 1, p);
+        let snap = self.session.snapshot();
+        narrate::narrate(p, &events, Some(&snap))
+    }
+
+    pub fn goals(&self) -> Vec<lessons::GoalStatus> {
+        match &self.lesson {
+            Some(l) => l.check(&self.session.snapshot()),
+            None => Vec::new(),
+        }
+    }
+
+    pub fn info(&self) -> InfoOut<'_> {
+        let config = self.session.config();
+        let labels: Vec<String> = match &self.lesson {
+            Some(l) => l.terminals.iter().map(|t| t.label.to_string()).collect(),
+            None => (1..=config.terminals.len())
+                .map(|i| format!("terminal {i}"))
+                .collect(),
+        };
+        InfoOut {
+            schema_version: SCHEMA_VERSION,
+            lesson: self.lesson.as_ref().map(|l| l.name),
+            nc: flavor_name(config.nc),
+            seed: config.seed,
+            terminals: labels
+                .into_iter()
+                .zip(&config.terminals)
+                .map(|(label, script)| TerminalOut {
+                    label,
+                    script: script.clone(),
+                })
+                .collect(),
+            end: self.end,
+            key_positions: &self.key_positions,
+        }
+    }
+
+    /// Types a command line into `terminal` at the current position, after
+    /// checking that it parses; the run's future is explored again.
+    pub fn type_line(&mut self, terminal: u32, text: &str) -> Result<(), String> {
+        check_command(text).map_err(|e| e.rendered)?;
+        let mut line = text.to_string();
+        line.push('\n');
+        self.input(terminal, InputKind::Text { text: line })
+    }
+
+    pub fn input(&mut self, terminal: u32, kind: InputKind) -> Result<(), String> {
+        self.session
+            .input(terminal, kind)
+            .map_err(|e| e.to_string())?;
+        self.explore();
+        Ok(())
+    }
+
+    pub fn key_positions(&self) -> &[u64] {
+        &self.key_positions
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// Serializes as plain JSON-compatible JS values (maps as objects).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cannot convert for JS: {e}")))
+}
+
+fn err(message: String) -> JsError {
+    JsError::new(&message)
+}
+
+/// The page's handle on one run.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Playground {
+    core: Core,
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// A lesson (`naive-pipe`, ...) with the nc flavor named.
+    #[wasm_bindgen(js_name = fromLesson)]
+    pub fn from_lesson(name: &str, nc: &str) -> Result<Playground, JsError> {
+        Core::from_lesson(name, nc)
+            .map(|core| Playground { core })
+            .map_err(err)
+    }
+
+    /// A sandbox: one script per terminal; `seed` is a whole number below 2^53.
+    #[wasm_bindgen(js_name = fromScripts)]
+    pub fn from_scripts(scripts: Vec<String>, nc: &str, seed: f64) -> Result<Playground, JsError> {
+        if !(seed.is_finite() && seed >= 0.0 && seed.fract() == 0.0 && seed < 9.0e15) {
+            return Err(err(format!(
+                "the seed must be a whole number ≥ 0, not {seed}"
+            )));
+        }
+        Core::from_scripts(scripts, nc, seed as u64)
+            .map(|core| Playground { core })
+            .map_err(err)
+    }
+
+    /// Steps run so far.
+    pub fn position(&self) -> f64 {
+        self.core.position() as f64
+    }
+
+    /// The last position of the run as known.
+    pub fn end(&self) -> f64 {
+        self.core.end() as f64
+    }
+
+    /// Goes to position `n` (clamped to `0..=end`).
+    pub fn seek(&mut self, n: f64) -> Result<(), JsError> {
+        let n = position_arg(n)?;
+        self.core.seek(n);
+        Ok(())
+    }
+
+    pub fn forward(&mut self) {
+        self.core.forward();
+    }
+
+    pub fn back(&mut self) {
+        self.core.back();
+    }
+
+    /// The next key position (or the end): where "Next key event" goes.
+    #[wasm_bindgen(js_name = nextKey)]
+    pub fn next_key(&self) -> f64 {
+        self.core.next_key() as f64
+    }
+
+    #[wasm_bindgen(js_name = prevKey)]
+    pub fn prev_key(&self) -> f64 {
+        self.core.prev_key() as f64
+    }
+
+    /// The world now: `{schemaVersion, position, end, step, timeUs, processes,
+    /// pipes, sockets, terminals}`.
+    pub fn snapshot(&self) -> Result<JsValue, JsError> {
+        let snapshot = self.core.snapshot();
+        to_js(&SnapshotOut {
+            schema_version: SCHEMA_VERSION,
+            position: self.core.position(),
+            end: self.core.end(),
+            snapshot: &snapshot,
+        })
+    }
+
+    /// Events of positions `from..=to`, each `{step, timeUs, pid, type, ..., line, key}`.
+    pub fn events(&self, from: f64, to: f64) -> Result<JsValue, JsError> {
+        let (from, to) = (position_arg(from)?, position_arg(to)?);
+        to_js(&self.core.events(from, to))
+    }
+
+    /// `{step, text, man, key}` for the current position.
+    pub fn narration(&self) -> Result<JsValue, JsError> {
+        to_js(&self.core.narration())
+    }
+
+    /// `[{text, met}]`: the lesson's goals against the current snapshot.
+    pub fn goals(&self) -> Result<JsValue, JsError> {
+        to_js(&self.core.goals())
+    }
+
+    /// `{schemaVersion, lesson, nc, seed, terminals: [{label, script}], end, keyPositions}`.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(&self.core.info())
+    }
+
+    /// Types `text` and Enter into terminal `terminal` now, if it parses.
+    #[wasm_bindgen(js_name = typeLine)]
+    pub fn type_line(&mut self, terminal: u32, text: &str) -> Result<(), JsError> {
+        self.core.type_line(terminal, text).map_err(err)
+    }
+
+    /// Ctrl-C in terminal `terminal`.
+    pub fn interrupt(&mut self, terminal: u32) -> Result<(), JsError> {
+        self.core.input(terminal, InputKind::Interrupt).map_err(err)
+    }
+
+    /// Ctrl-D in terminal `terminal`.
+    pub fn eof(&mut self, terminal: u32) -> Result<(), JsError> {
+        self.core.input(terminal, InputKind::Eof).map_err(err)
+    }
+}
+
+fn position_arg(n: f64) -> Result<u64, JsError> {
+    if n.is_finite() && n >= 0.0 {
+        Ok(n.min(u64::MAX as f64 / 2.0) as u64)
+    } else {
+        Err(err(format!("a position is a number ≥ 0, not {n}")))
+    }
+}
+
+/// `null`, or `{message, line, column, rendered}` when `text` does not parse.
+#[wasm_bindgen(js_name = checkCommand)]
+pub fn check_command_js(text: &str) -> Result<JsValue, JsError> {
+    match check_command(text) {
+        Ok(()) => Ok(JsValue::NULL),
+        Err(e) => to_js(&e),
+    }
+}
+
+/// Every lesson as it reads for `nc`: `[{name, title, intro, terminals, presets,
+/// untilMs, goals}]`.
+#[wasm_bindgen]
+pub fn lessons(nc: &str) -> Result<JsValue, JsError> {
+    let nc = parse_flavor(nc).map_err(err)?;
+    to_js(&lessons::all(nc))
+}
+
+/// `[{name, line}]`: the nc flavors and what each is, in one line.
+#[wasm_bindgen]
+pub fn flavors() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Flavor {
+        name: &'static str,
+        line: &'static str,
+    }
+    let list: Vec<Flavor> = FLAVORS
+        .iter()
+        .map(|(name, _, line)| Flavor { name, line })
+        .collect();
+    to_js(&list)
+}
+
+#[wasm_bindgen(js_name = schemaVersion)]
+pub fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
 
 /// The version of the simulator the page runs, for its footer and bug reports.
 #[wasm_bindgen]
@@ -11,10 +554,33 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// Runs `steps` steps of a fresh lesson run and returns how many ran: what the
+/// benchmark times in wasm.
+#[wasm_bindgen(js_name = benchSteps)]
+pub fn bench_steps(scripts: Vec<String>, nc: &str, steps: f64) -> Result<f64, JsError> {
+    let nc = parse_flavor(nc).map_err(err)?;
+    let mut s = Session::new(
+        RunConfig {
+            terminals: scripts,
+            nc,
+            seed: 0,
+            until_ms: 3_600_000,
+        },
+        TerminalMode::Interactive,
+    );
+    let start = s.step();
+    s.run(position_arg(steps)?);
+    Ok((s.step() - start) as f64)
+}
+
+#[cfg(test)]
+mod golden;
+
 // Under wasm these run in Node through `wasm-bindgen-test-runner`
 // (`cargo xtask test wasm`); natively they are ordinary tests.
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -23,12 +589,83 @@ mod tests {
     fn version_is_the_crate_version() {
         let version = super::version();
         assert_eq!(version, env!("CARGO_PKG_VERSION"));
-        // The footer shows it as a release number, so it must look like one.
         let parts: Vec<&str> = version.split('.').collect();
         assert_eq!(parts.len(), 3, "not MAJOR.MINOR.PATCH: {version}");
         assert!(
             parts.iter().all(|part| part.parse::<u32>().is_ok()),
             "{version}"
         );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn every_lesson_gives_the_trace_recorded_natively() {
+        let now = golden::compute();
+        assert_eq!(now.len(), 24, "6 lessons x 4 flavors");
+        #[cfg(not(target_arch = "wasm32"))]
+        if std::env::var_os("PIPELAB_BLESS").is_some() {
+            golden::bless(&now);
+            return;
+        }
+        let golden = golden::parse(golden::GOLDEN);
+        for (key, hash) in &now {
+            let want = golden
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, h)| h.as_str());
+            assert_eq!(
+                want,
+                Some(hash.as_str()),
+                "trace of {key} differs from crates/web/src/golden.txt \
+                 (regenerate natively: PIPELAB_BLESS=1 cargo test -p pipelab-web)"
+            );
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert!(Core::from_lesson("nope", "openbsd").is_err());
+        assert!(Core::from_lesson("fifo-once", "gnu").is_err());
+        assert!(Core::from_scripts(vec![], "openbsd", 0).is_err());
+        assert!(Core::from_scripts(vec!["echo 'unclosed".into()], "openbsd", 0).is_err());
+        let mut c = Core::from_scripts(vec![String::new()], "openbsd", 0).unwrap();
+        assert!(c.type_line(5, "echo hi").is_err());
+        let e = c.type_line(0, "echo a |").unwrap_err();
+        assert!(e.contains('^'), "the error shows where: {e}");
+        c.seek(u64::MAX);
+        assert_eq!(c.position(), c.end());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_typed_command_runs_and_extends_the_run() {
+        let mut c = Core::from_scripts(vec![String::new()], "openbsd", 0).unwrap();
+        c.seek(c.end());
+        let before = c.end();
+        c.type_line(0, "echo typed").unwrap();
+        assert!(c.end() > before);
+        c.seek(c.end());
+        assert!(c.snapshot().terminals[0].output.contains("typed\n"));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_textbook_key_moment_is_the_listener_killed_by_sigpipe() {
+        let mut c = Core::from_lesson("second-request", "textbook").unwrap();
+        let mut seen = false;
+        while c.position() < c.end() {
+            let k = c.next_key();
+            c.seek(k);
+            let n = c.narration();
+            if n.text.contains("is killed by SIGPIPE") {
+                assert!(n.key);
+                seen = true;
+                break;
+            }
+        }
+        assert!(seen, "no narration of the death by SIGPIPE");
+        let goals = c.goals();
+        assert!(goals.iter().any(|g| g.met), "{goals:?}");
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! Both install what is missing first and say so, one line per step.
 //!
+//! - `bench`: `bench-web`, the playground's performance figures
 //! - `install`: the wasm target, wasm-bindgen-cli, system and npm packages
 //! - `page`: build the wasm and bind it into `www/pkg`
 //! - `static_server`: the std-only HTTP server behind `serve`
@@ -12,6 +13,7 @@
 //! - `lockfile`: versions pinned in `Cargo.lock`
 //! - `process`: running commands and finding tools
 
+mod bench;
 mod install;
 mod lockfile;
 mod page;
@@ -60,6 +62,9 @@ enum Cmd {
         #[arg(value_enum, value_name = "SUITE")]
         suites: Vec<Suite>,
     },
+    /// Print the playground's performance figures: sizes, first render, seek,
+    /// simulated steps per second (wasm and native). A benchmark, not a test.
+    BenchWeb,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
     let result = Workspace::locate().and_then(|ws| match cli.command {
         Cmd::Serve { port, no_build } => serve(&ws, port, no_build),
         Cmd::Test { suites } => suites::test(&ws, &suites),
+        Cmd::BenchWeb => bench::bench_web(&ws),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

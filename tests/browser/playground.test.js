@@ -1,0 +1,280 @@
+// The playground as a learner and an instructor use it, in headless Chromium:
+// every lesson walked through its key events, Back, links, typing, the keyboard.
+// Screenshots of each lesson's key moment land in target/browser-artifacts/, and
+// the lesson-3 one is copied to docs/playground.png for the README.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer, CHROMIUM, CHROMIUM_ARGS } from './server.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ARTIFACTS = process.env.PIPELAB_ARTIFACTS ?? join(ROOT, 'target/browser-artifacts');
+const README_SHOT = join(ROOT, 'docs/playground.png');
+const VIEWPORT = { width: 1280, height: 720 };
+
+// Each lesson's key moment: the narration that tells it.
+const KEY_MOMENTS = [
+  { lesson: 'naive-pipe', nc: 'openbsd', narration: /nc \(pid \d+\) writes \d+ bytes into the terminal \/dev\/pts\/1/ },
+  { lesson: 'fifo-once', nc: 'openbsd', narration: /ECONNREFUSED/ },
+  { lesson: 'second-request', nc: 'textbook', narration: /is killed by SIGPIPE/ },
+  { lesson: 'sigpipe-ignored', nc: 'openbsd', narration: /kills yes \(pid \d+\)/ },
+  { lesson: 'while-loop', nc: 'openbsd', narration: /ECONNREFUSED/ },
+  { lesson: 'sandbox', nc: 'openbsd', narration: /python3 \(pid \d+\) writes \d+ bytes into the terminal/ },
+];
+
+let server;
+let browser;
+let userDataDir;
+
+before(async () => {
+  server = await startServer(ROOT);
+  userDataDir = mkdtempSync(join(tmpdir(), 'pipelab-chromium-'));
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: VIEWPORT,
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.process.kill();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+async function open(query = '', { colorScheme = 'light' } = {}) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  await page.emulateMedia({ colorScheme });
+  await page.goto(`${server.url}${query}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  return { page, problems };
+}
+
+const position = async (page) => Number((await page.locator('#position').textContent()).split(' / ')[0]);
+const end = async (page) => Number((await page.locator('#position').textContent()).split(' / ')[1]);
+const narration = (page) => page.locator('.narration-text').textContent();
+
+// What the learner sees that depends on the step.
+async function view(page) {
+  return page.evaluate(() => ({
+    svg: document.getElementById('diagram-svg').innerHTML,
+    narration: document.querySelector('.narration-text').textContent,
+    terminals: [...document.querySelectorAll('.term-out')].map((t) => t.textContent),
+    goals: document.getElementById('goals').textContent,
+    current: [...document.querySelectorAll('#trace-list li.current')].map((li) => li.textContent),
+  }));
+}
+
+for (const moment of KEY_MOMENTS) {
+  test(`lesson ${moment.lesson} (${moment.nc}) walks through its key events to its key moment`, async () => {
+    const { page, problems } = await open(`?lesson=${moment.lesson}&nc=${moment.nc}`);
+    let found = null;
+    let keys = 0;
+    while ((await position(page)) < (await end(page))) {
+      await page.getByRole('button', { name: 'Next key event' }).click();
+      keys += 1;
+      const text = await narration(page);
+      assert.ok(text.length > 10, `narration at step ${await position(page)}`);
+      if ((await position(page)) < (await end(page))) {
+        assert.equal(await page.locator('#narration.key').count(), 1, `step ${await position(page)} is not marked key`);
+      }
+      if (found === null && moment.narration.test(text)) {
+        found = await position(page);
+        await page.screenshot({ path: join(ARTIFACTS, `lesson-${moment.lesson}-${moment.nc}.png`) });
+        if (moment.lesson === 'second-request') {
+          mkdirSync(dirname(README_SHOT), { recursive: true });
+          copyFileSync(join(ARTIFACTS, `lesson-${moment.lesson}-${moment.nc}.png`), README_SHOT);
+        }
+      }
+      assert.ok(keys < 400, 'Next key event never reaches the end');
+    }
+    assert.ok(found !== null, `no key moment matching ${moment.narration}`);
+    // At the end every goal of the lesson is met.
+    const unmet = await page.locator('#goals li.unmet').count();
+    assert.equal(unmet, 0, await page.locator('#goals').textContent());
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}
+
+test('every lesson in every flavor runs to its end with all its goals met', async () => {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-ready="true"]');
+  const lessons = await page.locator('#lesson option').evaluateAll((os) => os.map((o) => o.value));
+  const flavors = await page.locator('#flavor option').evaluateAll((os) => os.map((o) => o.value));
+  assert.equal(lessons.length, 6);
+  assert.deepEqual(flavors, ['openbsd', 'traditional', 'busybox', 'textbook']);
+  for (const lesson of lessons) {
+    await page.locator('#lesson').selectOption(lesson);
+    for (const nc of flavors) {
+      await page.locator('#flavor').selectOption(nc);
+      await page.locator('#lesson').focus();
+      await page.locator('#lesson').blur();
+      await page.keyboard.press('End');
+      const unmet = await page.locator('#goals li.unmet').allTextContents();
+      assert.deepEqual(unmet, [], `${lesson} ${nc}`);
+      assert.ok((await page.locator('#diagram-svg .proc').count()) > 0, `${lesson} ${nc}: no process drawn`);
+      assert.ok((await page.locator('#flavor-line').textContent()).startsWith(`nc = ${nc}:`));
+    }
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the textbook listener is drawn "killed by SIGPIPE"; with openbsd no process is', async () => {
+  for (const [nc, killed] of [['textbook', true], ['openbsd', false], ['traditional', false]]) {
+    const { page } = await open(`?lesson=second-request&nc=${nc}`);
+    await page.keyboard.press('End');
+    const states = await page.locator('#diagram-svg .proc-state').allTextContents();
+    assert.equal(states.includes('killed by SIGPIPE'), killed, `${nc}: ${states.join(' | ')}`);
+    if (killed) {
+      const title = await page.locator('#diagram-svg .proc-killed .proc-title').first().textContent();
+      assert.match(title, /nc -l -p 6000/);
+    }
+    await page.close();
+  }
+});
+
+test('Back restores the earlier view exactly', async () => {
+  const { page, problems } = await open('?lesson=second-request&nc=textbook&step=150');
+  const before = await view(page);
+  for (let i = 0; i < 5; i++) await page.getByRole('button', { name: 'Step' }).click();
+  assert.notDeepEqual(await view(page), before);
+  for (let i = 0; i < 5; i++) await page.getByRole('button', { name: 'Back' }).click();
+  assert.equal(await position(page), 150);
+  assert.deepEqual(await view(page), before);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a link restores a run at its step, and the page keeps its link current', async () => {
+  const { page } = await open('?lesson=fifo-once&nc=traditional&step=140');
+  assert.equal(await position(page), 140);
+  assert.equal(await page.locator('#flavor').inputValue(), 'traditional');
+  assert.equal(await page.locator('#lesson').inputValue(), 'fifo-once');
+  const linked = await view(page);
+  // The same step reached by hand.
+  const other = await open('?lesson=fifo-once&nc=traditional');
+  await other.page.locator('#timeline').fill('140');
+  assert.deepEqual(await view(other.page), linked);
+  await other.page.keyboard.press('ArrowRight');
+  assert.match(other.page.url(), /\?lesson=fifo-once&nc=traditional&step=141$/);
+  await other.page.close();
+  // A sandbox link carries its terminals' scripts.
+  const sandbox = await open(`?t=${encodeURIComponent('echo one; echo two')}&t=&nc=busybox&seed=3&step=9`);
+  assert.equal(await position(sandbox.page), 9);
+  assert.equal(await sandbox.page.locator('.term').count(), 2);
+  await sandbox.page.keyboard.press('End');
+  assert.match(await sandbox.page.locator('.term-out').first().textContent(), /one\ntwo\n/);
+  await sandbox.page.close();
+  await page.close();
+});
+
+test('a typo in a command shows an error with its position; what is typed is text, never HTML', async () => {
+  const { page, problems } = await open('?lesson=sandbox');
+  const input = page.getByRole('textbox', { name: 'Command for client' });
+  await input.fill('echo a | | wc');
+  await input.press('Enter');
+  const error = page.locator('.term[data-terminal="2"] .term-error');
+  assert.equal(await error.isVisible(), true);
+  const message = await error.textContent();
+  assert.match(message, /echo a \| \| wc\n\s+\^/, message);
+  // The line stays for fixing.
+  assert.equal(await input.inputValue(), 'echo a | | wc');
+  await input.fill('echo "<img src=x id=injected>"');
+  await input.press('Enter');
+  assert.equal(await error.isVisible(), false);
+  await page.keyboard.press('End');
+  assert.match(await page.locator('.term[data-terminal="2"] .term-out').textContent(), /<img src=x id=injected>/);
+  assert.equal(await page.locator('#injected').count(), 0);
+  // History: Up brings the last command back.
+  await input.press('ArrowUp');
+  assert.equal(await input.inputValue(), 'echo "<img src=x id=injected>"');
+  // The link carries what was typed, at the step it was typed: it reproduces the run.
+  assert.match(page.url(), /&i=\d+%3A2%3Aecho/);
+  const again = await open(new URL(page.url()).search);
+  assert.deepEqual(await view(again.page), await view(page));
+  assert.deepEqual(again.problems, []);
+  await again.page.close();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a malformed link shows its message and falls back to the first lesson', async () => {
+  for (const query of ['?lesson=nope', '?lesson=fifo-once&nc=gnu', '?step=-4', '?t=echo%20%27unclosed']) {
+    const { page, problems } = await open(query);
+    const message = page.locator('#message');
+    assert.equal(await message.isVisible(), true, query);
+    assert.match(await message.textContent(), /malformed|does not parse/, query);
+    assert.equal(await page.locator('#lesson').inputValue(), 'naive-pipe', query);
+    assert.deepEqual(problems, [], query);
+    await page.close();
+  }
+});
+
+test('the keyboard shortcuts work and are listed in the help panel', async () => {
+  const { page, problems } = await open('?lesson=naive-pipe');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await position(page), 2);
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await position(page), 1);
+  await page.keyboard.press('End');
+  assert.equal(await position(page), await end(page));
+  await page.keyboard.press('Home');
+  assert.equal(await position(page), 0);
+  await page.keyboard.press('PageDown');
+  const key = await position(page);
+  assert.ok(key > 0);
+  assert.equal(await page.locator('#narration.key').count(), 1);
+  await page.keyboard.press(' ');
+  assert.equal(await page.getByRole('button', { name: 'Pause' }).count(), 1);
+  await page.waitForFunction((k) => Number(document.getElementById('position').textContent.split(' / ')[0]) > k + 1, key);
+  await page.keyboard.press(' ');
+  assert.equal(await page.getByRole('button', { name: 'Play' }).count(), 1);
+  await page.keyboard.press('?');
+  assert.equal(await page.locator('#help').isVisible(), true);
+  const help = await page.locator('#help').textContent();
+  for (const k of ['→', '←', 'Space', 'Home', 'End', 'PageDown']) assert.ok(help.includes(k), k);
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#help').isVisible(), false);
+  // A click on a trace line seeks there.
+  const line = page.locator('#trace-list li').nth(10);
+  const target = Number(await line.getAttribute('data-position'));
+  await line.click();
+  assert.equal(await position(page), target);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('presentation mode shows the diagram and narration in large type; PageDown jumps to key events', async () => {
+  const { page, problems } = await open('?lesson=second-request&nc=textbook&present=1', { colorScheme: 'dark' });
+  assert.equal(await page.locator('.terminals').isVisible(), false);
+  assert.equal(await page.locator('.trace').isVisible(), false);
+  assert.equal(await page.locator('#diagram-svg').isVisible(), true);
+  const size = await page.locator('.narration-text').evaluate((n) => parseFloat(getComputedStyle(n).fontSize));
+  assert.ok(size >= 24, `narration at ${size}px`);
+  let steps = 0;
+  while (!/killed by SIGPIPE/.test(await narration(page)) && steps++ < 60) await page.keyboard.press('PageDown');
+  assert.match(await narration(page), /killed by SIGPIPE/);
+  await page.screenshot({ path: join(ARTIFACTS, 'present-second-request-textbook.png') });
+  await page.getByRole('button', { name: 'Present' }).click();
+  assert.equal(await page.locator('.terminals').isVisible(), true);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -1,0 +1,255 @@
+// Turns the simulator's data (snapshots, trace events) into view models for the
+// renderers. Pure functions: no DOM, no simulator calls.
+
+// Geometry of the diagram, in SVG units.
+export const G = {
+  colWidth: 262,
+  card: { w: 252, h: 60, gap: 6 },
+  cell: { w: 200, h: 54, gap: 6 },
+  // Kernel objects stand in columns to the right of the processes.
+  objColumns: 2,
+  pad: 6,
+  header: 22,
+};
+
+// How long an ended process stays drawn (in steps), so its end can be seen.
+const LINGER_STEPS = 15;
+const LINGER_KILLED = 400;
+
+// A stable layout for a whole run, from its trace: each process gets a column
+// (its terminal) and a row, each kernel object a cell. Lifetimes that do not
+// overlap share a row, so nothing moves when the timeline moves.
+export function layoutRun(events, terminalLabels) {
+  const parent = new Map();
+  const born = new Map();
+  const died = new Map();
+  const killed = new Set();
+  const roots = [];
+  const objFirst = new Map();
+  const objLast = new Map();
+  const touch = (key, step) => {
+    if (!objFirst.has(key)) objFirst.set(key, step);
+    objLast.set(key, step);
+  };
+  for (const e of events) {
+    if (e.type === 'spawn') {
+      parent.set(e.pid, e.parent);
+      born.set(e.pid, e.step);
+      if (e.parent === 1) roots.push(e.pid);
+    } else if (e.type === 'exit') {
+      died.set(e.pid, e.step);
+      if (e.status && e.status.signaled) killed.add(e.pid);
+    } else if (e.type === 'syscall' && e.object) {
+      // Pipes, sockets, and FIFOs (which live in /tmp in the lessons; a FIFO
+      // elsewhere still gets a cell, after these).
+      if (/^(pipe|socket):\[/.test(e.object) || e.object.startsWith('/tmp/')) touch(e.object, e.step);
+    } else if (e.type === 'tcpState') {
+      touch(`socket:[${e.sock}]`, e.step);
+    } else if (e.type === 'blocked') {
+      for (const key of e.on ?? []) {
+        if (key.kind === 'pipe') touch(`pipe:[${key.id}]`, e.step);
+        if (key.kind === 'socket') touch(`socket:[${key.id}]`, e.step);
+      }
+    }
+  }
+  const end = events.length ? events[events.length - 1].step + 1 : 0;
+  const column = new Map();
+  const columnOf = (pid) => {
+    if (column.has(pid)) return column.get(pid);
+    const root = roots.indexOf(pid);
+    let col = 0;
+    if (root >= 0) col = root;
+    else if (parent.has(pid) && parent.get(pid) !== pid) col = columnOf(parent.get(pid));
+    column.set(pid, col);
+    return col;
+  };
+  // Interval packing per column, in birth order.
+  const rowsEnd = [];
+  const procSlot = new Map();
+  const pids = [...born.keys()].sort((a, b) => born.get(a) - born.get(b) || a - b);
+  for (const pid of pids) {
+    const col = columnOf(pid);
+    const from = born.get(pid);
+    const until = died.has(pid) ? died.get(pid) + (killed.has(pid) ? LINGER_KILLED : LINGER_STEPS) : Infinity;
+    rowsEnd[col] ??= [];
+    let row = rowsEnd[col].findIndex((free) => free < from);
+    if (row < 0) row = rowsEnd[col].length;
+    rowsEnd[col][row] = until;
+    procSlot.set(pid, { col, row, until });
+  }
+  const objSlot = new Map();
+  const cellsEnd = [];
+  const keys = [...objFirst.keys()].sort((a, b) => objFirst.get(a) - objFirst.get(b));
+  for (const key of keys) {
+    const from = objFirst.get(key);
+    const until = objLast.get(key) + LINGER_STEPS;
+    let cell = cellsEnd.findIndex((free) => free < from);
+    if (cell < 0) cell = cellsEnd.length;
+    cellsEnd[cell] = until;
+    objSlot.set(key, cell);
+  }
+  const columns = Math.max(terminalLabels.length, rowsEnd.length, 1);
+  const rows = Math.max(1, ...rowsEnd.map((r) => (r ? r.length : 0)));
+  return { columns, rows, procSlot, objSlot, cells: Math.max(cellsEnd.length, 1), labels: terminalLabels, end };
+}
+
+export function stateText(p) {
+  if (p.state === 'killed') return `killed by ${p.killedBy}`;
+  if (p.state === 'exited') return `exited ${p.exitCode}`;
+  if (p.state === 'blocked') return `blocked in ${shortCall(p.blockedIn)}`;
+  return 'running';
+}
+
+// `read(0, ...)` from strace's unfinished text `read(0, ...)`.
+function shortCall(text) {
+  if (!text) return 'a call';
+  const open = text.indexOf('(');
+  if (open < 0) return text;
+  const name = text.slice(0, open);
+  const firstArg = text.slice(open + 1).split(/[,)]/)[0];
+  return `${name}(${firstArg.trim()}${text.length > open + 1 + firstArg.length + 1 ? ', …' : ''})`;
+}
+
+function fdArrow(fd) {
+  if (fd.read && fd.write) return '↔';
+  return fd.read ? '←' : '→';
+}
+
+// The view model of the diagram at one position.
+// `stepEvents` are the events of the step that led here.
+export function diagramModel(snapshot, stepEvents, layout) {
+  const { colWidth, card, cell, pad, header, objColumns } = G;
+  const objLeft = layout.columns * colWidth + 10;
+  const width = objLeft + objColumns * (cell.w + cell.gap) + pad;
+  const procTop = header + pad;
+  const objTop = procTop;
+  const perRow = objColumns;
+
+  const moved = new Set();
+  const signalled = new Map();
+  for (const e of stepEvents) {
+    if (e.type === 'syscall' && e.bytes > 0 && e.object) moved.add(e.object);
+    if (e.type === 'signal' && e.signal !== 'SIGCHLD') signalled.set(e.pid, e.signal);
+  }
+  const actor = stepEvents.find((e) => e.type === 'syscall' || e.type === 'blocked')?.pid ?? null;
+
+  const objects = [];
+  const objectAt = new Map();
+  let overflow = layout.cells;
+  // An object that outlives its last mention in the trace may find its cell
+  // taken by a newer one: it moves to a spare cell rather than overlap.
+  const taken = new Set();
+  const place = (key) => {
+    let slot = layout.objSlot.get(key);
+    if (slot === undefined || taken.has(slot)) slot = overflow++;
+    taken.add(slot);
+    return {
+      x: objLeft + (slot % perRow) * (cell.w + cell.gap),
+      y: objTop + Math.floor(slot / perRow) * (cell.h + cell.gap),
+    };
+  };
+  for (const p of snapshot.pipes) {
+    const fifo = !p.name.startsWith('pipe:[');
+    const at = place(p.name);
+    const o = {
+      kind: fifo ? 'fifo' : 'pipe',
+      key: p.name,
+      ...at,
+      title: fifo ? `FIFO ${p.name}` : p.name,
+      detail: `${p.buffered} / ${p.capacity} bytes · ${p.readers} reader${p.readers === 1 ? '' : 's'}, ${p.writers} writer${p.writers === 1 ? '' : 's'}`,
+      fill: p.capacity ? Math.min(1, p.buffered / p.capacity) : 0,
+      buffered: p.buffered,
+      warn: p.readers === 0 && p.writers > 0,
+      active: moved.has(p.name),
+    };
+    objects.push(o);
+    objectAt.set(p.name, o);
+  }
+  for (const s of snapshot.sockets) {
+    const key = `socket:[${s.id}]`;
+    const at = place(key);
+    const where = s.remote ? `${s.local ?? '?'} → ${s.remote}` : (s.local ?? 'unbound');
+    const extras = [];
+    if (s.queued) extras.push(`${s.queued} B queued`);
+    if (s.state === 'LISTEN') extras.push(`accept queue ${s.acceptQueue}/${s.backlog}`);
+    if (s.orphan) extras.push('no fd');
+    const o = {
+      kind: 'socket',
+      key,
+      ...at,
+      title: `${key} ${s.state}`,
+      detail: [where, ...extras].join(' · '),
+      state: s.state,
+      fill: 0,
+      buffered: s.queued,
+      warn: false,
+      active: moved.has(key),
+    };
+    objects.push(o);
+    objectAt.set(key, o);
+  }
+
+  const procs = [];
+  const edges = [];
+  let extraRow = layout.rows;
+  for (const p of snapshot.processes) {
+    let slot = layout.procSlot.get(p.pid);
+    // An ended process is drawn a while, then its row goes to a later one.
+    if (slot && snapshot.position - 1 > slot.until) continue;
+    if (!slot) slot = { col: 0, row: extraRow++ };
+    const x = pad + slot.col * colWidth;
+    const y = procTop + slot.row * (card.h + card.gap);
+    const fds = p.fds.map((fd) => `${fd.fd}${fdArrow(fd)}${fd.object}`);
+    const ignores = p.ignores.filter((s) => s === 'SIGPIPE' || s === 'SIGINT');
+    procs.push({
+      pid: p.pid,
+      x,
+      y,
+      title: `${p.pid}  ${p.argv.join(' ')}`,
+      state: stateText(p),
+      stateClass: p.state,
+      fds: fds.join('  '),
+      ignores: ignores.length ? `ignores ${ignores.join(', ')}` : '',
+      signal: signalled.get(p.pid) ?? null,
+      actor: p.pid === actor,
+    });
+    for (const fd of p.fds) {
+      const o = objectAt.get(fd.object);
+      if (!o) continue;
+      edges.push({
+        x1: x + card.w,
+        y1: y + card.h / 2,
+        x2: o.x,
+        y2: o.y + cell.h / 2,
+        active: o.active && p.pid === actor,
+        dir: fd.read && fd.write ? 'both' : fd.read ? 'read' : 'write',
+      });
+    }
+  }
+  const objRows = Math.ceil(Math.max(overflow, 1) / perRow);
+  const height = Math.max(procTop + extraRow * (card.h + card.gap), objTop + objRows * (cell.h + cell.gap)) + pad;
+  const columns = layout.labels.map((label, i) => ({ label, x: pad + i * colWidth }));
+  return { width, height, columns, objTop, objLeft, procs, objects, edges };
+}
+
+// The trace lines of a whole run, for the trace panel.
+export function traceLines(events) {
+  return events
+    .filter((e) => e.line)
+    .map((e) => ({ position: e.step + 1, pid: e.pid, text: e.line, key: e.key, type: e.type }));
+}
+
+// The pids that appear in a run's trace, for the filter.
+export function tracePids(events) {
+  return [...new Set(events.filter((e) => e.line && e.pid).map((e) => e.pid))].sort((a, b) => a - b);
+}
+
+// The terminals written to in this step (`/dev/pts/N` is terminal N).
+export function terminalsWritten(stepEvents) {
+  const written = new Set();
+  for (const e of stepEvents) {
+    const m = e.type === 'syscall' && e.bytes > 0 && /^\/dev\/pts\/(\d+)$/.exec(e.object ?? '');
+    if (m && /^(write|sendto|writev)$/.test(e.name)) written.add(Number(m[1]));
+  }
+  return written;
+}

@@ -1,0 +1,32 @@
+// The trace panel: strace -f lines, the current step's lines highlighted.
+// Built once per run (`renderTrace`), then only re-highlighted (`highlightTrace`).
+
+export function renderTrace(list, lines, filterPid) {
+  const items = [];
+  for (const line of lines) {
+    if (filterPid !== null && line.pid !== filterPid) continue;
+    const li = document.createElement('li');
+    li.dataset.position = String(line.position);
+    li.className = line.key ? 'key' : '';
+    const pos = document.createElement('span');
+    pos.className = 'pos';
+    pos.textContent = String(line.position);
+    const text = document.createElement('span');
+    text.textContent = line.text;
+    li.append(pos, text);
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+}
+
+export function highlightTrace(list, position, scroll) {
+  let first = null;
+  for (const li of list.querySelectorAll('li.current')) li.classList.remove('current');
+  for (const li of list.querySelectorAll(`li[data-position="${position}"]`)) {
+    li.classList.add('current');
+    first ??= li;
+  }
+  // Centred by hand: scrollIntoView could also scroll the page itself.
+  if (scroll && first) list.scrollTop = first.offsetTop - list.clientHeight / 2;
+  return first !== null;
+}
