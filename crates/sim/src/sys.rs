@@ -197,6 +197,10 @@ where
             return Poll::Pending;
         }
         let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
+        // Events the call causes (a SIGPIPE, a TCP state change) are traced after
+        // the call itself, as strace shows `write(...) = -1 EPIPE` before
+        // `--- SIGPIPE ---`.
+        let caused_from = k.trace.len();
         let outcome = if interrupted && this.blocked && this.interruptible {
             let restart = k
                 .proc(pid)
@@ -227,6 +231,7 @@ where
                     Ok(v) => (v.ret(), None),
                     Err(e) => (-1, Some(*e)),
                 };
+                let caused = k.trace.split_off(caused_from);
                 k.emit(
                     Some(pid),
                     EventKind::Syscall {
@@ -240,6 +245,7 @@ where
                         resumed: this.blocked,
                     },
                 );
+                k.trace.extend(caused);
                 if !k.syscall_exit(pid) {
                     return Poll::Pending;
                 }

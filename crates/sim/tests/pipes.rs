@@ -221,3 +221,19 @@ fn closing_an_fd_twice_is_ebadf() {
         vec![format!("{:?}", Err::<(), _>(Errno::EBADF))]
     );
 }
+
+#[test]
+fn the_failed_write_is_traced_before_the_sigpipe_it_raises() {
+    let mut w = world();
+    spawn(&mut w, move |sys| async move {
+        let (r, wr) = sys.pipe().await.unwrap();
+        sys.close(r).await.unwrap();
+        let _ = sys.write(wr, b"x").await;
+        0
+    });
+    run(&mut w);
+    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
+    let write = trace.find("= -1 EPIPE").expect("write traced");
+    let signal = trace.find("--- SIGPIPE").expect("signal traced");
+    assert!(write < signal, "{trace}");
+}
