@@ -563,7 +563,8 @@ pub fn narrate(step: u64, events: &[Event], after: Option<&Snapshot>) -> Narrati
     let mut told: Vec<(String, Option<String>)> = Vec::new();
     let top = events.iter().map(weight).max().unwrap_or(0);
     // The call first, then the signal it raised, then the death it caused (the
-    // kernel records a signal before the call that raised it returns).
+    // trace has them in that order already; other processes' events in the same
+    // step, such as a parent's SIGCHLD, come after).
     let mut ordered: Vec<&Event> = events.iter().collect();
     ordered.sort_by_key(|e| match e.kind {
         EventKind::Syscall { .. } | EventKind::Blocked { .. } => 0,
