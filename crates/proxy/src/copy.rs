@@ -1,0 +1,304 @@
+//! Moving bytes one way, from `src` to `dst`, never faster than `dst` takes them.
+//!
+//! Memory stays bounded because each direction holds at most one buffer (or one
+//! pipe) and only while bytes are in flight: it waits for `src` to be readable with
+//! nothing in hand, takes a buffer from a small pool, reads and writes until `src`
+//! would block, and gives the buffer back. An idle connection therefore holds no
+//! buffer at all, and a slow reader stalls its writer through the kernel's socket
+//! buffers (backpressure) instead of growing anything here.
+//!
+//! Two ways to move the bytes:
+//! - the portable one: `recv` into a user-space buffer, `send` from it;
+//! - on Linux, `splice(2)`: socket → pipe → socket, the bytes never reach user
+//!   space. The pipe is taken from a pool the same way as a buffer.
+
+use std::io;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+/// How many idle buffers (or pipes) the pool keeps for reuse; the rest are freed.
+const POOL_MAX: usize = 64;
+
+/// What the two directions of one connection share with its watchdog.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    start: Instant,
+    /// Milliseconds from `start` to the last byte moved, either way.
+    last_ms: AtomicU64,
+    /// One direction has ended (EOF passed on as `shutdown(SHUT_WR)`).
+    half_closed: AtomicBool,
+    /// Wakes the watchdog when `half_closed` changes.
+    pub(crate) changed: Notify,
+}
+
+impl Activity {
+    pub(crate) fn new() -> Activity {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            half_closed: AtomicBool::new(false),
+            changed: Notify::new(),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When a byte last moved, either way.
+    pub(crate) fn last(&self) -> Instant {
+        self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn is_half_closed(&self) -> bool {
+        self.half_closed.load(Ordering::Acquire)
+    }
+
+    fn set_half_closed(&self) {
+        self.half_closed.store(true, Ordering::Release);
+        self.changed.notify_one();
+    }
+}
+
+/// Copies `src` to `dst` until `src` ends, then passes the EOF on with
+/// `shutdown(SHUT_WR)` on `dst`, so `dst`'s peer sees the end while the other
+/// direction keeps flowing. `moved` counts the bytes written to `dst`.
+///
+/// An error (a reset, EPIPE) is returned as is; the caller decides what it means.
+pub(crate) async fn pump(
+    src: &TcpStream,
+    dst: &TcpStream,
+    buffer_size: usize,
+    splice: bool,
+    moved: &AtomicU64,
+    activity: &Activity,
+) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if splice {
+        linux::pump_splice(src, dst, buffer_size, moved, activity).await?;
+        return end_of_stream(dst, activity);
+    }
+    let _ = splice;
+    pump_buffered(src, dst, buffer_size, moved, activity).await?;
+    end_of_stream(dst, activity)
+}
+
+fn end_of_stream(dst: &TcpStream, activity: &Activity) -> io::Result<()> {
+    socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write)?;
+    activity.set_half_closed();
+    Ok(())
+}
+
+/// The portable path: through a user-space buffer.
+async fn pump_buffered(
+    src: &TcpStream,
+    dst: &TcpStream,
+    buffer_size: usize,
+    moved: &AtomicU64,
+    activity: &Activity,
+) -> io::Result<()> {
+    loop {
+        // Wait with empty hands: an idle direction holds no buffer.
+        src.readable().await?;
+        let mut buf = BUFFERS.take(|| Vec::with_capacity(buffer_size));
+        let result = async {
+            loop {
+                buf.clear();
+                // `try_read_buf` reads into the spare capacity: no zeroing per read.
+                match src.try_read_buf(&mut buf) {
+                    Ok(0) => return Ok(true),
+                    Ok(n) => {
+                        write_all(dst, &buf[..n]).await?;
+                        moved.fetch_add(n as u64, Ordering::Relaxed);
+                        activity.touch();
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        .await;
+        BUFFERS.give(buf);
+        if result? {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes all of `data`, waiting for room as often as needed: this wait is the
+/// backpressure that slows a fast sender down to a slow receiver.
+async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match dst.try_write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A small free list, so a busy proxy does not allocate a buffer per burst.
+struct Pool<T> {
+    free: Mutex<Vec<T>>,
+}
+
+impl<T> Pool<T> {
+    const fn new() -> Pool<T> {
+        Pool {
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self, make: impl FnOnce() -> T) -> T {
+        self.pop().unwrap_or_else(make)
+    }
+
+    fn pop(&self) -> Option<T> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn give(&self, item: T) {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < POOL_MAX {
+            free.push(item);
+        }
+    }
+}
+
+static BUFFERS: Pool<Vec<u8>> = Pool::new();
+
+#[cfg(target_os = "linux")]
+mod linux {
+    //! `splice(2)`: socket → pipe → socket without copying through user space.
+
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use tokio::io::Interest;
+    use tokio::net::TcpStream;
+
+    use super::{Activity, Pool};
+
+    /// A pipe used as the in-kernel buffer of one direction.
+    #[derive(Debug)]
+    pub(super) struct Pipe {
+        read: OwnedFd,
+        write: OwnedFd,
+    }
+
+    impl Pipe {
+        /// `pipe2(2)` with `O_NONBLOCK | O_CLOEXEC`, grown to `size` bytes with
+        /// `fcntl(F_SETPIPE_SZ)` when allowed (the default is 64 KiB).
+        fn new(size: usize) -> io::Result<Pipe> {
+            let mut fds = [0; 2];
+            // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
+            let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
+            let pipe = unsafe {
+                Pipe {
+                    read: OwnedFd::from_raw_fd(fds[0]),
+                    write: OwnedFd::from_raw_fd(fds[1]),
+                }
+            };
+            if size > 64 * 1024 {
+                // SAFETY: F_SETPIPE_SZ on an fd we own; failure only leaves the size.
+                unsafe {
+                    libc::fcntl(
+                        pipe.write.as_raw_fd(),
+                        libc::F_SETPIPE_SZ,
+                        size as libc::c_int,
+                    )
+                };
+            }
+            Ok(pipe)
+        }
+    }
+
+    static PIPES: Pool<Pipe> = Pool::new();
+
+    fn take_pipe(size: usize) -> io::Result<Pipe> {
+        match PIPES.pop() {
+            Some(pipe) => Ok(pipe),
+            None => Pipe::new(size),
+        }
+    }
+
+    fn splice(from: i32, to: i32, len: usize) -> io::Result<usize> {
+        let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+        // SAFETY: plain fds and null offsets (both ends are a socket or a pipe).
+        let n = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                len,
+                flags,
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    pub(super) async fn pump_splice(
+        src: &TcpStream,
+        dst: &TcpStream,
+        size: usize,
+        moved: &AtomicU64,
+        activity: &Activity,
+    ) -> io::Result<()> {
+        let (src_fd, dst_fd) = (src.as_raw_fd(), dst.as_raw_fd());
+        loop {
+            src.readable().await?;
+            let pipe = take_pipe(size)?;
+            let result: io::Result<bool> = async {
+                loop {
+                    // The pipe is empty here, so EAGAIN can only mean "src has nothing".
+                    let n = match src.try_io(Interest::READABLE, || {
+                        splice(src_fd, pipe.write.as_raw_fd(), size)
+                    }) {
+                        Ok(0) => return Ok(true),
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                        Err(e) => return Err(e),
+                    };
+                    let mut left = n;
+                    while left > 0 {
+                        match dst.try_io(Interest::WRITABLE, || {
+                            splice(pipe.read.as_raw_fd(), dst_fd, left)
+                        }) {
+                            Ok(m) => left -= m,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                dst.writable().await?
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    moved.fetch_add(n as u64, Ordering::Relaxed);
+                    activity.touch();
+                }
+            }
+            .await;
+            // A pipe still holding bytes (after an error) is closed, never reused.
+            if result.is_ok() {
+                PIPES.give(pipe);
+            }
+            if result? {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! One client connection: pick a backend, copy both ways, end it cleanly, log it.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::addr::Backend;
+use crate::config::Config;
+use crate::copy::{Activity, pump};
+
+/// What every connection task shares: the configuration and two counters.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    /// Round-robin position over `config.backends`.
+    next_backend: AtomicUsize,
+    /// Numbers the connections for the logs.
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Shared {
+        Shared {
+            config,
+            next_backend: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+/// How a connection ended.
+#[derive(Debug)]
+enum Ending {
+    /// Both directions reached EOF and were passed on.
+    Done,
+    /// A socket failed: a reset, EPIPE, or something rarer. The other side is reset.
+    Failed(io::Error),
+    /// No byte moved for `--idle-timeout`.
+    Idle,
+    /// Half-closed, and no byte moved for `--half-close-timeout`.
+    HalfClosed,
+    /// `--shutdown-timeout` ran out during a drain.
+    Shutdown,
+}
+
+/// Serves one accepted client until both directions end, and logs it.
+pub(crate) async fn serve(
+    client: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    force_close: CancellationToken,
+    permit: Option<OwnedSemaphorePermit>,
+) {
+    let _permit = permit; // released when this connection ends
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let local = client.local_addr().unwrap_or(shared.config.listen);
+    // netcat's words, so the log reads like `nc -v` did.
+    info!(
+        conn = id,
+        "connect to [{}] from [{}] {}",
+        local.ip(),
+        peer.ip(),
+        peer.port()
+    );
+    let config = &shared.config;
+
+    let connected = tokio::select! {
+        c = connect(&shared) => c,
+        _ = force_close.cancelled() => return,
+    };
+    let (backend, name) = match connected {
+        Ok(found) => found,
+        Err(e) => {
+            // Not fatal: this client is closed at once, the next one tries again.
+            warn!(
+                conn = id,
+                "no backend for [{}] {}: {e}; closing the client",
+                peer.ip(),
+                peer.port()
+            );
+            return;
+        }
+    };
+    debug!(conn = id, "forwarding to {name}");
+    let _ = client.set_nodelay(true);
+    let _ = backend.set_nodelay(true);
+
+    let rcvd = AtomicU64::new(0); // client → backend
+    let sent = AtomicU64::new(0); // backend → client
+    let activity = Activity::new();
+    let both = async {
+        tokio::try_join!(
+            pump(
+                &client,
+                &backend,
+                config.buffer_size,
+                config.splice,
+                &rcvd,
+                &activity
+            ),
+            pump(
+                &backend,
+                &client,
+                config.buffer_size,
+                config.splice,
+                &sent,
+                &activity
+            ),
+        )
+    };
+    let ending = tokio::select! {
+        r = both => match r {
+            Ok(_) => Ending::Done,
+            Err(e) => Ending::Failed(e),
+        },
+        e = watchdog(&activity, config.idle_timeout, config.half_close_timeout) => e,
+        _ = force_close.cancelled() => Ending::Shutdown,
+    };
+
+    let (sent, rcvd) = (sent.load(Ordering::Relaxed), rcvd.load(Ordering::Relaxed));
+    let seconds = started.elapsed().as_secs_f64();
+    match &ending {
+        Ending::Done => debug!(conn = id, "both directions ended"),
+        Ending::Failed(e) if is_normal_ending(e) => {
+            // A reset on one side resets the other: SO_LINGER 0, then close.
+            reset(&client);
+            reset(&backend);
+            debug!(conn = id, "ended by the peer: {e}; reset the other side");
+        }
+        Ending::Failed(e) => {
+            reset(&client);
+            reset(&backend);
+            warn!(conn = id, "connection failed: {e}");
+        }
+        Ending::Idle => info!(conn = id, "idle timeout: closing"),
+        Ending::HalfClosed => info!(conn = id, "half-close timeout: closing"),
+        Ending::Shutdown => info!(conn = id, "shutdown timeout: closing"),
+    }
+    info!(
+        conn = id,
+        sent,
+        rcvd,
+        seconds,
+        " sent {sent}, rcvd {rcvd} ({seconds:.3}s, [{}] {})",
+        peer.ip(),
+        peer.port()
+    );
+    // Dropping both streams closes them, only now that both directions are over.
+}
+
+/// EPIPE and ECONNRESET are how TCP connections end every day, not bugs. Rust's
+/// runtime sets SIGPIPE to "ignore" before `main`, so a write to a socket whose peer
+/// is gone returns EPIPE here instead of killing the process as it killed `nc`.
+fn is_normal_ending(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+    )
+}
+
+/// Makes the coming close send RST instead of FIN (`SO_LINGER` with 0 seconds).
+fn reset(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}
+
+/// Round-robin: start at the next backend, and on a refused or timed-out connect
+/// try the following ones (every address of each) before giving up on the client.
+async fn connect(shared: &Shared) -> io::Result<(TcpStream, &Backend)> {
+    let backends = &shared.config.backends;
+    let first = shared.next_backend.fetch_add(1, Ordering::Relaxed);
+    let mut last_error = None;
+    for i in 0..backends.len() {
+        let backend = &backends[(first + i) % backends.len()];
+        for &addr in &backend.addrs {
+            match timeout(shared.config.connect_timeout, TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => return Ok((stream, backend)),
+                Ok(Err(e)) => {
+                    debug!("connect to {addr} ({backend}): {e}");
+                    last_error = Some(e);
+                }
+                Err(_) => {
+                    debug!("connect to {addr} ({backend}): timed out");
+                    last_error = Some(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("connect to {backend} timed out"),
+                    ));
+                }
+            }
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other("no backend address")))
+}
+
+/// Ends the connection when it has been quiet too long: `--idle-timeout` while both
+/// directions are open, the shorter of it and `--half-close-timeout` once one has
+/// ended. Never returns for an open connection without an idle timeout.
+async fn watchdog(activity: &Activity, idle: Option<Duration>, half_close: Duration) -> Ending {
+    loop {
+        let half_closed = activity.is_half_closed();
+        let limit = if half_closed {
+            Some(idle.map_or(half_close, |idle| idle.min(half_close)))
+        } else {
+            idle
+        };
+        let Some(limit) = limit else {
+            activity.changed.notified().await;
+            continue;
+        };
+        let deadline = activity.last() + limit;
+        if Instant::now() >= deadline {
+            return if half_closed {
+                Ending::HalfClosed
+            } else {
+                Ending::Idle
+            };
+        }
+        tokio::select! {
+            _ = sleep_until(deadline.into()) => {}
+            _ = activity.changed.notified() => {}
+        }
+    }
+}
