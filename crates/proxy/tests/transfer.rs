@@ -39,9 +39,22 @@ fn both_ways_backend(results: mpsc::Sender<(u64, bool)>) -> std::net::SocketAddr
 
 #[test]
 fn random_payloads_from_1_byte_to_64_mib_cross_byte_exact_both_ways_at_once() {
+    byte_exact_both_ways(&[], &[1, 1000, 65_537, MIB + 3, 64 * MIB]);
+}
+
+#[test]
+fn with_splice_random_payloads_cross_byte_exact_both_ways_at_once() {
+    byte_exact_both_ways(&["--splice"], &[1, 1000, 65_537, MIB + 3, 16 * MIB]);
+}
+
+#[test]
+fn with_small_buffers_random_payloads_cross_byte_exact_both_ways_at_once() {
+    byte_exact_both_ways(&["--buffer-size", "1024"], &[1, 1000, 65_537, MIB + 3]);
+}
+
+fn byte_exact_both_ways(options: &[&str], sizes: &[usize]) {
     let (tx, rx) = mpsc::channel();
-    let proxy = Proxy::start(&[both_ways_backend(tx)], &[]);
-    let sizes = [1, 1000, 65_537, MIB + 3, 64 * MIB];
+    let proxy = Proxy::start(&[both_ways_backend(tx)], options);
     let clients: Vec<_> = sizes
         .iter()
         .enumerate()
