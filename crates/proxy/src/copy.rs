@@ -102,10 +102,11 @@ async fn pump_buffered(
     moved: &AtomicU64,
     activity: &Activity,
 ) -> io::Result<()> {
+    let trust_short_reads = single_threaded_reactor();
     loop {
         // Wait with empty hands: an idle direction holds no buffer.
         src.readable().await?;
-        let mut buf = BUFFERS.take(|| Vec::with_capacity(buffer_size));
+        let mut buf = take_buffer(buffer_size);
         let result = async {
             loop {
                 buf.clear();
@@ -116,6 +117,12 @@ async fn pump_buffered(
                         write_all(dst, &buf[..n]).await?;
                         moved.fetch_add(n as u64, Ordering::Relaxed);
                         activity.touch();
+                        if n < buffer_size && trust_short_reads {
+                            // A short read from a TCP socket emptied its receive
+                            // queue: skip the `recv` that would only say EAGAIN.
+                            forget_readable(src);
+                            return Ok(false);
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                     Err(e) => return Err(e),
@@ -123,11 +130,32 @@ async fn pump_buffered(
             }
         }
         .await;
-        BUFFERS.give(buf);
+        give_buffer(buf);
         if result? {
             return Ok(());
         }
     }
+}
+
+/// Whether this task runs on a current-thread runtime, whose reactor only runs
+/// between task polls. Only then is [`forget_readable`] safe: no readiness event
+/// can land between our `recv` and the clearing of readiness (and one that arrives
+/// after it is delivered by the next `epoll_wait`, since the registration is
+/// edge-triggered). On a multi-threaded runtime the reactor may set readiness in
+/// that gap, and clearing it would lose a wakeup, so there we keep the extra `recv`.
+fn single_threaded_reactor() -> bool {
+    matches!(
+        tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
+        Ok(tokio::runtime::RuntimeFlavor::CurrentThread)
+    )
+}
+
+/// Clears `src`'s read readiness without a syscall (tokio clears it when an I/O
+/// closure reports `WouldBlock`).
+fn forget_readable(src: &TcpStream) {
+    let _ = src.try_io(tokio::io::Interest::READABLE, || {
+        Err::<(), _>(io::ErrorKind::WouldBlock.into())
+    });
 }
 
 /// Writes all of `data`, waiting for room as often as needed: this wait is the
@@ -155,10 +183,6 @@ impl<T> Pool<T> {
         }
     }
 
-    fn take(&self, make: impl FnOnce() -> T) -> T {
-        self.pop().unwrap_or_else(make)
-    }
-
     fn pop(&self) -> Option<T> {
         self.free.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
@@ -171,7 +195,26 @@ impl<T> Pool<T> {
     }
 }
 
-static BUFFERS: Pool<Vec<u8>> = Pool::new();
+thread_local! {
+    /// Each worker thread keeps its own free buffers: no lock on the hot path.
+    static BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn take_buffer(size: usize) -> Vec<u8> {
+    BUFFERS
+        .with(|free| free.borrow_mut().pop())
+        .filter(|b| b.capacity() >= size)
+        .unwrap_or_else(|| Vec::with_capacity(size))
+}
+
+fn give_buffer(buf: Vec<u8>) {
+    BUFFERS.with(|free| {
+        let mut free = free.borrow_mut();
+        if free.len() < POOL_MAX {
+            free.push(buf);
+        }
+    });
+}
 
 #[cfg(target_os = "linux")]
 mod linux {

@@ -199,40 +199,64 @@ fn build_config(cli: &Cli) -> Result<Config, Error> {
 }
 
 fn run(config: Config, threads: Option<u32>) -> anyhow::Result<()> {
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = threads {
-        runtime.worker_threads(n as usize);
-    }
-    let runtime = runtime
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let listener = server::bind(&config)?;
-        let stop = CancellationToken::new();
-        watch_signals(stop.clone())?;
-        server::serve(listener, config, stop).await;
-        Ok(())
-    })
+    let listener = server::bind(&config)?;
+    let threads = match threads {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let stop = CancellationToken::new();
+    watch_signals(stop.clone())?;
+    server::serve(listener, config, threads, stop).context("a worker failed")?;
+    Ok(())
 }
 
 /// The first SIGTERM or SIGINT starts the drain; a second one exits at once.
+///
+/// The handlers are installed before this returns, so a signal that arrives as soon
+/// as the proxy listens is already ours (and not the default action, which kills).
 fn watch_signals(stop: CancellationToken) -> anyhow::Result<()> {
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    tokio::spawn(async move {
-        let first = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
-        info!("{first}: shutting down (send it again to exit at once)");
-        stop.cancel();
-        let code = tokio::select! {
-            _ = term.recv() => 128 + libc::SIGTERM,
-            _ = int.recv() => 128 + libc::SIGINT,
-        };
-        eprintln!("pipelab-proxy: second signal: exiting at once");
-        std::process::exit(code);
-    });
-    Ok(())
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("pipelab-proxy-signals".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(anyhow::Error::new(e)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let handlers = signal(SignalKind::terminate())
+                    .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)));
+                let (mut term, mut int) = match handlers {
+                    Ok(handlers) => handlers,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(anyhow::Error::new(e)));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let first = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                info!("{first}: shutting down (send it again to exit at once)");
+                stop.cancel();
+                let code = tokio::select! {
+                    _ = term.recv() => 128 + libc::SIGTERM,
+                    _ = int.recv() => 128 + libc::SIGINT,
+                };
+                eprintln!("pipelab-proxy: second signal: exiting at once");
+                std::process::exit(code);
+            });
+        })
+        .context("cannot start the signal thread")?;
+    ready_rx
+        .recv()
+        .context("the signal thread died")?
+        .context("cannot watch SIGTERM/SIGINT")
 }

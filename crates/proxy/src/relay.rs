@@ -4,7 +4,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
@@ -16,10 +18,14 @@ use crate::addr::Backend;
 use crate::config::Config;
 use crate::copy::{Activity, pump};
 
-/// What every connection task shares: the configuration and two counters.
+/// What every worker and connection task shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: Config,
+    /// `--max-connections`: one permit per open connection.
+    pub(crate) limit: Option<Arc<Semaphore>>,
+    /// Connections open now, on every worker.
+    pub(crate) open: AtomicUsize,
     /// Round-robin position over `config.backends`.
     next_backend: AtomicUsize,
     /// Numbers the connections for the logs.
@@ -29,7 +35,9 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config) -> Shared {
         Shared {
+            limit: config.max_connections.map(|n| Arc::new(Semaphore::new(n))),
             config,
+            open: AtomicUsize::new(0),
             next_backend: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
         }
@@ -60,6 +68,7 @@ pub(crate) async fn serve(
     permit: Option<OwnedSemaphorePermit>,
 ) {
     let _permit = permit; // released when this connection ends
+    let _open = OpenGuard::new(&shared.open);
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let local = client.local_addr().unwrap_or(shared.config.listen);
@@ -157,6 +166,22 @@ pub(crate) async fn serve(
     // Dropping both streams closes them, only now that both directions are over.
 }
 
+/// Counts a connection as open from its accept to the end of its task.
+struct OpenGuard<'a>(&'a AtomicUsize);
+
+impl<'a> OpenGuard<'a> {
+    fn new(open: &'a AtomicUsize) -> OpenGuard<'a> {
+        open.fetch_add(1, Ordering::Relaxed);
+        OpenGuard(open)
+    }
+}
+
+impl Drop for OpenGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// EPIPE and ECONNRESET are how TCP connections end every day, not bugs. Rust's
 /// runtime sets SIGPIPE to "ignore" before `main`, so a write to a socket whose peer
 /// is gone returns EPIPE here instead of killing the process as it killed `nc`.
@@ -184,7 +209,7 @@ async fn connect(shared: &Shared) -> io::Result<(TcpStream, &Backend)> {
     for i in 0..backends.len() {
         let backend = &backends[(first + i) % backends.len()];
         for &addr in &backend.addrs {
-            match timeout(shared.config.connect_timeout, TcpStream::connect(addr)).await {
+            match timeout(shared.config.connect_timeout, connect_one(addr)).await {
                 Ok(Ok(stream)) => return Ok((stream, backend)),
                 Ok(Err(e)) => {
                     debug!("connect to {addr} ({backend}): {e}");
@@ -201,6 +226,23 @@ async fn connect(shared: &Shared) -> io::Result<(TcpStream, &Backend)> {
         }
     }
     Err(last_error.unwrap_or_else(|| io::Error::other("no backend address")))
+}
+
+/// `connect(2)` to one address. Out of fds (EMFILE, ENFILE) is no fault of the
+/// backend: the accepted client already holds one, so wait for others to close and
+/// try again (the caller's connect timeout bounds this) rather than drop the client.
+async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match TcpStream::connect(addr).await {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                debug!("connect to {addr}: {e}; retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Ends the connection when it has been quiet too long: `--idle-timeout` while both

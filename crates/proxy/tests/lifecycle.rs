@@ -62,14 +62,19 @@ fn fd_exhaustion_is_survived_without_spinning_and_service_resumes() {
     assert!(proxy.is_running());
 
     drop(clients);
-    // Once fds are free again, a new client is served (the back-off is at most 1 s).
-    let mut fresh = proxy.connect();
-    assert_eq!(
-        echo_round_trip(&mut fresh, b"again", Duration::from_secs(10)).as_deref(),
-        Some(&b"again"[..]),
+    // Once fds are free again, new clients are served (the back-off is at most 1 s).
+    assert!(
+        eventually(Duration::from_secs(15), || {
+            let mut fresh = proxy.connect();
+            echo_round_trip(&mut fresh, b"again", Duration::from_secs(5)).is_some()
+        }),
         "{:?}",
         proxy.log()
     );
+    for _ in 0..5 {
+        let mut fresh = proxy.connect();
+        assert!(echo_round_trip(&mut fresh, b"again", Duration::from_secs(5)).is_some());
+    }
     assert!(proxy.is_running());
 }
 
