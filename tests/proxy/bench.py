@@ -221,7 +221,9 @@ def start_peer(group, scratch, proxy_bin, name, listen, backend):
     if name == "pipelab-proxy":
         argv = [proxy_bin, "--quiet", f"127.0.0.1:{listen}", b]
     elif name == "pipelab-proxy-splice":
-        argv = [proxy_bin, "--quiet", "--splice", f"127.0.0.1:{listen}", b]
+        argv = [proxy_bin, "--quiet", "--copy", "splice", f"127.0.0.1:{listen}", b]
+    elif name == "pipelab-proxy-buffer":
+        argv = [proxy_bin, "--quiet", "--copy", "buffer", f"127.0.0.1:{listen}", b]
     elif name == "socat":
         # As people run it: the default listen backlog (5).
         argv = ["socat", f"TCP-LISTEN:{listen},bind=127.0.0.1,fork,reuseaddr", f"TCP:{b}"]
@@ -468,7 +470,7 @@ def main():
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     install()
     proxy_bin = build()
-    names = ["direct", "pipelab-proxy", "pipelab-proxy-splice", *PEERS]
+    names = ["direct", "pipelab-proxy", "pipelab-proxy-buffer", "pipelab-proxy-splice", *PEERS]
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     scratch = tempfile.mkdtemp(prefix="pipelab-bench-")

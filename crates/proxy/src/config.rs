@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::addr::Backend;
+pub use crate::copy::CopyMode;
 
 /// Everything the proxy needs to run; built by the binary from its arguments.
 #[derive(Debug, Clone)]
@@ -30,8 +31,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Bytes read at once per direction; held only while data is in flight.
     pub buffer_size: usize,
-    /// Move bytes with `splice(2)` through a pipe instead of a user-space buffer.
-    pub splice: bool,
+    /// How bytes are moved: a buffer, `splice(2)`, or both (see [`CopyMode`]).
+    pub copy_mode: CopyMode,
 }
 
 impl Config {
@@ -48,7 +49,7 @@ impl Config {
             half_close_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(10),
             buffer_size: 64 * 1024,
-            splice: false,
+            copy_mode: CopyMode::Auto,
         }
     }
 }

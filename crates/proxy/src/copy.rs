@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-/// How many idle buffers (or pipes) the pool keeps for reuse; the rest are freed.
-const POOL_MAX: usize = 64;
+/// How many idle buffers (or pipes) a pool keeps for reuse; the rest are freed.
+const POOL_MAX: usize = 16;
 
 /// What the two directions of one connection share with its watchdog.
 #[derive(Debug)]
@@ -65,6 +65,19 @@ impl Activity {
     }
 }
 
+/// How bytes are moved from one socket to the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyMode {
+    /// `recv` into a user-space buffer, `send` from it. Portable.
+    Buffer,
+    /// `splice(2)` through a pipe, always (Linux).
+    Splice,
+    /// Start each burst with a buffer; once a read fills it (bulk data is flowing),
+    /// splice the rest of the burst. Small messages take the cheaper buffer path,
+    /// large transfers skip the copy through user space. Linux; elsewhere `Buffer`.
+    Auto,
+}
+
 /// Copies `src` to `dst` until `src` ends, then passes the EOF on with
 /// `shutdown(SHUT_WR)` on `dst`, so `dst`'s peer sees the end while the other
 /// direction keeps flowing. `moved` counts the bytes written to `dst`.
@@ -74,65 +87,95 @@ pub(crate) async fn pump(
     src: &TcpStream,
     dst: &TcpStream,
     buffer_size: usize,
-    splice: bool,
+    mode: CopyMode,
     moved: &AtomicU64,
     activity: &Activity,
 ) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    if splice {
-        linux::pump_splice(src, dst, buffer_size, moved, activity).await?;
-        return end_of_stream(dst, activity);
+    let flow = Flow {
+        src,
+        dst,
+        buffer_size,
+        moved,
+        activity,
+        trust_short_reads: single_threaded_reactor(),
+    };
+    loop {
+        // Wait with empty hands: an idle direction holds no buffer and no pipe.
+        src.readable().await?;
+        let ended = match mode {
+            #[cfg(target_os = "linux")]
+            CopyMode::Splice => match linux::splice_burst(&flow).await? {
+                Some(ended) => ended,
+                None => flow.buffered_burst(false).await?, // no pipe to be had
+            },
+            _ => flow.buffered_burst(mode == CopyMode::Auto).await?,
+        };
+        if ended {
+            break;
+        }
     }
-    let _ = splice;
-    pump_buffered(src, dst, buffer_size, moved, activity).await?;
-    end_of_stream(dst, activity)
-}
-
-fn end_of_stream(dst: &TcpStream, activity: &Activity) -> io::Result<()> {
     socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write)?;
     activity.set_half_closed();
     Ok(())
 }
 
-/// The portable path: through a user-space buffer.
-async fn pump_buffered(
-    src: &TcpStream,
-    dst: &TcpStream,
+/// One direction of one connection.
+struct Flow<'a> {
+    src: &'a TcpStream,
+    dst: &'a TcpStream,
     buffer_size: usize,
-    moved: &AtomicU64,
-    activity: &Activity,
-) -> io::Result<()> {
-    let trust_short_reads = single_threaded_reactor();
-    loop {
-        // Wait with empty hands: an idle direction holds no buffer.
-        src.readable().await?;
-        let mut buf = take_buffer(buffer_size);
+    moved: &'a AtomicU64,
+    activity: &'a Activity,
+    trust_short_reads: bool,
+}
+
+impl Flow<'_> {
+    fn count(&self, n: usize) {
+        self.moved.fetch_add(n as u64, Ordering::Relaxed);
+        self.activity.touch();
+    }
+
+    /// Moves what `src` has until it would block (`Ok(false)`) or ends (`Ok(true)`),
+    /// through a pooled buffer; with `then_splice`, switches to `splice(2)` as soon
+    /// as a read fills the buffer.
+    async fn buffered_burst(&self, then_splice: bool) -> io::Result<bool> {
+        let mut buf = take_buffer(self.buffer_size);
         let result = async {
             loop {
                 buf.clear();
                 // `try_read_buf` reads into the spare capacity: no zeroing per read.
-                match src.try_read_buf(&mut buf) {
-                    Ok(0) => return Ok(true),
+                match self.src.try_read_buf(&mut buf) {
+                    Ok(0) => return Ok(Some(true)),
                     Ok(n) => {
-                        write_all(dst, &buf[..n]).await?;
-                        moved.fetch_add(n as u64, Ordering::Relaxed);
-                        activity.touch();
-                        if n < buffer_size && trust_short_reads {
+                        write_all(self.dst, &buf[..n]).await?;
+                        self.count(n);
+                        if n < self.buffer_size && self.trust_short_reads {
                             // A short read from a TCP socket emptied its receive
                             // queue: skip the `recv` that would only say EAGAIN.
-                            forget_readable(src);
-                            return Ok(false);
+                            forget_readable(self.src);
+                            return Ok(Some(false));
+                        }
+                        if n >= self.buffer_size && then_splice {
+                            return Ok(None);
                         }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Some(false)),
                     Err(e) => return Err(e),
                 }
             }
         }
         .await;
         give_buffer(buf);
-        if result? {
-            return Ok(());
+        match result? {
+            Some(ended) => Ok(ended),
+            None => {
+                #[cfg(target_os = "linux")]
+                if let Some(ended) = linux::splice_burst(self).await? {
+                    return Ok(ended);
+                }
+                // No pipe to be had (out of fds?): carry on with a buffer.
+                Box::pin(self.buffered_burst(false)).await
+            }
         }
     }
 }
@@ -222,12 +265,9 @@ mod linux {
 
     use std::io;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    use std::sync::atomic::{AtomicU64, Ordering};
-
     use tokio::io::Interest;
-    use tokio::net::TcpStream;
 
-    use super::{Activity, Pool};
+    use super::{Flow, Pool};
 
     /// A pipe used as the in-kernel buffer of one direction.
     #[derive(Debug)]
@@ -296,52 +336,44 @@ mod linux {
         }
     }
 
-    pub(super) async fn pump_splice(
-        src: &TcpStream,
-        dst: &TcpStream,
-        size: usize,
-        moved: &AtomicU64,
-        activity: &Activity,
-    ) -> io::Result<()> {
+    /// Moves what `flow.src` has until it would block (`Some(false)`) or ends
+    /// (`Some(true)`), socket → pipe → socket. `None` if no pipe could be made.
+    pub(super) async fn splice_burst(flow: &Flow<'_>) -> io::Result<Option<bool>> {
+        let (src, dst) = (flow.src, flow.dst);
         let (src_fd, dst_fd) = (src.as_raw_fd(), dst.as_raw_fd());
-        loop {
-            src.readable().await?;
-            let pipe = take_pipe(size)?;
-            let result: io::Result<bool> = async {
-                loop {
-                    // The pipe is empty here, so EAGAIN can only mean "src has nothing".
-                    let n = match src.try_io(Interest::READABLE, || {
-                        splice(src_fd, pipe.write.as_raw_fd(), size)
+        let size = flow.buffer_size;
+        let Ok(pipe) = take_pipe(size) else {
+            return Ok(None);
+        };
+        let result: io::Result<bool> = async {
+            loop {
+                // The pipe is empty here, so EAGAIN can only mean "src has nothing".
+                let n = match src.try_io(Interest::READABLE, || {
+                    splice(src_fd, pipe.write.as_raw_fd(), size)
+                }) {
+                    Ok(0) => return Ok(true),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) => return Err(e),
+                };
+                let mut left = n;
+                while left > 0 {
+                    match dst.try_io(Interest::WRITABLE, || {
+                        splice(pipe.read.as_raw_fd(), dst_fd, left)
                     }) {
-                        Ok(0) => return Ok(true),
-                        Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                        Ok(m) => left -= m,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
                         Err(e) => return Err(e),
-                    };
-                    let mut left = n;
-                    while left > 0 {
-                        match dst.try_io(Interest::WRITABLE, || {
-                            splice(pipe.read.as_raw_fd(), dst_fd, left)
-                        }) {
-                            Ok(m) => left -= m,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                                dst.writable().await?
-                            }
-                            Err(e) => return Err(e),
-                        }
                     }
-                    moved.fetch_add(n as u64, Ordering::Relaxed);
-                    activity.touch();
                 }
-            }
-            .await;
-            // A pipe still holding bytes (after an error) is closed, never reused.
-            if result.is_ok() {
-                PIPES.give(pipe);
-            }
-            if result? {
-                return Ok(());
+                flow.count(n);
             }
         }
+        .await;
+        // A pipe still holding bytes (after an error) is closed, never reused.
+        if result.is_ok() {
+            PIPES.give(pipe);
+        }
+        result.map(Some)
     }
 }

@@ -12,7 +12,8 @@
 //! - `relay`: one connection: round-robin connect with failover, both directions at
 //!   once, timeouts, resets passed on, the `sent N, rcvd M` line.
 //! - `copy`: moving bytes one way with bounded memory: pooled buffers held only
-//!   while data is in flight, or `splice(2)` through a pooled pipe on Linux.
+//!   while data is in flight, and `splice(2)` through a pooled pipe on Linux once
+//!   bulk data flows ([`CopyMode`]).
 //! - [`logging`]: text (netcat's words) or JSON log lines.
 //!
 //! The binary (`src/main.rs`) turns arguments into a [`Config`], handles signals and
@@ -27,7 +28,7 @@ pub mod server;
 
 use std::net::SocketAddr;
 
-pub use config::Config;
+pub use config::{Config, CopyMode};
 
 /// What can stop the proxy before it serves.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use pipelab_proxy::logging::{self, LogFormat};
-use pipelab_proxy::{Config, Error, addr, config, server};
+use pipelab_proxy::{Config, CopyMode, Error, addr, config, server};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing::{Level, info};
@@ -91,9 +91,10 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
     buffer_size: u32,
 
-    /// Move bytes with splice(2) through a pipe (Linux) instead of a buffer.
-    #[arg(long)]
-    splice: bool,
+    /// How to move bytes: buffer (recv/send), splice (splice(2) through a pipe,
+    /// Linux), or auto (a buffer for small messages, splice once bulk data flows).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    copy: Copy,
 
     /// Worker threads (default: one per CPU).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -110,6 +111,13 @@ struct Cli {
     /// How log lines look.
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Copy {
+    Auto,
+    Buffer,
+    Splice,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -194,7 +202,11 @@ fn build_config(cli: &Cli) -> Result<Config, Error> {
     config.half_close_timeout = cli.half_close_timeout;
     config.shutdown_timeout = cli.shutdown_timeout;
     config.buffer_size = cli.buffer_size as usize;
-    config.splice = cli.splice;
+    config.copy_mode = match cli.copy {
+        Copy::Auto => CopyMode::Auto,
+        Copy::Buffer => CopyMode::Buffer,
+        Copy::Splice => CopyMode::Splice,
+    };
     Ok(config)
 }
 

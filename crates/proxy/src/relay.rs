@@ -112,7 +112,7 @@ pub(crate) async fn serve(
                 &client,
                 &backend,
                 config.buffer_size,
-                config.splice,
+                config.copy_mode,
                 &rcvd,
                 &activity
             ),
@@ -120,7 +120,7 @@ pub(crate) async fn serve(
                 &backend,
                 &client,
                 config.buffer_size,
-                config.splice,
+                config.copy_mode,
                 &sent,
                 &activity
             ),

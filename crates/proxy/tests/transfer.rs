@@ -43,8 +43,13 @@ fn random_payloads_from_1_byte_to_64_mib_cross_byte_exact_both_ways_at_once() {
 }
 
 #[test]
-fn with_splice_random_payloads_cross_byte_exact_both_ways_at_once() {
-    byte_exact_both_ways(&["--splice"], &[1, 1000, 65_537, MIB + 3, 16 * MIB]);
+fn with_splice_only_random_payloads_cross_byte_exact_both_ways_at_once() {
+    byte_exact_both_ways(&["--copy", "splice"], &[1, 1000, 65_537, MIB + 3, 16 * MIB]);
+}
+
+#[test]
+fn with_buffers_only_random_payloads_cross_byte_exact_both_ways_at_once() {
+    byte_exact_both_ways(&["--copy", "buffer"], &[1, 1000, 65_537, MIB + 3, 16 * MIB]);
 }
 
 #[test]
