@@ -286,9 +286,9 @@ stream {{
 
 
 def to_ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
     value, unit = float(m.group(1)), m.group(2)
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
 def wrk(port, path, connections, seconds, close=False):
@@ -301,6 +301,9 @@ def wrk(port, path, connections, seconds, close=False):
     errors = re.search(r"Socket errors: (.*)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     total = int(re.search(r"(\d+) requests in", out).group(1))
+    if total == 0:
+        # Nothing came back in time (e.g. a tiny listen backlog dropping SYNs).
+        return {"rps": 0.0, "p50": None, "p99": None, "requests": 0, "errors": "no response"}
     return {
         "rps": rps,
         "p50": to_ms(lat["50"]),
@@ -350,8 +353,8 @@ def measure(group, scratch, proxy_bin, name, http_port, iperf_port, args):
         c1 = cpu_seconds(pg) if pg else 0
         res["ka_rps"], res["ka_p50"], res["ka_p99"] = r["rps"], r["p50"], r["p99"]
         res["ka_errors"] = r["errors"]
-        if pg:
-            res["cpu_us_per_req"] = (c1 - c0) * 1e6 / max(r["requests"], 1)
+        if pg and r["requests"]:
+            res["cpu_us_per_req"] = (c1 - c0) * 1e6 / r["requests"]
         r = wrk(hp, "/1k.bin", 64, args.seconds, close=True)
         res["close_rps"], res["close_p50"], res["close_p99"] = r["rps"], r["p50"], r["p99"]
         res["close_errors"] = r["errors"]

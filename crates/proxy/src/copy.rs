@@ -114,8 +114,13 @@ pub(crate) async fn pump(
             break;
         }
     }
-    socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write)?;
-    activity.set_half_closed();
+    if !activity.is_half_closed() {
+        socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write)?;
+        activity.set_half_closed();
+    }
+    // Else the other direction has ended already: both sockets are closed as soon
+    // as this returns, and that close sends the FIN, so `shutdown` would be a
+    // wasted syscall.
     Ok(())
 }
 

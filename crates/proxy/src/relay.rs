@@ -71,15 +71,18 @@ pub(crate) async fn serve(
     let _open = OpenGuard::new(&shared.open);
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
-    let local = client.local_addr().unwrap_or(shared.config.listen);
-    // netcat's words, so the log reads like `nc -v` did.
-    info!(
-        conn = id,
-        "connect to [{}] from [{}] {}",
-        local.ip(),
-        peer.ip(),
-        peer.port()
-    );
+    if tracing::enabled!(tracing::Level::INFO) {
+        // netcat's words, so the log reads like `nc -v` did (`getsockname(2)` only
+        // when the line is shown).
+        let local = client.local_addr().unwrap_or(shared.config.listen);
+        info!(
+            conn = id,
+            "connect to [{}] from [{}] {}",
+            local.ip(),
+            peer.ip(),
+            peer.port()
+        );
+    }
     let config = &shared.config;
 
     let connected = tokio::select! {
@@ -229,20 +232,22 @@ async fn connect(shared: &Shared) -> io::Result<(TcpStream, &Backend)> {
 }
 
 /// `connect(2)` to one address. Out of fds (EMFILE, ENFILE) is no fault of the
-/// backend: the accepted client already holds one, so wait for others to close and
-/// try again (the caller's connect timeout bounds this) rather than drop the client.
+/// backend, so it is retried a few times over about 35 ms in case other connections
+/// free some; not longer: if every fd is held by accepted clients that wait for a
+/// backend socket, none would ever come, so the client is closed, which frees its fd.
 async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
     let mut pause = Duration::from_millis(5);
-    loop {
+    for _ in 0..3 {
         match TcpStream::connect(addr).await {
             Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                 debug!("connect to {addr}: {e}; retrying in {pause:?}");
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(200));
+                pause *= 2;
             }
             other => return other,
         }
     }
+    TcpStream::connect(addr).await
 }
 
 /// Ends the connection when it has been quiet too long: `--idle-timeout` while both
