@@ -295,7 +295,7 @@ def wrk(port, path, connections, seconds, close=False):
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if close:
         argv += ["-H", "Connection: close"]
-    out = sh(argv + [f"http://127.0.0.1:{port}{path}"], capture_output=True).stdout
+    out = sh(argv + [f"http://127.0.0.1:{port}{path}"], capture_output=True, timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     errors = re.search(r"Socket errors: (.*)", out)
@@ -314,7 +314,8 @@ def wrk(port, path, connections, seconds, close=False):
 
 
 def iperf(port, seconds):
-    out = sh(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds), "-J"], capture_output=True).stdout
+    argv = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds), "-J", "--connect-timeout", "5000"]
+    out = sh(argv, capture_output=True, timeout=seconds + 60).stdout
     end = json.loads(out)["end"]["sum_received"]
     return {"gbps": end["bits_per_second"] / 1e9, "bytes": end["bytes"]}
 
@@ -408,7 +409,7 @@ def fmt(v):
     return f"{v:.2f}"
 
 
-def report(names, medians, errors, args, started):
+def report(names, medians, errors, args, started, load_at_start):
     lines = []
     cpu = platform.processor() or platform.machine()
     try:
@@ -421,7 +422,8 @@ def report(names, medians, errors, args, started):
     load = os.getloadavg()
     lines.append(
         f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
-        f"load average at the end {load[0]:.2f}; {args.runs} runs of {args.seconds} s per row, medians; "
+        f"1-minute load average {load_at_start:.2f} at the start and {load[0]:.2f} at the end; "
+        f"{args.runs} runs of {args.seconds} s per row, peers interleaved, medians; "
         f"run started {started} UTC."
     )
     lines.append("")
@@ -471,6 +473,7 @@ def main():
         args.runs, args.seconds, args.idle = 1, 2, 1000
 
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    load_at_start = os.getloadavg()[0]
     install()
     proxy_bin = build()
     names = ["direct", "pipelab-proxy", "pipelab-proxy-buffer", "pipelab-proxy-splice", *PEERS]
@@ -499,7 +502,7 @@ def main():
                 vals = [r[k] for r in runs[n] if r.get(k) is not None]
                 medians[n][k] = statistics.median(vals) if vals else None
             errors[n] = "; ".join(sorted({r.get("ka_errors", "") + r.get("close_errors", "") for r in runs[n]} - {""}))
-        text = report(names, medians, errors, args, started)
+        text = report(names, medians, errors, args, started, load_at_start)
         print(text)
         if args.out:
             with open(args.out, "w") as f:

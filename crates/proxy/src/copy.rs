@@ -152,12 +152,18 @@ impl Flow<'_> {
                 match self.src.try_read_buf(&mut buf) {
                     Ok(0) => return Ok(Some(true)),
                     Ok(n) => {
-                        write_all(self.dst, &buf[..n]).await?;
-                        self.count(n);
-                        if n < self.buffer_size && self.trust_short_reads {
+                        let drained = n < self.buffer_size && self.trust_short_reads;
+                        if drained {
                             // A short read from a TCP socket emptied its receive
                             // queue: skip the `recv` that would only say EAGAIN.
+                            // This must happen before the write below, which may
+                            // yield: readiness set while it waits is news, not ours
+                            // to clear.
                             forget_readable(self.src);
+                        }
+                        write_all(self.dst, &buf[..n]).await?;
+                        self.count(n);
+                        if drained {
                             return Ok(Some(false));
                         }
                         if n >= self.buffer_size && then_splice {
@@ -186,10 +192,10 @@ impl Flow<'_> {
 }
 
 /// Whether this task runs on a current-thread runtime, whose reactor only runs
-/// between task polls. Only then is [`forget_readable`] safe: no readiness event
-/// can land between our `recv` and the clearing of readiness (and one that arrives
-/// after it is delivered by the next `epoll_wait`, since the registration is
-/// edge-triggered). On a multi-threaded runtime the reactor may set readiness in
+/// between task polls. Only then is [`forget_readable`] safe: called right after
+/// the `recv`, with no `.await` between them, no readiness event can land in
+/// between (and one that arrives after it is delivered by the next `epoll_wait`,
+/// since the registration is edge-triggered). On a multi-threaded runtime the reactor may set readiness in
 /// that gap, and clearing it would lose a wakeup, so there we keep the extra `recv`.
 fn single_threaded_reactor() -> bool {
     matches!(
