@@ -369,6 +369,7 @@ def measure(group, scratch, proxy_bin, name, http_port, iperf_port, args):
             res["cpu_s_per_gib"] = (c1 - c0) / (r["bytes"] / GIB)
         if pg:
             n = min(args.idle, SMALL_IDLE.get(name, args.idle))
+            time.sleep(1.0)  # let forking peers reap what the last row left
             before = pss_kib(pg)
             conns = hold_idle(hp, n, 2.0)
             after = pss_kib(pg)

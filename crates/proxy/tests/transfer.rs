@@ -268,6 +268,25 @@ fn a_refused_backend_fails_over_to_the_next_one() {
 }
 
 #[test]
+fn ipv6_listen_and_backend_addresses_work() {
+    let listener = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let backend6 = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || echo(stream));
+        }
+    });
+    let proxy = Proxy::start_on("[::1]:0", &[backend6], &[]);
+    assert!(proxy.addr.is_ipv6());
+    let mut client = proxy.connect();
+    client.write_all(b"over v6").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    let (got, end) = read_to_end(&mut client);
+    end.unwrap();
+    assert_eq!(got, b"over v6");
+}
+
+#[test]
 fn a_slow_reader_slows_its_writer_and_the_proxy_memory_stays_bounded() {
     const TOTAL: usize = 64 * MIB;
     let written = Arc::new(AtomicU64::new(0));

@@ -26,16 +26,26 @@ impl Proxy {
     /// `pipelab-proxy -v 127.0.0.1:0 BACKEND... EXTRA...`, waiting for its
     /// "listening on" line to learn the port the OS chose.
     pub fn start(backends: &[SocketAddr], extra: &[&str]) -> Proxy {
-        Proxy::start_with(None, backends, extra)
+        Proxy::start_with(None, "127.0.0.1:0", backends, extra)
+    }
+
+    /// The same with another `LISTEN` (its port must be 0).
+    pub fn start_on(listen: &str, backends: &[SocketAddr], extra: &[&str]) -> Proxy {
+        Proxy::start_with(None, listen, backends, extra)
     }
 
     /// The same, under `bash -c 'ulimit -n N; exec pipelab-proxy ...'`.
     pub fn start_with_fd_limit(limit: u32, backends: &[SocketAddr], extra: &[&str]) -> Proxy {
-        Proxy::start_with(Some(limit), backends, extra)
+        Proxy::start_with(Some(limit), "127.0.0.1:0", backends, extra)
     }
 
-    fn start_with(fd_limit: Option<u32>, backends: &[SocketAddr], extra: &[&str]) -> Proxy {
-        let mut args: Vec<String> = vec!["-v".into(), "127.0.0.1:0".into()];
+    fn start_with(
+        fd_limit: Option<u32>,
+        listen: &str,
+        backends: &[SocketAddr],
+        extra: &[&str],
+    ) -> Proxy {
+        let mut args: Vec<String> = vec!["-v".into(), listen.into()];
         args.extend(backends.iter().map(|b| b.to_string()));
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut command = match fd_limit {
@@ -73,8 +83,10 @@ impl Proxy {
             .wait_for_log("listening on [", Duration::from_secs(10))
             .unwrap_or_else(|| panic!("the proxy did not start: {:?}", proxy.log()));
         // "listening on [127.0.0.1] 41234 ..."
-        let port: u16 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
-        proxy.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let ip: std::net::IpAddr = words[2].trim_matches(['[', ']']).parse().unwrap();
+        let port: u16 = words[3].parse().unwrap();
+        proxy.addr = SocketAddr::new(ip, port);
         proxy
     }
 
