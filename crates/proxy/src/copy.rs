@@ -7,15 +7,20 @@
 //! buffer at all, and a slow reader stalls its writer through the kernel's socket
 //! buffers (backpressure) instead of growing anything here.
 //!
-//! Two ways to move the bytes:
-//! - the portable one: `recv` into a user-space buffer, `send` from it;
-//! - on Linux, `splice(2)`: socket → pipe → socket, the bytes never reach user
-//!   space. The pipe is taken from a pool the same way as a buffer.
+//! How the bytes move ([`CopyMode`]):
+//! - `Buffer`, portable: `recv` into a user-space buffer, `send` from it;
+//! - `Splice`, Linux: `splice(2)` socket → pipe → socket, the bytes never reach
+//!   user space; the pipe is pooled like a buffer;
+//! - `Auto`, the default: each burst starts with a buffer and moves to splice once a
+//!   read fills it, so small messages skip the pipe's extra syscalls and bulk data
+//!   skips the copy.
 
 use std::io;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -59,7 +64,7 @@ impl Activity {
         self.half_closed.load(Ordering::Acquire)
     }
 
-    fn set_half_closed(&self) {
+    pub(crate) fn set_half_closed(&self) {
         self.half_closed.store(true, Ordering::Release);
         self.changed.notify_one();
     }

@@ -266,7 +266,7 @@ async fn watchdog(activity: &Activity, idle: Option<Duration>, half_close: Durat
             continue;
         };
         let deadline = activity.last() + limit;
-        if Instant::now() >= deadline {
+        if tokio::time::Instant::now() >= deadline {
             return if half_closed {
                 Ending::HalfClosed
             } else {
@@ -274,8 +274,74 @@ async fn watchdog(activity: &Activity, idle: Option<Duration>, half_close: Durat
             };
         }
         tokio::select! {
-            _ = sleep_until(deadline.into()) => {}
+            _ = sleep_until(deadline) => {}
             _ = activity.changed.notified() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // ---- watchdog (virtual time: tokio's clock is paused and auto-advanced) ----
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_connection_without_idle_timeout_is_never_closed() {
+        let activity = Activity::new();
+        let waited = timeout(
+            Duration::from_secs(24 * 3600),
+            watchdog(&activity, None, Duration::from_secs(60)),
+        )
+        .await;
+        assert!(waited.is_err(), "the watchdog fired: {waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_connection_is_closed_after_the_idle_timeout() {
+        let activity = Activity::new();
+        let start = tokio::time::Instant::now();
+        let ending = watchdog(
+            &activity,
+            Some(Duration::from_secs(5)),
+            Duration::from_secs(60),
+        )
+        .await;
+        assert!(matches!(ending, Ending::Idle), "{ending:?}");
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(5) && waited < Duration::from_millis(5010));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_half_closed_the_shorter_half_close_timeout_applies() {
+        let activity = Activity::new();
+        let start = tokio::time::Instant::now();
+        let (ending, ()) = tokio::join!(
+            watchdog(
+                &activity,
+                Some(Duration::from_secs(300)),
+                Duration::from_secs(2)
+            ),
+            async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                activity.set_half_closed();
+            }
+        );
+        assert!(matches!(ending, Ending::HalfClosed), "{ending:?}");
+        // Measured from the last byte (none moved: the start), not from the FIN.
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(2) && waited < Duration::from_millis(2010));
+    }
+
+    #[test]
+    fn resets_and_broken_pipes_are_normal_endings() {
+        for kind in [
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::ConnectionAborted,
+        ] {
+            assert!(is_normal_ending(&io::Error::from(kind)));
+        }
+        assert!(!is_normal_ending(&io::Error::from(io::ErrorKind::TimedOut)));
     }
 }
