@@ -137,7 +137,10 @@ async fn accept_loop(
                     stream,
                     peer,
                     shared.clone(),
-                    force_close.clone(),
+                    // A child token per connection: its `cancelled()` future is
+                    // polled on every wakeup, and a child's waiters live in its own
+                    // node, not in one lock shared by every connection and thread.
+                    force_close.child_token(),
                     permit,
                 ));
             }
