@@ -235,6 +235,40 @@ fn a_client_reset_mid_transfer_resets_the_backend_and_the_proxy_goes_on() {
 }
 
 #[test]
+fn a_client_that_leaves_while_the_proxy_writes_to_it_is_no_sigpipe_death() {
+    // The seed's failure: the reader goes away, the writer's next write hits a
+    // closed socket. nc died of SIGPIPE; here it must be EPIPE/ECONNRESET, handled.
+    let mut proxy = Proxy::start(
+        &[backend(|mut stream| {
+            let chunk = payload(5, 64 * 1024);
+            for _ in 0..256 {
+                if stream.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        })],
+        &["-vv"],
+    );
+    for _ in 0..3 {
+        let mut client = proxy.connect();
+        let mut first = vec![0; 1000];
+        client.read_exact(&mut first).unwrap();
+        drop(client); // unread data: the kernel answers the proxy's next writes with RST
+    }
+    assert!(
+        proxy.wait_for_log("ended by the peer", PATIENCE).is_some(),
+        "{:?}",
+        proxy.log()
+    );
+    thread::sleep(Duration::from_millis(100));
+    assert!(proxy.is_running(), "the proxy died: {:?}", proxy.log());
+    let mut client = proxy.connect();
+    let mut first = vec![0; 1000];
+    client.read_exact(&mut first).unwrap();
+    assert_eq!(first, payload(5, 1000));
+}
+
+#[test]
 fn a_backend_that_is_down_gets_each_client_closed_promptly_with_a_log_line() {
     let mut proxy = Proxy::start(&[dead_address()], &[]);
     for _ in 0..3 {
