@@ -4,12 +4,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -26,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) limit: Option<Arc<Semaphore>>,
     /// Connections open now, on every worker.
     pub(crate) open: AtomicUsize,
+    /// Connections open now, per worker thread.
+    load: Box<[AtomicUsize]>,
     /// Round-robin position over `config.backends`.
     next_backend: AtomicUsize,
     /// Numbers the connections for the logs.
@@ -33,14 +33,60 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> Shared {
+    pub(crate) fn new(config: Config, workers: usize) -> Shared {
         Shared {
             limit: config.max_connections.map(|n| Arc::new(Semaphore::new(n))),
             config,
             open: AtomicUsize::new(0),
+            load: (0..workers.max(1)).map(|_| AtomicUsize::new(0)).collect(),
             next_backend: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
         }
+    }
+}
+
+impl Shared {
+    /// Open connections on `worker`.
+    pub(crate) fn load(&self, worker: usize) -> usize {
+        self.load[worker].load(Ordering::Relaxed)
+    }
+
+    /// The worker with the fewest open connections, and that number.
+    pub(crate) fn least_loaded(&self) -> (usize, usize) {
+        let mut best = (0, usize::MAX);
+        for (worker, load) in self.load.iter().enumerate() {
+            let load = load.load(Ordering::Relaxed);
+            if load < best.1 {
+                best = (worker, load);
+            }
+        }
+        best
+    }
+}
+
+/// A connection counted as open (on `worker`, and in all) from the moment a worker
+/// is chosen for it to the end of its task.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    shared: Arc<Shared>,
+    worker: usize,
+}
+
+impl Ticket {
+    pub(crate) fn new(shared: &Arc<Shared>, worker: usize) -> Ticket {
+        shared.open.fetch_add(1, Ordering::Relaxed);
+        shared.load[worker].fetch_add(1, Ordering::Relaxed);
+        Ticket {
+            shared: shared.clone(),
+            worker,
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.shared.load[self.worker].fetch_sub(1, Ordering::Relaxed);
+        self.shared.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -63,12 +109,12 @@ enum Ending {
 pub(crate) async fn serve(
     client: TcpStream,
     peer: SocketAddr,
-    shared: Arc<Shared>,
+    ticket: Ticket,
     force_close: CancellationToken,
     permit: Option<OwnedSemaphorePermit>,
 ) {
     let _permit = permit; // released when this connection ends
-    let _open = OpenGuard::new(&shared.open);
+    let shared = &*ticket.shared;
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     if tracing::enabled!(tracing::Level::INFO) {
@@ -86,7 +132,7 @@ pub(crate) async fn serve(
     let config = &shared.config;
 
     let connected = tokio::select! {
-        c = connect(&shared) => c,
+        c = connect(shared) => c,
         _ = force_close.cancelled() => return,
     };
     let (backend, name) = match connected {
@@ -167,22 +213,6 @@ pub(crate) async fn serve(
         peer.port()
     );
     // Dropping both streams closes them, only now that both directions are over.
-}
-
-/// Counts a connection as open from its accept to the end of its task.
-struct OpenGuard<'a>(&'a AtomicUsize);
-
-impl<'a> OpenGuard<'a> {
-    fn new(open: &'a AtomicUsize) -> OpenGuard<'a> {
-        open.fetch_add(1, Ordering::Relaxed);
-        OpenGuard(open)
-    }
-}
-
-impl Drop for OpenGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// EPIPE and ECONNRESET are how TCP connections end every day, not bugs. Rust's
