@@ -20,10 +20,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// How many idle buffers (or pipes) a pool keeps for reuse; the rest are freed.
 const POOL_MAX: usize = 16;
