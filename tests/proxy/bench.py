@@ -1,0 +1,518 @@
+#!/usr/bin/env python3
+"""Benchmark pipelab-proxy side by side with direct, socat, ncat, rinetd, HAProxy
+(mode tcp, with and without splice) and nginx `stream`, in one run, on loopback.
+
+    sudo python3 tests/proxy/bench.py            # the full run (about 15 minutes)
+    python3 tests/proxy/bench.py --quick         # a smoke run (about 3 minutes)
+
+As root it installs what is missing from Debian (socat ncat rinetd haproxy nginx
+libnginx-mod-stream wrk iperf3), builds the proxy with `cargo build --release -p
+pipelab-proxy`, configures every peer under a scratch folder, sends traffic to
+127.0.0.1 only, stops everything it started, and prints a markdown report: the raw
+medians of every peer, then pipelab-proxy's figures as ratios to direct and to the
+best peer.
+
+Rows:
+- wrk against an nginx backend: 1 KiB keep-alive (requests/s, p50, p99), 1 KiB with
+  `Connection: close` (the connection rate), 10 MiB over 4 connections (MiB/s);
+- iperf3, one stream (Gbit/s);
+- the proxy's CPU seconds per GiB (during iperf3) and CPU microseconds per request
+  (during the keep-alive row), summed over all its processes;
+- RSS per idle connection with many idle connections open (PSS summed over all its
+  processes, so forking peers are counted fairly).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PACKAGES = ["socat", "ncat", "rinetd", "haproxy", "nginx", "libnginx-mod-stream", "wrk", "iperf3"]
+TOOLS = ["socat", "ncat", "rinetd", "haproxy", "nginx", "wrk", "iperf3"]
+STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+# The peers whose best figure pipelab-proxy is compared with.
+PEERS = ["socat", "ncat", "rinetd", "haproxy", "haproxy-splice", "nginx"]
+# Forking and select()-based peers cannot hold thousands of idle connections here.
+SMALL_IDLE = {"socat": 300, "ncat": 100, "rinetd": 300}
+
+
+def log(*parts):
+    print("bench:", *parts, file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, **kw)
+
+
+# ---------------------------------------------------------------- installation
+
+
+def install():
+    missing = [t for t in TOOLS if shutil.which(t) is None and not os.path.exists(f"/usr/sbin/{t}")]
+    if not os.path.exists(STREAM_MODULE):
+        missing.append("nginx stream module")
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"bench: missing {missing}; run as root to install them with apt-get")
+    # A background apt job may hold the lock: wait for it (bounded), then install.
+    log("installing", " ".join(PACKAGES))
+    sh(["apt-get", "-o", "DPkg::Lock::Timeout=900", "update", "-q"], stdout=subprocess.DEVNULL)
+    sh(
+        ["apt-get", "-o", "DPkg::Lock::Timeout=900", "install", "-y", "-q", *PACKAGES],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+def build():
+    log("cargo build --release -p pipelab-proxy")
+    sh(["cargo", "build", "--release", "-q", "-p", "pipelab-proxy"], cwd=ROOT)
+    return os.path.join(ROOT, "target", "release", "pipelab-proxy")
+
+
+# ---------------------------------------------------------------- processes
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, limit=10.0):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+class Group:
+    """Processes we started, each in its own session, stopped by pid group."""
+
+    def __init__(self, scratch):
+        self.scratch = scratch
+        self.procs = []
+
+    def start(self, name, argv):
+        out = open(os.path.join(self.scratch, f"{name}.log"), "ab")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        self.procs.remove(p)
+
+    def stop_all(self):
+        for p in list(self.procs):
+            self.stop(p)
+
+
+def pids_in_group(pgid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.getpgid(int(entry)) == pgid:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def cpu_seconds(pgid):
+    """User + system CPU of every live process in the group (and their reaped
+    children), from /proc/PID/stat."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids_in_group(pgid):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+def pss_kib(pgid):
+    total = 0
+    for pid in pids_in_group(pgid):
+        try:
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+# ---------------------------------------------------------------- configs
+
+
+def nginx_backend(group, scratch, port):
+    www = os.path.join(scratch, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "1k.bin"), "wb") as f:
+        f.write(os.urandom(KIB))
+    with open(os.path.join(www, "10m.bin"), "wb") as f:
+        f.write(os.urandom(10 * MIB))
+    for name in ("1k.bin", "10m.bin"):
+        os.chmod(os.path.join(www, name), 0o644)
+    prefix = os.path.join(scratch, "backend")
+    os.makedirs(prefix, exist_ok=True)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(
+            f"""worker_processes 2;
+worker_rlimit_nofile 19000;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 18000; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 10000000;
+    keepalive_timeout 600s;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    types {{ application/octet-stream bin; }}
+    server {{ listen 127.0.0.1:{port} backlog=4096; root {www}; }}
+}}
+"""
+        )
+    p = group.start("backend-nginx", ["nginx", "-p", prefix, "-e", f"{prefix}/error.log", "-c", conf, "-g", "daemon off;"])
+    wait_port(port)
+    return p
+
+
+def start_peer(group, scratch, proxy_bin, name, listen, backend):
+    """Starts `name` forwarding 127.0.0.1:listen to 127.0.0.1:backend."""
+    d = os.path.join(scratch, f"{name}-{listen}")
+    os.makedirs(d, exist_ok=True)
+    b = f"127.0.0.1:{backend}"
+    if name == "pipelab-proxy":
+        argv = [proxy_bin, "--quiet", f"127.0.0.1:{listen}", b]
+    elif name == "pipelab-proxy-splice":
+        argv = [proxy_bin, "--quiet", "--copy", "splice", f"127.0.0.1:{listen}", b]
+    elif name == "pipelab-proxy-buffer":
+        argv = [proxy_bin, "--quiet", "--copy", "buffer", f"127.0.0.1:{listen}", b]
+    elif name == "socat":
+        # As people run it: the default listen backlog (5).
+        argv = ["socat", f"TCP-LISTEN:{listen},bind=127.0.0.1,fork,reuseaddr", f"TCP:{b}"]
+    elif name == "ncat":
+        argv = ["ncat", "-l", "127.0.0.1", str(listen), "-k", "-m", "10000", "--exec", f"/usr/bin/ncat 127.0.0.1 {backend}"]
+    elif name == "rinetd":
+        conf = os.path.join(d, "rinetd.conf")
+        with open(conf, "w") as f:
+            f.write(f"127.0.0.1 {listen} 127.0.0.1 {backend}\n")
+        argv = ["rinetd", "-f", "-c", conf]
+    elif name in ("haproxy", "haproxy-splice"):
+        conf = os.path.join(d, "haproxy.cfg")
+        splice = "    option splice-auto\n" if name == "haproxy-splice" else ""
+        # HAProxy sizes its fd limit from maxconn (and maxpipes); the hard limit here
+        # is 20,000, so both stay just under it.
+        pipes = "    maxpipes 256\n" if name == "haproxy-splice" else ""
+        with open(conf, "w") as f:
+            f.write(
+                f"""global
+    maxconn 9500
+{pipes}    nbthread 2
+defaults
+    mode tcp
+    maxconn 9500
+    timeout connect 5s
+    timeout client 600s
+    timeout server 600s
+{splice}frontend in
+    bind 127.0.0.1:{listen} backlog 4096
+    default_backend out
+backend out
+    server s1 {b}
+"""
+            )
+        argv = ["haproxy", "-db", "-f", conf]
+    elif name == "nginx":
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(
+                f"""load_module {STREAM_MODULE};
+worker_processes 2;
+worker_rlimit_nofile 19900;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 19800; }}
+stream {{
+    server {{ listen 127.0.0.1:{listen} backlog=4096; proxy_pass {b}; }}
+}}
+"""
+            )
+        argv = ["nginx", "-p", d, "-e", f"{d}/error.log", "-c", conf, "-g", "daemon off;"]
+    else:
+        raise ValueError(name)
+    p = group.start(name, argv)
+    wait_port(listen)
+    return p
+
+
+# ---------------------------------------------------------------- load
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(port, path, connections, seconds, close=False):
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if close:
+        argv += ["-H", "Connection: close"]
+    out = sh(argv + [f"http://127.0.0.1:{port}{path}"], capture_output=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    if total == 0:
+        # Nothing came back in time (e.g. a tiny listen backlog dropping SYNs).
+        return {"rps": 0.0, "p50": None, "p99": None, "requests": 0, "errors": "no response"}
+    return {
+        "rps": rps,
+        "p50": to_ms(lat["50"]),
+        "p99": to_ms(lat["99"]),
+        "requests": total,
+        "errors": (errors.group(1) if errors else "") + (f" non2xx {non2xx.group(1)}" if non2xx else ""),
+    }
+
+
+def iperf(port, seconds):
+    argv = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds), "-J", "--connect-timeout", "5000"]
+    out = sh(argv, capture_output=True, timeout=seconds + 60).stdout
+    end = json.loads(out)["end"]["sum_received"]
+    return {"gbps": end["bits_per_second"] / 1e9, "bytes": end["bytes"]}
+
+
+def hold_idle(port, count, settle):
+    """Opens `count` idle connections to 127.0.0.1:port; returns them."""
+    conns = []
+    for _ in range(count):
+        try:
+            conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError as e:
+            log(f"idle connection {len(conns)} failed: {e}")
+            break
+    time.sleep(settle)
+    return conns
+
+
+# ---------------------------------------------------------------- the run
+
+
+def measure(group, scratch, proxy_bin, name, http_port, iperf_port, args):
+    """One run of every row for one peer; `name == 'direct'` means no proxy."""
+    res = {}
+    procs = []
+    if name == "direct":
+        hp, ip, pg = http_port, iperf_port, None
+    else:
+        hp, ip = free_port(), free_port()
+        p = start_peer(group, scratch, proxy_bin, name, hp, http_port)
+        q = start_peer(group, scratch, proxy_bin, name, ip, iperf_port)
+        procs = [p, q]
+        pg = p.pid
+    try:
+        c0 = cpu_seconds(pg) if pg else 0
+        r = wrk(hp, "/1k.bin", 64, args.seconds)
+        c1 = cpu_seconds(pg) if pg else 0
+        res["ka_rps"], res["ka_p50"], res["ka_p99"] = r["rps"], r["p50"], r["p99"]
+        res["ka_errors"] = r["errors"]
+        if pg and r["requests"]:
+            res["cpu_us_per_req"] = (c1 - c0) * 1e6 / r["requests"]
+        r = wrk(hp, "/1k.bin", 64, args.seconds, close=True)
+        res["close_rps"], res["close_p50"], res["close_p99"] = r["rps"], r["p50"], r["p99"]
+        res["close_errors"] = r["errors"]
+        r = wrk(hp, "/10m.bin", 4, args.seconds)
+        res["big_mibps"], res["big_p99"] = r["rps"] * 10, r["p99"]
+        c0 = cpu_seconds(q.pid) if pg else 0
+        r = iperf(ip, args.seconds)
+        c1 = cpu_seconds(q.pid) if pg else 0
+        res["iperf_gbps"] = r["gbps"]
+        if pg:
+            res["cpu_s_per_gib"] = (c1 - c0) / (r["bytes"] / GIB)
+        if pg:
+            n = min(args.idle, SMALL_IDLE.get(name, args.idle))
+            time.sleep(1.0)  # let forking peers reap what the last row left
+            before = pss_kib(pg)
+            conns = hold_idle(hp, n, 2.0)
+            after = pss_kib(pg)
+            res["idle_kib"] = (after - before) / max(len(conns), 1)
+            res["idle_n"] = len(conns)
+            for c in conns:
+                c.close()
+    finally:
+        for p in procs:
+            group.stop(p)
+    return res
+
+
+ROWS = [
+    # key, label, higher is better
+    ("ka_rps", "1 KiB keep-alive, requests/s", True),
+    ("ka_p50", "1 KiB keep-alive, p50 ms", False),
+    ("ka_p99", "1 KiB keep-alive, p99 ms", False),
+    ("close_rps", "1 KiB `Connection: close`, requests/s", True),
+    ("close_p50", "1 KiB `Connection: close`, p50 ms", False),
+    ("close_p99", "1 KiB `Connection: close`, p99 ms", False),
+    ("big_mibps", "10 MiB over 4 connections, MiB/s", True),
+    ("big_p99", "10 MiB over 4 connections, p99 ms", False),
+    ("iperf_gbps", "iperf3 one stream, Gbit/s", True),
+    ("cpu_s_per_gib", "proxy CPU s per GiB (iperf3)", False),
+    ("cpu_us_per_req", "proxy CPU µs per request (keep-alive)", False),
+    ("idle_kib", "KiB per idle connection", False),
+]
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def report(names, medians, errors, args, started, load_at_start):
+    lines = []
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()
+    lines.append(
+        f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
+        f"1-minute load average {load_at_start:.2f} at the start and {load[0]:.2f} at the end; "
+        f"{args.runs} runs of {args.seconds} s per row, peers interleaved, medians; "
+        f"run started {started} UTC."
+    )
+    lines.append("")
+    lines.append("| row | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---|" * len(names))
+    for key, label, _ in ROWS:
+        lines.append(f"| {label} | " + " | ".join(fmt(medians[n].get(key)) for n in names) + " |")
+    idle_counts = ", ".join(f"{n} {medians[n]['idle_n']:.0f}" for n in names if medians[n].get("idle_n"))
+    lines.append("")
+    lines.append(f"Idle connections held: {idle_counts}.")
+    errs = [f"{n}: {e}" for n, e in errors.items() if e]
+    if errs:
+        lines.append("wrk socket errors: " + "; ".join(errs) + ".")
+    lines.append("")
+    ours = [n for n in names if n.startswith("pipelab-proxy")]
+    peers = [n for n in names if n in PEERS]
+    for mine in ours:
+        lines.append(f"**{mine}** against direct and the best peer:")
+        lines.append("")
+        lines.append("| row | pipelab | ÷ direct | best peer | ÷ best peer | at or above best peer |")
+        lines.append("|---|---|---|---|---|---|")
+        for key, label, higher in ROWS:
+            v = medians[mine].get(key)
+            d = medians.get("direct", {}).get(key)
+            cands = [(medians[p][key], p) for p in peers if medians[p].get(key) is not None]
+            if v is None or not cands:
+                continue
+            best, who = (max if higher else min)(cands)
+            vs_direct = f"{v / d:.2f}" if d else "–"
+            vs_best = f"{v / best:.2f}" if best else "–"
+            ok = (v >= best) if higher else (v <= best)
+            lines.append(f"| {label} | {fmt(v)} | {vs_direct} | {who} {fmt(best)} | {vs_best} | {'yes' if ok else '**no**'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 run of 2 s per row, 1,000 idle connections")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--idle", type=int, default=9000, help="idle connections (the fd hard limit here is 20,000)")
+    ap.add_argument("--only", help="comma-separated peers to run (default: all)")
+    ap.add_argument("--out", help="also write the report to this file")
+    args = ap.parse_args()
+    if args.quick:
+        args.runs, args.seconds, args.idle = 1, 2, 1000
+
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    load_at_start = os.getloadavg()[0]
+    install()
+    proxy_bin = build()
+    names = ["direct", "pipelab-proxy", "pipelab-proxy-buffer", "pipelab-proxy-splice", *PEERS]
+    if args.only:
+        names = [n for n in names if n in args.only.split(",")]
+    scratch = tempfile.mkdtemp(prefix="pipelab-bench-")
+    os.chmod(scratch, 0o755)  # nginx workers run as an unprivileged user
+    log("scratch folder", scratch)
+    group = Group(scratch)
+    try:
+        http_port, iperf_port = free_port(), free_port()
+        nginx_backend(group, scratch, http_port)
+        group.start("backend-iperf3", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(iperf_port)])
+        wait_port(iperf_port)
+        runs = {n: [] for n in names}
+        # Interleave peers within each run so slow drifts in load hit all alike.
+        for i in range(args.runs):
+            for n in names:
+                log(f"run {i + 1}/{args.runs}: {n}")
+                runs[n].append(measure(group, scratch, proxy_bin, n, http_port, iperf_port, args))
+        medians, errors = {}, {}
+        for n in names:
+            medians[n] = {}
+            for key in list(ROWS) + [("idle_n", "", True)]:
+                k = key[0]
+                vals = [r[k] for r in runs[n] if r.get(k) is not None]
+                medians[n][k] = statistics.median(vals) if vals else None
+            errors[n] = "; ".join(sorted({r.get("ka_errors", "") + r.get("close_errors", "") for r in runs[n]} - {""}))
+        text = report(names, medians, errors, args, started, load_at_start)
+        print(text)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text + "\n")
+        with open(os.path.join(scratch, "runs.json"), "w") as f:
+            json.dump(runs, f, indent=1)
+    finally:
+        group.stop_all()
+
+
+if __name__ == "__main__":
+    main()
