@@ -408,7 +408,13 @@ pub fn seq(sys: Sys, argv: Vec<String>) -> Task {
             if (step > 0.0 && v > last + 1e-9) || (step < 0.0 && v < last - 1e-9) || step == 0.0 {
                 break;
             }
-            out.put(&sys, format!("{v:.decimals$}\n").as_bytes()).await;
+            // Whole numbers (the usual `seq 1 N`) skip float formatting.
+            let line = if decimals == 0 && v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{}\n", v as i64)
+            } else {
+                format!("{v:.decimals$}\n")
+            };
+            out.put(&sys, line.as_bytes()).await;
             if out.error.is_some() {
                 break;
             }
