@@ -322,10 +322,6 @@ impl Sys {
         self.shared.kernel.borrow().proc(self.pid).cwd.clone()
     }
 
-    pub fn has_program(&self, name: &str) -> bool {
-        self.shared.programs.contains_key(name)
-    }
-
     fn call<'a, T, A, F>(
         &'a self,
         name: &'static str,

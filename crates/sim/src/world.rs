@@ -264,11 +264,6 @@ impl World {
             }
         }
     }
-
-    /// Live tasks, for tests.
-    pub fn task_count(&self) -> usize {
-        self.tasks.len()
-    }
 }
 
 #[cfg(test)]

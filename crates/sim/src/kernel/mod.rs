@@ -434,11 +434,6 @@ impl Kernel {
             .filter(|p| !matches!(p.state, process::State::Reaped))
             .count()
     }
-
-    /// The pid of the process that ran the last step, for narration.
-    pub fn process(&self, pid: Pid) -> Option<&process::Process> {
-        self.procs.get(&pid)
-    }
 }
 
 /// Formats bytes the way strace does: escaped, the first 32 shown, `...` after.

@@ -802,10 +802,4 @@ impl Kernel {
             }
         }
     }
-
-    /// Data from `sock`'s peer when `sock`'s owner is gone: an orphan in
-    /// FIN-WAIT-2 resets the sender.
-    pub fn sock_is_orphan(&self, id: SockId) -> bool {
-        self.sockets.get(&id).is_some_and(|s| s.orphan)
-    }
 }

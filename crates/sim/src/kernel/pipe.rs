@@ -13,8 +13,6 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
-
 use super::errno::{Errno, SysResult};
 
 /// `PAGE_SIZE` on x86-64.
@@ -53,9 +51,6 @@ pub struct Pipe {
     pub w_counter: u64,
     /// Likewise for readers (`pipe->r_counter`), for FIFO open rendezvous.
     pub r_counter: u64,
-    /// Every byte ever written and read, for the conservation checks and the page.
-    pub bytes_written: u64,
-    pub bytes_read: u64,
 }
 
 /// The outcome of a write the pipe accepted at least partly.
@@ -97,14 +92,6 @@ impl Pipe {
         self.slots.len() >= PIPE_DEF_BUFFERS
     }
 
-    /// The unread bytes, oldest first (for snapshots).
-    pub fn contents(&self) -> Vec<u8> {
-        self.slots
-            .iter()
-            .flat_map(|s| s.unread().to_vec())
-            .collect()
-    }
-
     /// `pipe_write()`, minus the blocking. Errors: `EPIPE` with no readers (the
     /// caller raises SIGPIPE), `EAGAIN` when nothing fits.
     pub fn write(&mut self, data: &[u8]) -> SysResult<WriteOutcome> {
@@ -132,7 +119,6 @@ impl Pipe {
             });
             written += n;
         }
-        self.bytes_written += written as u64;
         match written {
             0 => Err(Errno::EAGAIN),
             n if n == data.len() => Ok(WriteOutcome::All(n)),
@@ -162,13 +148,7 @@ impl Pipe {
                 self.slots.pop_front();
             }
         }
-        self.bytes_read += out.len() as u64;
         Ok(out)
-    }
-
-    /// Would a write of `len` bytes make progress now? (`pipe_writable()`.)
-    pub fn can_write(&self) -> bool {
-        self.readers == 0 || !self.is_full()
     }
 
     /// Drops the buffered bytes: a FIFO whose last reader and writer have closed
@@ -177,29 +157,6 @@ impl Pipe {
         let n = self.len();
         self.slots.clear();
         n
-    }
-}
-
-/// What the page and the snapshot show of a pipe.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PipeView {
-    pub buffered: usize,
-    pub slots_used: usize,
-    pub capacity: usize,
-    pub readers: u32,
-    pub writers: u32,
-}
-
-impl From<&Pipe> for PipeView {
-    fn from(p: &Pipe) -> Self {
-        PipeView {
-            buffered: p.len(),
-            slots_used: p.slots_used(),
-            capacity: PIPE_CAPACITY,
-            readers: p.readers,
-            writers: p.writers,
-        }
     }
 }
 
