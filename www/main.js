@@ -3,8 +3,9 @@
 // simulator is called only here; model.js shapes its data, render/*.js draw it.
 
 import { parseLink, formatLink } from './url.js';
-import { layoutRun, diagramModel, traceLines, tracePids, terminalsWritten } from './model.js';
+import { layoutRun, diagramModel, traceLines, tracePids, terminalsWritten, costsModel, memoryModel } from './model.js';
 import { renderDiagram } from './render/diagram.js';
+import { renderCosts, renderMemory } from './render/panels.js';
 import { renderTrace, highlightTrace } from './render/trace.js';
 import { renderNarration, renderGoals, renderRichText } from './render/narration.js';
 import { buildTerminals, updateTerminals, showCommandError } from './render/terminals.js';
@@ -33,6 +34,8 @@ const ui = {
   terminals: $('terminal-list'),
   addTerminal: $('add-terminal'),
   svg: $('diagram-svg'),
+  costs: $('costs'),
+  memory: $('memory'),
   narration: $('narration'),
   lessonTitle: $('lesson-title'),
   lessonIntro: $('lesson-intro'),
@@ -152,6 +155,7 @@ function refreshRun() {
   const labels = app.info.terminals.map((t) => t.label);
   app.layout = layoutRun(app.events, labels);
   const presets = lesson?.presets ?? [];
+  app.showCosts = !!lesson?.showCosts;
   app.panes = buildTerminals(ui.terminals, app.info.terminals, presets, app.histories, {
     onCommand: typeCommand,
     onInterrupt: (t) => act(() => typeInput({ step: app.pg.position(), terminal: t, text: '!int' })),
@@ -187,6 +191,9 @@ function draw() {
   const position = snap.position;
   const stepEvents = position > 0 ? app.events.filter((e) => e.step === position - 1) : [];
   renderDiagram(ui.svg, diagramModel(snap, stepEvents, app.layout));
+  renderMemory(ui.memory, memoryModel(snap));
+  // The costs table belongs to the lessons that compare servers.
+  renderCosts(ui.costs, app.showCosts ? costsModel(snap) : []);
   renderNarration(ui.narration, pg.narration(), position, app.info.end);
   renderGoals(ui.goals, pg.goals());
   updateTerminals(app.panes, snap, terminalsWritten(stepEvents));

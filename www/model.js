@@ -253,3 +253,64 @@ export function terminalsWritten(stepEvents) {
   }
   return written;
 }
+
+// What the live processes cost, grouped by program: how many, their fds, and
+// their resident memory as measured for the real program (`rssKb`, when known).
+export function costsModel(snapshot) {
+  const rows = new Map();
+  for (const p of snapshot.processes) {
+    if (p.state === 'exited' || p.state === 'killed') continue;
+    const program = p.argv[0] ?? '?';
+    const row = rows.get(program) ?? { program, processes: 0, fds: 0, rssKb: 0, rssKnown: true };
+    row.processes += 1;
+    row.fds += p.fds.length;
+    if (p.rssKb == null) row.rssKnown = false;
+    else row.rssKb += p.rssKb;
+    rows.set(program, row);
+  }
+  return [...rows.values()].map((r) => ({
+    program: r.program,
+    processes: r.processes,
+    fds: r.fds,
+    memory: r.rssKnown ? formatKb(r.rssKb) : '?',
+  }));
+}
+
+function formatKb(kb) {
+  return kb >= 1024 ? `${(kb / 1024).toFixed(1)} MiB` : `${kb} KiB`;
+}
+
+const MEMORY_ROW = 16;
+
+// The user-space memory a process publishes (the Heartbleed server's arena, a
+// reader's buffer): rows of 16 bytes, each byte with its region and whether the
+// program's last copy read it.
+export function memoryModel(snapshot) {
+  const out = [];
+  for (const p of snapshot.processes) {
+    const m = p.memory;
+    if (!m || p.state === 'exited' || p.state === 'killed') continue;
+    const regionOf = (i) => m.regions.findIndex((r) => i >= r.start && i < r.start + r.len);
+    const read = m.lastRead;
+    const rows = [];
+    for (let start = 0; start < m.bytes.length; start += MEMORY_ROW) {
+      const cells = m.bytes.slice(start, start + MEMORY_ROW).map((b, k) => {
+        const i = start + k;
+        return {
+          char: b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '·',
+          region: regionOf(i),
+          read: !!read && i >= read.start && i < read.start + read.len,
+        };
+      });
+      rows.push({ offset: start, cells });
+    }
+    out.push({
+      pid: p.pid,
+      title: `${p.pid}  ${p.argv.join(' ')}`,
+      regions: m.regions.map((r) => ({ label: r.label, start: r.start, len: r.len })),
+      lastRead: read ? { ...read } : null,
+      rows,
+    });
+  }
+  return out;
+}

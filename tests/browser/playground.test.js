@@ -24,6 +24,7 @@ const KEY_MOMENTS = [
   { lesson: 'second-request', nc: 'textbook', narration: /is killed by SIGPIPE/ },
   { lesson: 'sigpipe-ignored', nc: 'openbsd', narration: /kills yes \(pid \d+\)/ },
   { lesson: 'while-loop', nc: 'openbsd', narration: /ECONNREFUSED/ },
+  { lesson: 'netcat-bridge', nc: 'openbsd', narration: /nc \(pid \d+\) writes \d+ bytes into the terminal \/dev\/pts\/0/ },
   { lesson: 'sandbox', nc: 'openbsd', narration: /python3 \(pid \d+\) writes \d+ bytes into the terminal/ },
 ];
 
@@ -117,7 +118,7 @@ test('every lesson in every flavor runs to its end with all its goals met', asyn
   await page.waitForSelector('body[data-ready="true"]');
   const lessons = await page.locator('#lesson option').evaluateAll((os) => os.map((o) => o.value));
   const flavors = await page.locator('#flavor option').evaluateAll((os) => os.map((o) => o.value));
-  assert.equal(lessons.length, 6);
+  assert.equal(lessons.length, 7);
   assert.deepEqual(flavors, ['openbsd', 'traditional', 'busybox', 'textbook']);
   for (const lesson of lessons) {
     await page.locator('#lesson').selectOption(lesson);

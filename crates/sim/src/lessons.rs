@@ -7,9 +7,11 @@
 
 use serde::Serialize;
 
-use crate::kernel::Signal;
-use crate::run::NcFlavor;
+use crate::kernel::{Micros, Signal};
+use crate::run::{NcFlavor, RunConfig};
+use crate::session::{InputKind, Session, TerminalMode};
 use crate::snapshot::Snapshot;
+use crate::trace::{Event, EventKind};
 
 /// One terminal of a lesson.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -29,7 +31,19 @@ pub struct Preset {
     pub command: String,
 }
 
-/// What a goal checks, read off a snapshot.
+/// Something the learner types later in the lesson, into a program that is
+/// already running (a line for `nc`, a Ctrl-D).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typed {
+    pub terminal: usize,
+    /// Virtual time it is typed at, after the scripts (typed a second apart).
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub input: InputKind,
+}
+
+/// What a goal checks, read off a snapshot and the trace so far.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Check {
@@ -43,10 +57,24 @@ pub enum Check {
     NobodyKilledBy { signal: Signal },
     /// A process whose argv[0] is `program` exited with `code`.
     Exited { program: String, code: i32 },
+    /// Processes whose argv[0] is `program` made these syscalls, in this order
+    /// (others may come between).
+    Syscalls { program: String, calls: Vec<String> },
+    /// A process whose argv[0] is `program` blocked in `call`.
+    BlockedIn { program: String, call: String },
+    /// Between `min` and `max` processes ran `program` over the run.
+    ProcessCount {
+        program: String,
+        min: usize,
+        max: usize,
+    },
+    /// At least one process ran `program`, and every one of them has ended.
+    AllEnded { program: String },
 }
 
 impl Check {
-    pub fn holds(&self, s: &Snapshot) -> bool {
+    /// Whether the check holds at snapshot `s`, given `trace`, the events up to it.
+    pub fn holds(&self, s: &Snapshot, trace: &[Event]) -> bool {
         let output = |t: &usize| s.terminals.get(*t).map(|t| t.output.as_str()).unwrap_or("");
         fn named<'a>(
             s: &'a Snapshot,
@@ -67,6 +95,33 @@ impl Check {
             }
             Check::Exited { program, code } => {
                 named(s, program).any(|p| p.exit_code == Some(*code))
+            }
+            Check::Syscalls { program, calls } => {
+                let pids: Vec<_> = named(s, program).map(|p| p.pid).collect();
+                let mut wanted = calls.iter().peekable();
+                for e in trace {
+                    if let (Some(pid), EventKind::Syscall { name, .. }) = (e.pid, &e.kind)
+                        && pids.contains(&pid)
+                        && wanted.peek().is_some_and(|c| c.as_str() == *name)
+                    {
+                        wanted.next();
+                    }
+                }
+                wanted.peek().is_none()
+            }
+            Check::BlockedIn { program, call } => {
+                let pids: Vec<_> = named(s, program).map(|p| p.pid).collect();
+                trace.iter().any(|e| {
+                    matches!(&e.kind, EventKind::Blocked { name, .. } if *name == call.as_str())
+                        && e.pid.is_some_and(|p| pids.contains(&p))
+                })
+            }
+            Check::ProcessCount { program, min, max } => {
+                (*min..=*max).contains(&named(s, program).count())
+            }
+            Check::AllEnded { program } => {
+                named(s, program).next().is_some()
+                    && named(s, program).all(|p| matches!(p.state, "exited" | "killed"))
             }
         }
     }
@@ -92,6 +147,10 @@ pub struct Lesson {
     pub presets: Vec<Preset>,
     /// Virtual time the lesson's run needs.
     pub until_ms: u64,
+    /// What is typed later, in time order.
+    pub typed: Vec<Typed>,
+    /// The page shows what the live processes cost (processes, fds, memory).
+    pub show_costs: bool,
     pub goals: Vec<Goal>,
 }
 
@@ -104,14 +163,33 @@ pub struct GoalStatus {
 }
 
 impl Lesson {
-    pub fn check(&self, s: &Snapshot) -> Vec<GoalStatus> {
+    /// The goals at snapshot `s`, with `trace` the events up to it.
+    pub fn check(&self, s: &Snapshot, trace: &[Event]) -> Vec<GoalStatus> {
         self.goals
             .iter()
             .map(|g| GoalStatus {
                 text: g.text.clone(),
-                met: g.check.holds(s),
+                met: g.check.holds(s, trace),
             })
             .collect()
+    }
+
+    /// The lesson's run as the page and the CLI start it: interactive terminals,
+    /// the scripts typed a second apart, then the later typing at its times.
+    pub fn session(&self, nc: NcFlavor, seed: u64) -> Session {
+        let config = RunConfig {
+            terminals: self.scripts(),
+            nc,
+            seed,
+            until_ms: self.until_ms,
+        };
+        let mut session = Session::new(config, TerminalMode::Interactive);
+        for t in &self.typed {
+            let at: Micros = t.at_ms * 1000;
+            // The lessons' terminals exist and their inputs are small: no error.
+            let _ = session.input_at(at, t.terminal as u32, t.input.clone());
+        }
+        session
     }
 
     /// The terminals' scripts, as a run configuration takes them.
@@ -127,6 +205,7 @@ pub const NAMES: &[&str] = &[
     "second-request",
     "sigpipe-ignored",
     "while-loop",
+    "netcat-bridge",
     "sandbox",
 ];
 
@@ -136,6 +215,16 @@ fn term(label: &'static str, script: &str) -> TerminalSpec {
     TerminalSpec {
         label,
         script: script.to_string(),
+    }
+}
+
+fn typed(terminal: usize, at_ms: u64, text: &str) -> Typed {
+    Typed {
+        terminal,
+        at_ms,
+        input: InputKind::Text {
+            text: text.to_string(),
+        },
     }
 }
 
@@ -176,6 +265,8 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
             ],
             presets: vec![],
             until_ms: 9000,
+            show_costs: false,
+            typed: vec![],
             goals: vec![
                 goal("The response lands in the proxy's terminal", contains(1, "hello from backend")),
                 goal(
@@ -204,6 +295,8 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
             ],
             presets: vec![],
             until_ms: 9000,
+            show_costs: false,
+            typed: vec![],
             goals: vec![
                 goal("The first request gets the page", contains(2, "hello from backend\nrc=0")),
                 goal("The second request is refused (curl exit 7)", contains(2, "rc=7")),
@@ -293,7 +386,9 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     command: "curl -s http://127.0.0.1:6000/; echo \"rc=$?\"".into(),
                 }],
                 until_ms: 11_000,
-                goals: vec![
+                show_costs: false,
+            typed: vec![],
+            goals: vec![
                     goal("The first request gets the page", contains(2, "hello from backend")),
                     client_goal,
                     proxy_goal,
@@ -317,6 +412,8 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 command: "set -o pipefail; yes | head -n1; echo \"status $?\"".into(),
             }],
             until_ms: 4000,
+            show_costs: false,
+            typed: vec![],
             goals: vec![
                 goal("By default yes is killed by SIGPIPE: PIPESTATUS=141 0", contains(0, "PIPESTATUS=141 0")),
                 goal(
@@ -345,6 +442,8 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
             ],
             presets: vec![],
             until_ms: 11_000,
+            show_costs: false,
+            typed: vec![],
             goals: vec![
                 goal(
                     "Human-paced requests all get the page",
@@ -353,6 +452,83 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 goal(
                     "A request fired right after another hits the restart window: refused (7)",
                     contains(2, "rc=7"),
+                ),
+            ],
+        },
+        "concurrency" => Lesson {
+            name: "concurrency",
+            title: "6. One client at a time, or many",
+            intro: "Three clients arrive at once. The nc loop serves one and leaves the others to \
+                    whatever its listening socket's queue does when the pipeline ends. `socat ... fork` \
+                    forks a process per client. pipelab-proxy serves them all from one process that \
+                    polls many sockets. Compare what each costs in processes, fds and memory."
+                .into(),
+            terminals: vec![
+                term("backend", BACKEND),
+                term(
+                    "nc loop",
+                    "mkfifo /tmp/f; while true; do nc -l -p 6000 < /tmp/f | nc 127.0.0.1 5000 > /tmp/f; done",
+                ),
+                term("socat", "socat TCP-LISTEN:6001,fork,reuseaddr TCP:127.0.0.1:5000"),
+                term("pipelab-proxy", "pipelab-proxy 6002 127.0.0.1:5000"),
+                term(
+                    "clients",
+                    "for p in 6000 6001 6002; do for i in 1 2 3; do curl -s -o /dev/null -w \"$p:%{http_code} \" http://127.0.0.1:$p/ & done; wait; echo; done",
+                ),
+            ],
+            presets: vec![],
+            until_ms: 12_000,
+            show_costs: true,
+            typed: vec![],
+            goals: vec![
+                goal(
+                    "Through the nc loop, one of three clients gets the page",
+                    contains(4, "6000:200"),
+                ),
+                goal(
+                    "Through socat, all three do: a process per client",
+                    contains(4, "6001:200 6001:200 6001:200"),
+                ),
+                goal(
+                    "Through pipelab-proxy, all three do, from one process",
+                    contains(4, "6002:200 6002:200 6002:200"),
+                ),
+            ],
+        },
+        "netcat-bridge" => Lesson {
+            name: "netcat-bridge",
+            title: "7. netcat as a bridge",
+            intro: "One nc listens, the other connects, and what you type in one terminal comes out \
+                    of the other. Typing writes to the stdin of the terminal's foreground program: \
+                    nc reads it and sends it over the socket. Ctrl-D is end of input, Ctrl-C is SIGINT."
+                .into(),
+            terminals: vec![term("listener", "nc -l -p 7000"), term("connector", "nc 127.0.0.1 7000")],
+            presets: vec![],
+            until_ms: 9000,
+            show_costs: false,
+            typed: vec![
+                typed(1, 3000, "hello from the connector\n"),
+                typed(0, 4000, "hi from the listener\n"),
+                Typed {
+                    terminal: 1,
+                    at_ms: 5000,
+                    input: InputKind::Eof,
+                },
+                Typed {
+                    terminal: 0,
+                    at_ms: 6000,
+                    input: InputKind::Interrupt,
+                },
+            ],
+            goals: vec![
+                goal(
+                    "What is typed into the connector comes out in the listener's terminal",
+                    contains(0, "hello from the connector"),
+                ),
+                goal("... and the other way round", contains(1, "hi from the listener")),
+                goal(
+                    "Ctrl-D and Ctrl-C end the conversation: no nc is left running",
+                    Check::AllEnded { program: "nc".into() },
                 ),
             ],
         },
@@ -372,6 +548,8 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 },
             ],
             until_ms: 60_000,
+            show_costs: false,
+            typed: vec![],
             goals: vec![],
         },
         _ => return None,
@@ -382,8 +560,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{RunConfig, StoppedBy};
-    use crate::session::{Session, TerminalMode};
+    use crate::run::StoppedBy;
 
     const FLAVORS: [NcFlavor; 4] = [
         NcFlavor::Openbsd,
@@ -392,16 +569,8 @@ mod tests {
         NcFlavor::Textbook,
     ];
 
-    fn run(l: &Lesson, nc: NcFlavor) -> Snapshot {
-        let mut s = Session::new(
-            RunConfig {
-                terminals: l.scripts(),
-                nc,
-                seed: 0,
-                until_ms: l.until_ms,
-            },
-            TerminalMode::Interactive,
-        );
+    fn run(l: &Lesson, nc: NcFlavor) -> (Snapshot, Vec<Event>) {
+        let mut s = l.session(nc, 0);
         s.run(500_000);
         assert_ne!(
             s.stopped(),
@@ -409,15 +578,15 @@ mod tests {
             "{} ran away",
             l.name
         );
-        s.snapshot()
+        (s.snapshot(), s.trace())
     }
 
     #[test]
     fn every_lesson_meets_its_goals_in_every_flavor() {
         for nc in FLAVORS {
             for l in all(nc) {
-                let snap = run(&l, nc);
-                for g in l.check(&snap) {
+                let (snap, trace) = run(&l, nc);
+                for g in l.check(&snap, &trace) {
                     assert!(
                         g.met,
                         "{nc:?} {}: goal not met: {}\n{:#?}",
@@ -432,12 +601,12 @@ mod tests {
     fn the_textbook_flavor_alone_kills_the_listener_with_sigpipe() {
         for nc in FLAVORS {
             let l = lesson("second-request", nc).unwrap();
-            let snap = run(&l, nc);
+            let (snap, trace) = run(&l, nc);
             let listener_killed = Check::Killed {
                 program: "nc".into(),
                 signal: Signal::SIGPIPE,
             }
-            .holds(&snap);
+            .holds(&snap, &trace);
             assert_eq!(listener_killed, nc == NcFlavor::Textbook, "{nc:?}");
         }
     }

@@ -118,6 +118,20 @@ impl Session {
         s
     }
 
+    /// Lets the run go on until virtual time `t`, then types `kind` into
+    /// `terminal`, as a person would at that moment: how a lesson's later typing
+    /// (a line into a running `nc`, a Ctrl-D) is given. Replays give it at the
+    /// same step.
+    pub fn input_at(
+        &mut self,
+        t: Micros,
+        terminal: u32,
+        kind: InputKind,
+    ) -> Result<(), InputError> {
+        self.wait_until(t);
+        self.input(terminal, kind)
+    }
+
     /// Runs the steps due before `t`, then lets the clock reach `t`.
     fn wait_until(&mut self, t: Micros) {
         while self.stopped.is_none() && self.time_us() < t {

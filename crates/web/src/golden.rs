@@ -2,8 +2,6 @@
 //! so that the wasm build can prove it runs the same simulation.
 
 use pipelab_sim::lessons;
-use pipelab_sim::run::RunConfig;
-use pipelab_sim::session::{Session, TerminalMode};
 
 use crate::{FLAVORS, MAX_RUN_STEPS};
 
@@ -27,15 +25,7 @@ pub fn compute() -> Vec<(String, String)> {
             let Some(l) = lessons::lesson(name, nc) else {
                 continue;
             };
-            let mut s = Session::new(
-                RunConfig {
-                    terminals: l.scripts(),
-                    nc,
-                    seed: 0,
-                    until_ms: l.until_ms,
-                },
-                TerminalMode::Interactive,
-            );
+            let mut s = l.session(nc, 0);
             s.run(MAX_RUN_STEPS);
             let text = format!("{:?}", s.trace());
             out.push((

@@ -15,7 +15,6 @@ use std::process::ExitCode;
 
 use pipelab_sim::lessons;
 use pipelab_sim::run::{NcFlavor, RunConfig, StoppedBy, build_world, report, run_world};
-use pipelab_sim::session::{Session, TerminalMode};
 
 #[derive(Parser)]
 #[command(
@@ -133,18 +132,10 @@ fn lesson(name: &str, nc: NcFlavor, json: bool) -> Result<ExitCode> {
             lessons::NAMES.join(", ")
         );
     };
-    let mut session = Session::new(
-        RunConfig {
-            terminals: l.scripts(),
-            nc,
-            seed: 0,
-            until_ms: l.until_ms,
-        },
-        TerminalMode::Interactive,
-    );
+    let mut session = l.session(nc, 0);
     session.run(pipelab_sim::kernel::Limits::default().max_steps);
     let snapshot = session.snapshot();
-    let goals = l.check(&snapshot);
+    let goals = l.check(&snapshot, &session.world().kernel().trace);
     let all_met = goals.iter().all(|g| g.met);
     let mut out = std::io::stdout().lock();
     if json {
