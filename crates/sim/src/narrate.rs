@@ -198,7 +198,7 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                             describe(obj, kind)
                         ),
                     };
-                    let rest = if *name == "sendto" {
+                    let rest = if text.contains("MSG_NOSIGNAL") {
                         "the call fails with EPIPE (MSG_NOSIGNAL: no SIGPIPE)"
                     } else {
                         "the call fails with EPIPE and the kernel sends the writer SIGPIPE"
@@ -250,7 +250,23 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                         }),
                     )
                 }
-                ("read" | "recvfrom", None) => (
+                ("recvfrom", None) => (
+                    format!(
+                        "recv(2): {me} receives {} from {}.",
+                        plural(bytes.unwrap_or(*ret as u64), "byte"),
+                        describe(obj, kind)
+                    ),
+                    man("recv(2)"),
+                ),
+                ("sendto", None) => (
+                    format!(
+                        "send(2): {me} sends {} on {}; the kernel queues them for the peer.",
+                        plural(bytes.unwrap_or(*ret as u64), "byte"),
+                        describe(obj, kind)
+                    ),
+                    man("send(2)"),
+                ),
+                ("read", None) => (
                     format!(
                         "{page}: {me} reads {} from {}.",
                         plural(bytes.unwrap_or(*ret as u64), "byte"),
@@ -258,7 +274,7 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                     ),
                     man(&page),
                 ),
-                ("write" | "sendto", None) => {
+                ("write", None) => {
                     let n = bytes.unwrap_or(*ret as u64);
                     let into = match kind {
                         ObjectKind::Socket => format!(
@@ -308,8 +324,19 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                     man("listen(2)"),
                 ),
                 ("bind", None) => (
-                    format!("bind(2): {me} binds its socket to an address."),
+                    match bound_address(text) {
+                        Some(a) => format!(
+                            "bind(2): {me} binds its socket to {a}: that address is now its own."
+                        ),
+                        None => format!("bind(2): {me} binds its socket to an address."),
+                    },
                     man("bind(2)"),
+                ),
+                ("setsockopt", None) if text.contains("SO_REUSEADDR") => (
+                    format!(
+                        "setsockopt(2): {me} sets SO_REUSEADDR on its socket, so it may bind a port that an old connection still holds in TIME_WAIT."
+                    ),
+                    man("socket(7)"),
                 ),
                 ("socket", None) => (
                     format!("socket(2): {me} creates a TCP socket, fd {ret}."),
@@ -525,6 +552,14 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
         ),
     };
     Some(out)
+}
+
+/// `127.0.0.1:7000` from a traced `bind(fd, {... sin_port=htons(7000),
+/// sin_addr=inet_addr("127.0.0.1")}, 16)`.
+fn bound_address(text: &str) -> Option<String> {
+    let port = text.split_once("htons(")?.1.split(')').next()?;
+    let ip = text.split_once("inet_addr(\"")?.1.split('"').next()?;
+    Some(format!("{ip}:{port}"))
 }
 
 fn event_resumed(e: &Event) -> bool {
@@ -753,6 +788,84 @@ mod tests {
         assert!(!is_key(&prompt));
         let output = write(9, "/dev/pts/1", None, "write(1, \"hello\\n\", 6) = 6");
         assert!(is_key(&output));
+    }
+
+    fn socket_call(name: &'static str, text: &str, errno: Option<Errno>) -> Event {
+        ev(
+            4,
+            EventKind::Syscall {
+                name,
+                text: text.into(),
+                ret: if errno.is_some() { -1 } else { 5 },
+                errno,
+                fd: Some(4),
+                object: Some("socket:[2]".into()),
+                bytes: if errno.is_some() { None } else { Some(5) },
+                resumed: false,
+            },
+        )
+    }
+
+    #[test]
+    fn recv_and_send_are_told_with_their_man_pages() {
+        let r = socket_call(
+            "recvfrom",
+            "recvfrom(4, \"ping\\n\", 4096, 0, NULL, NULL) = 5",
+            None,
+        );
+        let (t, m) = narrate_event(&r, None).unwrap();
+        assert_eq!(
+            t,
+            "recv(2): pid 4 receives 5 bytes from its socket socket:[2]."
+        );
+        assert_eq!(m.as_deref(), Some("recv(2)"));
+        let s = socket_call("sendto", "sendto(4, \"ping\\n\", 5, 0, NULL, 0) = 5", None);
+        let (t, m) = narrate_event(&s, None).unwrap();
+        assert_eq!(
+            t,
+            "send(2): pid 4 sends 5 bytes on its socket socket:[2]; the kernel queues them for the peer."
+        );
+        assert_eq!(m.as_deref(), Some("send(2)"));
+    }
+
+    #[test]
+    fn a_plain_send_into_a_reset_connection_raises_sigpipe_and_msg_nosignal_does_not() {
+        let plain = socket_call(
+            "sendto",
+            "sendto(4, \"x\", 1, 0, NULL, 0) = -1 EPIPE (Broken pipe)",
+            Some(Errno::EPIPE),
+        );
+        let (t, _) = narrate_event(&plain, None).unwrap();
+        assert!(t.contains("the kernel sends the writer SIGPIPE"), "{t}");
+        let nosig = socket_call(
+            "sendto",
+            "sendto(4, \"x\", 1, MSG_NOSIGNAL, NULL, 0) = -1 EPIPE (Broken pipe)",
+            Some(Errno::EPIPE),
+        );
+        let (t, _) = narrate_event(&nosig, None).unwrap();
+        assert!(t.contains("MSG_NOSIGNAL: no SIGPIPE"), "{t}");
+    }
+
+    #[test]
+    fn bind_names_the_address_and_so_reuseaddr_is_explained() {
+        let b = socket_call(
+            "bind",
+            "bind(3, {sa_family=AF_INET, sin_port=htons(7000), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0",
+            None,
+        );
+        let (t, _) = narrate_event(&b, None).unwrap();
+        assert!(
+            t.starts_with("bind(2): pid 4 binds its socket to 127.0.0.1:7000"),
+            "{t}"
+        );
+        let o = socket_call(
+            "setsockopt",
+            "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0",
+            None,
+        );
+        let (t, m) = narrate_event(&o, None).unwrap();
+        assert!(t.contains("TIME_WAIT"), "{t}");
+        assert_eq!(m.as_deref(), Some("socket(7)"));
     }
 
     #[test]

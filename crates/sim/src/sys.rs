@@ -436,6 +436,69 @@ impl Sys {
         .await
     }
 
+    /// `recv(2)` with flags 0, which strace shows as `recvfrom(fd, buf, count, 0,
+    /// NULL, NULL)`: a `read(2)` that only a socket accepts (ENOTSOCK otherwise).
+    /// Up to `count` bytes; empty is EOF (the peer sent FIN and all was read).
+    pub async fn recv(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+        let pid = self.pid;
+        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
+        self.call(
+            "recvfrom",
+            Some(fd),
+            format!("recvfrom({fd},"),
+            move |k, pid| match require_socket(k, pid, fd) {
+                Ok(()) => k.sys_read(pid, fd, count),
+                Err(e) => Attempt::Done(Err(e)),
+            },
+            move |_, r: &SysResult<Vec<u8>>| {
+                let text = match r {
+                    Ok(d) => format!(
+                        "recvfrom({fd}, {}, {count}, 0, NULL, NULL) = {}",
+                        strace_bytes(d),
+                        d.len()
+                    ),
+                    Err(e) => format!("recvfrom({fd}, {count}, 0, NULL, NULL) = -1 {e}"),
+                };
+                (
+                    text,
+                    object.clone(),
+                    r.as_ref().ok().map(|d| d.len() as u64),
+                )
+            },
+        )
+        .await
+    }
+
+    /// `send(2)` with flags 0, which strace shows as `sendto(fd, buf, len, 0,
+    /// NULL, 0)`: a `write(2)` that only a socket accepts (ENOTSOCK otherwise).
+    /// Blocks until every byte is in the send buffer; on a connection the peer
+    /// has reset it fails with EPIPE and raises SIGPIPE, as `write` does (no
+    /// MSG_NOSIGNAL: compare [`Sys::send_nosignal`]).
+    pub async fn send(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
+        let pid = self.pid;
+        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
+        let shown = strace_bytes(data);
+        let len = data.len();
+        let mut progress = 0usize;
+        self.call(
+            "sendto",
+            Some(fd),
+            format!("sendto({fd}, {shown}, {len}, 0, NULL, 0"),
+            move |k, pid| match require_socket(k, pid, fd) {
+                Ok(()) => k.sys_write(pid, fd, data, &mut progress, false),
+                Err(e) => Attempt::Done(Err(e)),
+            },
+            move |_, r: &SysResult<usize>| {
+                let text = format!(
+                    "sendto({fd}, {shown}, {len}, 0, NULL, 0) {}",
+                    ret_text(r, |n| n.to_string())
+                );
+                (text, object.clone(), r.as_ref().ok().map(|n| *n as u64))
+            },
+        )
+        .await
+    }
+
     /// Writes all of `data`, looping over short writes like a careful C program.
     pub async fn write_all(&self, fd: Fd, mut data: &[u8]) -> SysResult<()> {
         while !data.is_empty() {
@@ -1151,6 +1214,16 @@ pub fn sockaddr(a: SocketAddrV4) -> String {
         a.port(),
         a.ip()
     )
+}
+
+/// `recv`/`send` on something other than a socket: EBADF for a closed fd,
+/// ENOTSOCK for a pipe, file or terminal.
+fn require_socket(k: &Kernel, pid: Pid, fd: Fd) -> SysResult<()> {
+    let file = k.file_of(pid, fd)?;
+    match k.file(file).object {
+        crate::kernel::fs::Object::Socket { .. } => Ok(()),
+        _ => Err(Errno::ENOTSOCK),
+    }
 }
 
 /// A short name for the object behind an open file: `pipe:[3]`, `/tmp/f`,

@@ -11,12 +11,19 @@
 //! - [`curl`]: curl 7.88.1 for `http://` URLs.
 //! - [`http_server`]: `python3 -m http.server`.
 //! - [`socat`]: the fork-per-connection proxy.
+//! - [`echo_server`]: `echo-server PORT`, the `while (recv) send` echo server.
+//! - [`chunk_reader`]: `chunk-reader [--slow MS] CHUNK_SIZE`, bounded-memory reads
+//!   of stdin (the backpressure lesson).
+//! - [`httpd`]: `httpd PORT [DIR]`, a tiny HTTP/1.0 file server.
 //! - [`bash`]: bash 5.2, `-c SCRIPT` and interactive.
 
 pub mod bash;
+pub mod chunk_reader;
 pub mod coreutils;
 pub mod curl;
+pub mod echo_server;
 pub mod http_server;
+pub mod httpd;
 pub mod nc;
 pub mod socat;
 pub mod userland;
@@ -44,6 +51,9 @@ pub fn table(nc: NcFlavor) -> Programs {
         ("python3", http_server::main),
         ("curl", curl::main),
         ("socat", socat::main),
+        ("echo-server", echo_server::main),
+        ("chunk-reader", chunk_reader::main),
+        ("httpd", httpd::main),
         ("cat", coreutils::cat),
         ("head", coreutils::head),
         ("yes", coreutils::yes),
@@ -78,6 +88,9 @@ pub const EXECUTABLES: &[(&str, &str)] = &[
     ("python3", "python3"),
     ("python3.11", "python3"),
     ("socat", "socat"),
+    ("echo-server", "echo-server"),
+    ("chunk-reader", "chunk-reader"),
+    ("httpd", "httpd"),
     ("cat", "cat"),
     ("head", "head"),
     ("yes", "yes"),
