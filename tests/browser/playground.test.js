@@ -25,6 +25,8 @@ const KEY_MOMENTS = [
   { lesson: 'sigpipe-ignored', nc: 'openbsd', narration: /kills yes \(pid \d+\)/ },
   { lesson: 'while-loop', nc: 'openbsd', narration: /ECONNREFUSED/ },
   { lesson: 'netcat-bridge', nc: 'openbsd', narration: /nc \(pid \d+\) writes \d+ bytes into the terminal \/dev\/pts\/0/ },
+  { lesson: 'echo-server', nc: 'openbsd', narration: /accept\(2\): echo-server \(pid \d+\) takes a connection/ },
+  { lesson: 'chunks', nc: 'openbsd', narration: /chunk-reader \(pid \d+\)/ },
   { lesson: 'sandbox', nc: 'openbsd', narration: /python3 \(pid \d+\) writes \d+ bytes into the terminal/ },
 ];
 
@@ -118,7 +120,7 @@ test('every lesson in every flavor runs to its end with all its goals met', asyn
   await page.waitForSelector('body[data-ready="true"]');
   const lessons = await page.locator('#lesson option').evaluateAll((os) => os.map((o) => o.value));
   const flavors = await page.locator('#flavor option').evaluateAll((os) => os.map((o) => o.value));
-  assert.equal(lessons.length, 7);
+  assert.equal(lessons.length, 9);
   assert.deepEqual(flavors, ['openbsd', 'traditional', 'busybox', 'textbook']);
   for (const lesson of lessons) {
     await page.locator('#lesson').selectOption(lesson);

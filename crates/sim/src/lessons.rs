@@ -206,6 +206,8 @@ pub const NAMES: &[&str] = &[
     "sigpipe-ignored",
     "while-loop",
     "netcat-bridge",
+    "echo-server",
+    "chunks",
     "sandbox",
 ];
 
@@ -529,6 +531,124 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 goal(
                     "Ctrl-D and Ctrl-C end the conversation: no nc is left running",
                     Check::AllEnded { program: "nc".into() },
+                ),
+            ],
+        },
+        "echo-server" => Lesson {
+            name: "echo-server",
+            title: "8. An echo server, by hand",
+            intro: "`nc -l -p 7001 < /tmp/f | cat > /tmp/f` echoes what it receives: nc hands the bytes \
+                    to cat, cat writes them into the FIFO, and nc reads them back and sends them. \
+                    `echo-server 7000` is the same thing one level down, every socket call in plain \
+                    sight: socket, bind, listen, accept, then recv and send in a loop until the client \
+                    closes."
+                .into(),
+            terminals: vec![
+                term("echo-server", "echo-server 7000"),
+                term("nc echo", "mkfifo /tmp/f; nc -l -p 7001 < /tmp/f | cat > /tmp/f"),
+                term("client", "nc 127.0.0.1 7000"),
+                term("client 2", "nc 127.0.0.1 7001"),
+            ],
+            presets: vec![Preset {
+                terminal: 2,
+                command: "printf 'one\\ntwo\\n' | nc.openbsd -N 127.0.0.1 7000".into(),
+            }],
+            until_ms: 8000,
+            show_costs: false,
+            typed: vec![typed(2, 5000, "ping\n"), typed(3, 6000, "pong\n")],
+            goals: vec![
+                goal(
+                    "The server's calls, in order: socket, bind, listen, accept, recv, send",
+                    Check::Syscalls {
+                        program: "echo-server".into(),
+                        calls: ["socket", "bind", "listen", "accept4", "recvfrom", "sendto"]
+                            .map(String::from)
+                            .to_vec(),
+                    },
+                ),
+                goal("What the client types comes back", contains(2, "ping\nping\n")),
+                goal("The FIFO pipeline echoes too", contains(3, "pong\npong\n")),
+            ],
+        },
+        "chunks" => Lesson {
+            name: "chunks",
+            title: "9. Chunks and backpressure",
+            intro: "A million bytes go through a pipe of 65536. `yes` and `head` write faster than the \
+                    reader reads, so the pipe fills and the kernel blocks `head` in write(2) until the \
+                    reader makes room: that is backpressure. The reader takes CHUNK_SIZE bytes a read and \
+                    holds nothing more, so its memory is one buffer whatever the input's size."
+                .into(),
+            terminals: vec![
+                term("4 KiB chunks", "yes | head -c 1000000 | chunk-reader --slow 1 4096"),
+                term("64 KiB chunks", "yes | head -c 1000000 | chunk-reader 65536"),
+            ],
+            presets: vec![
+                Preset {
+                    terminal: 0,
+                    command: "nc -l -p 7000 | chunk-reader 4096".into(),
+                },
+                Preset {
+                    terminal: 1,
+                    command: "yes | head -c 1000000 | nc.openbsd -N 127.0.0.1 7000".into(),
+                },
+            ],
+            until_ms: 8000,
+            show_costs: false,
+            typed: vec![],
+            goals: vec![
+                goal(
+                    "The pipe fills and the kernel makes head wait in write(2)",
+                    Check::BlockedIn {
+                        program: "head".into(),
+                        call: "write".into(),
+                    },
+                ),
+                goal(
+                    "4 KiB at a time: every byte arrives, in 245 reads",
+                    contains(0, "read 1000000 bytes in 245 chunks of at most 4096 bytes"),
+                ),
+                goal(
+                    "64 KiB at a time: the same bytes in fewer reads",
+                    contains(1, "read 1000000 bytes in"),
+                ),
+            ],
+        },
+        "httpd" => Lesson {
+            name: "httpd",
+            title: "11. A tiny web server",
+            intro: "`httpd` reads a request in chunks until the blank line, parses the request line, \
+                    and answers with a file, its Content-Length and Content-Type, or an error: 404 for \
+                    a missing file, 400 for garbage. Then it closes. Behind pipelab-proxy it serves \
+                    the same."
+                .into(),
+            terminals: vec![
+                term(
+                    "server",
+                    "printf '<h1>hello from httpd</h1>\\n' > index.html; httpd 8080",
+                ),
+                term("proxy", "pipelab-proxy 6000 127.0.0.1:8080"),
+                term(
+                    "client",
+                    "curl -s -i http://127.0.0.1:8080/; curl -s -o /dev/null -w 'missing: %{http_code}\\n' http://127.0.0.1:8080/nope.html; printf 'garbage\\r\\n\\r\\n' | nc 127.0.0.1 8080; curl -s http://127.0.0.1:6000/",
+                ),
+            ],
+            presets: vec![Preset {
+                terminal: 2,
+                command: "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 8080".into(),
+            }],
+            until_ms: 8000,
+            show_costs: false,
+            typed: vec![],
+            goals: vec![
+                goal(
+                    "A file comes with its length and type",
+                    contains(2, "Content-Type: text/html"),
+                ),
+                goal("A missing file is 404", contains(2, "missing: 404")),
+                goal("Garbage is 400", contains(2, "400 Bad Request")),
+                goal(
+                    "Through pipelab-proxy the page arrives the same",
+                    contains(2, "</h1>\n<h1>hello from httpd</h1>"),
                 ),
             ],
         },

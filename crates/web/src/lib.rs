@@ -601,7 +601,11 @@ mod tests {
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn every_lesson_gives_the_trace_recorded_natively() {
         let now = golden::compute();
-        assert_eq!(now.len(), lessons::NAMES.len() * 4, "every lesson in 4 flavors");
+        assert_eq!(
+            now.len(),
+            lessons::NAMES.len() * 4,
+            "every lesson in 4 flavors"
+        );
         #[cfg(not(target_arch = "wasm32"))]
         if std::env::var_os("PIPELAB_BLESS").is_some() {
             golden::bless(&now);
