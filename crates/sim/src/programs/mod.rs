@@ -11,6 +11,7 @@
 //! - [`curl`]: curl 7.88.1 for `http://` URLs.
 //! - [`http_server`]: `python3 -m http.server`.
 //! - [`socat`]: the fork-per-connection proxy.
+//! - [`rss`]: each real program's resident memory, as measured.
 //! - [`bash`]: bash 5.2, `-c SCRIPT` and interactive.
 
 pub mod bash;
@@ -18,6 +19,7 @@ pub mod coreutils;
 pub mod curl;
 pub mod http_server;
 pub mod nc;
+pub mod rss;
 pub mod socat;
 pub mod userland;
 
