@@ -11,12 +11,15 @@
 //! - [`curl`]: curl 7.88.1 for `http://` URLs.
 //! - [`http_server`]: `python3 -m http.server`.
 //! - [`socat`]: the fork-per-connection proxy.
+//! - [`heartbeat`]: `heartbeat-server` and `heartbeat-client`, Heartbleed as a
+//!   buffer over-read.
 //! - [`rss`]: each real program's resident memory, as measured.
 //! - [`bash`]: bash 5.2, `-c SCRIPT` and interactive.
 
 pub mod bash;
 pub mod coreutils;
 pub mod curl;
+pub mod heartbeat;
 pub mod http_server;
 pub mod nc;
 pub mod rss;
@@ -46,6 +49,8 @@ pub fn table(nc: NcFlavor) -> Programs {
         ("python3", http_server::main),
         ("curl", curl::main),
         ("socat", socat::main),
+        ("heartbeat-server", heartbeat::server_main),
+        ("heartbeat-client", heartbeat::client_main),
         ("cat", coreutils::cat),
         ("head", coreutils::head),
         ("yes", coreutils::yes),
@@ -80,6 +85,8 @@ pub const EXECUTABLES: &[(&str, &str)] = &[
     ("python3", "python3"),
     ("python3.11", "python3"),
     ("socat", "socat"),
+    ("heartbeat-server", "heartbeat-server"),
+    ("heartbeat-client", "heartbeat-client"),
     ("cat", "cat"),
     ("head", "head"),
     ("yes", "yes"),
