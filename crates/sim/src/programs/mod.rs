@@ -11,6 +11,7 @@
 //! - [`curl`]: curl 7.88.1 for `http://` URLs.
 //! - [`http_server`]: `python3 -m http.server`.
 //! - [`socat`]: the fork-per-connection proxy.
+//! - [`proxy`]: `pipelab-proxy`, the event-loop proxy of `crates/proxy`.
 //! - [`heartbeat`]: `heartbeat-server` and `heartbeat-client`, Heartbleed as a
 //!   buffer over-read.
 //! - [`rss`]: each real program's resident memory, as measured.
@@ -22,6 +23,7 @@ pub mod curl;
 pub mod heartbeat;
 pub mod http_server;
 pub mod nc;
+pub mod proxy;
 pub mod rss;
 pub mod socat;
 pub mod userland;
@@ -49,6 +51,7 @@ pub fn table(nc: NcFlavor) -> Programs {
         ("python3", http_server::main),
         ("curl", curl::main),
         ("socat", socat::main),
+        ("pipelab-proxy", proxy::main),
         ("heartbeat-server", heartbeat::server_main),
         ("heartbeat-client", heartbeat::client_main),
         ("cat", coreutils::cat),
@@ -85,6 +88,7 @@ pub const EXECUTABLES: &[(&str, &str)] = &[
     ("python3", "python3"),
     ("python3.11", "python3"),
     ("socat", "socat"),
+    ("pipelab-proxy", "pipelab-proxy"),
     ("heartbeat-server", "heartbeat-server"),
     ("heartbeat-client", "heartbeat-client"),
     ("cat", "cat"),
