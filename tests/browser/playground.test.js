@@ -27,6 +27,9 @@ const KEY_MOMENTS = [
   { lesson: 'netcat-bridge', nc: 'openbsd', narration: /nc \(pid \d+\) writes \d+ bytes into the terminal \/dev\/pts\/0/ },
   { lesson: 'echo-server', nc: 'openbsd', narration: /accept\(2\): echo-server \(pid \d+\) takes a connection/ },
   { lesson: 'chunks', nc: 'openbsd', narration: /chunk-reader \(pid \d+\)/ },
+  { lesson: 'concurrency', nc: 'openbsd', narration: /accept\(2\): socat \(pid \d+\) takes a connection/ },
+  { lesson: 'heartbleed', nc: 'openbsd', narration: /heartbeat-client \(pid \d+\) writes \d+ bytes into the terminal/ },
+  { lesson: 'httpd', nc: 'openbsd', narration: /accept\(2\): httpd \(pid \d+\) takes a connection/ },
   { lesson: 'sandbox', nc: 'openbsd', narration: /python3 \(pid \d+\) writes \d+ bytes into the terminal/ },
 ];
 
@@ -120,7 +123,7 @@ test('every lesson in every flavor runs to its end with all its goals met', asyn
   await page.waitForSelector('body[data-ready="true"]');
   const lessons = await page.locator('#lesson option').evaluateAll((os) => os.map((o) => o.value));
   const flavors = await page.locator('#flavor option').evaluateAll((os) => os.map((o) => o.value));
-  assert.equal(lessons.length, 9);
+  assert.equal(lessons.length, 12);
   assert.deepEqual(flavors, ['openbsd', 'traditional', 'busybox', 'textbook']);
   for (const lesson of lessons) {
     await page.locator('#lesson').selectOption(lesson);
@@ -152,6 +155,53 @@ test('the textbook listener is drawn "killed by SIGPIPE"; with openbsd no proces
     }
     await page.close();
   }
+});
+
+test("heartbleed: the vulnerable server's memory shows the over-read that reaches the client; the fixed one leaks nothing", async () => {
+  const { page, problems } = await open('?lesson=heartbleed&nc=openbsd');
+  await page.keyboard.press('End');
+  const terminals = await page.locator('.term-out').allTextContents();
+  assert.match(terminals[2], /reply: 100 bytes: bird.*BEGIN PRIVATE KEY/);
+  assert.doesNotMatch(terminals[3], /PRIVATE KEY/);
+  // Each server publishes its memory; the copy its last reply read is outlined.
+  const views = page.locator('#memory .memory-view');
+  assert.equal(await views.count(), 2);
+  const readOf = (i) => views.nth(i).locator('.byte.read').allTextContents();
+  const [vulnerable, fixed] = [(await readOf(0)).join(''), (await readOf(1)).join('')];
+  assert.equal(vulnerable.length, 100);
+  assert.match(vulnerable, /^bird.*session=alice.*-----BEGIN PRIVATE KEY/);
+  assert.equal(fixed, 'bird');
+  assert.match(await views.nth(0).locator('.memory-legend').textContent(), /private key/);
+  await page.screenshot({ path: join(ARTIFACTS, 'lesson-heartbleed-leak.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('concurrency: socat forks a process per client while pipelab-proxy stays one process', async () => {
+  const { page, problems } = await open('?lesson=concurrency&nc=openbsd');
+  const costs = () => page.locator('#costs tr').evaluateAll((rows) => rows.slice(1).map((r) => {
+    const [program, processes, fds, memory] = [...r.children].map((td) => td.textContent);
+    return { program, processes: Number(processes), fds: Number(fds), memory };
+  }));
+  let socatMost = 0;
+  let proxyFdsMost = 0;
+  while ((await position(page)) < (await end(page))) {
+    await page.getByRole('button', { name: 'Next key event' }).click();
+    for (const row of await costs()) {
+      if (row.program === 'socat') socatMost = Math.max(socatMost, row.processes);
+      if (row.program === 'pipelab-proxy') {
+        assert.equal(row.processes, 1);
+        assert.match(row.memory, /MiB|KiB/);
+        proxyFdsMost = Math.max(proxyFdsMost, row.fds);
+      }
+    }
+  }
+  assert.ok(socatMost >= 3, `socat processes at most ${socatMost}`);
+  // The listener, then a client socket and a backend socket per connection.
+  assert.ok(proxyFdsMost >= 7, `pipelab-proxy fds at most ${proxyFdsMost}`);
+  assert.equal(await page.locator('#goals li.unmet').count(), 0);
+  assert.deepEqual(problems, []);
+  await page.close();
 });
 
 test('Back restores the earlier view exactly', async () => {

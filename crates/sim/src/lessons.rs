@@ -205,9 +205,12 @@ pub const NAMES: &[&str] = &[
     "second-request",
     "sigpipe-ignored",
     "while-loop",
+    "concurrency",
     "netcat-bridge",
     "echo-server",
     "chunks",
+    "heartbleed",
+    "httpd",
     "sandbox",
 ];
 
@@ -495,6 +498,22 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     "Through pipelab-proxy, all three do, from one process",
                     contains(4, "6002:200 6002:200 6002:200"),
                 ),
+                goal(
+                    "socat ran four processes: the listener and one per client",
+                    Check::ProcessCount {
+                        program: "socat".into(),
+                        min: 4,
+                        max: 4,
+                    },
+                ),
+                goal(
+                    "pipelab-proxy ran one",
+                    Check::ProcessCount {
+                        program: "pipelab-proxy".into(),
+                        min: 1,
+                        max: 1,
+                    },
+                ),
             ],
         },
         "netcat-bridge" => Lesson {
@@ -613,6 +632,57 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 ),
             ],
         },
+        "heartbleed" => Lesson {
+            name: "heartbleed",
+            title: "10. Heartbleed, a buffer over-read",
+            intro: "A heartbeat request carries a payload and says how long it is; the server sends \
+                    that many bytes back. The vulnerable server believes the length: asked for 100 \
+                    bytes with a 4-byte payload, it copies what lies beside the payload in its memory, \
+                    a session cookie and a private key, and sends them. The fixed server checks the \
+                    claimed length against what arrived and drops the lying request. Watch the \
+                    server's memory under the diagram."
+                .into(),
+            terminals: vec![
+                term("server", "heartbeat-server 4433"),
+                term("fixed server", "heartbeat-server --fixed 4434"),
+                term(
+                    "client",
+                    "heartbeat-client 127.0.0.1 4433 bird 4; heartbeat-client 127.0.0.1 4433 bird 100",
+                ),
+                term(
+                    "client of the fixed one",
+                    "heartbeat-client 127.0.0.1 4434 bird 4; heartbeat-client 127.0.0.1 4434 bird 100",
+                ),
+            ],
+            presets: vec![Preset {
+                terminal: 2,
+                command: "heartbeat-client 127.0.0.1 4433 hat 500".into(),
+            }],
+            until_ms: 8000,
+            show_costs: false,
+            typed: vec![],
+            goals: vec![
+                goal(
+                    "An honest heartbeat gets its payload back",
+                    contains(2, "reply: 4 bytes: bird"),
+                ),
+                goal(
+                    "The lying one makes the vulnerable server leak its private key",
+                    contains(2, "BEGIN PRIVATE KEY"),
+                ),
+                goal(
+                    "The fixed server drops the lying request: nothing leaks",
+                    contains(3, "no reply (the server dropped the request)"),
+                ),
+                goal(
+                    "... and the key never reaches its client",
+                    Check::TerminalLacks {
+                        terminal: 3,
+                        text: "PRIVATE KEY".into(),
+                    },
+                ),
+            ],
+        },
         "httpd" => Lesson {
             name: "httpd",
             title: "11. A tiny web server",
@@ -629,7 +699,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 term("proxy", "pipelab-proxy 6000 127.0.0.1:8080"),
                 term(
                     "client",
-                    "curl -s -i http://127.0.0.1:8080/; curl -s -o /dev/null -w 'missing: %{http_code}\\n' http://127.0.0.1:8080/nope.html; printf 'garbage\\r\\n\\r\\n' | nc 127.0.0.1 8080; curl -s http://127.0.0.1:6000/",
+                    "curl -s -i http://127.0.0.1:8080/; curl -s -o /dev/null -w 'missing: %{http_code}\\n' http://127.0.0.1:8080/nope.html; printf 'garbage\\r\\n\\r\\n' | nc 127.0.0.1 8080; echo 'via pipelab-proxy:'; curl -s http://127.0.0.1:6000/",
                 ),
             ],
             presets: vec![Preset {
@@ -648,7 +718,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                 goal("Garbage is 400", contains(2, "400 Bad Request")),
                 goal(
                     "Through pipelab-proxy the page arrives the same",
-                    contains(2, "</h1>\n<h1>hello from httpd</h1>"),
+                    contains(2, "via pipelab-proxy:\n<h1>hello from httpd</h1>"),
                 ),
             ],
         },

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::kernel::fs::Object;
 use crate::kernel::net::TcpState;
 use crate::kernel::pipe::PIPE_CAPACITY;
-use crate::kernel::process::{ExitStatus, State};
+use crate::kernel::process::{ExitStatus, Memory, Region, State};
 use crate::kernel::{Fd, Kernel, Micros, Pid, Signal};
 use crate::sys::describe_object;
 
@@ -37,6 +37,49 @@ pub struct ProcessView {
     pub fds: Vec<FdView>,
     /// Signals it ignores (`SigIgn`), by name.
     pub ignores: Vec<Signal>,
+    /// The memory the program chose to show, if any.
+    pub memory: Option<MemoryView>,
+    /// Resident set size in KiB, measured on the real program; `None` if unknown.
+    pub rss_kb: Option<u32>,
+}
+
+/// A program's published memory: `{"bytes":[104,...],"regions":[{"start":0,
+/// "len":32,"label":"request buffer"}],"lastRead":{"start":3,"len":64,
+/// "label":"heartbeat reply"}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryView {
+    pub bytes: Vec<u8>,
+    pub regions: Vec<RegionView>,
+    pub last_read: Option<RegionView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionView {
+    pub start: usize,
+    pub len: usize,
+    pub label: String,
+}
+
+impl From<&Region> for RegionView {
+    fn from(r: &Region) -> RegionView {
+        RegionView {
+            start: r.start,
+            len: r.len,
+            label: r.label.clone(),
+        }
+    }
+}
+
+impl From<&Memory> for MemoryView {
+    fn from(m: &Memory) -> MemoryView {
+        MemoryView {
+            bytes: m.bytes.clone(),
+            regions: m.regions.iter().map(RegionView::from).collect(),
+            last_read: m.last_read.as_ref().map(RegionView::from),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -135,6 +178,8 @@ impl Snapshot {
                         .copied()
                         .filter(|s| p.signals.disposition(*s) == crate::kernel::Disposition::Ignore)
                         .collect(),
+                    memory: p.memory.as_ref().map(MemoryView::from),
+                    rss_kb: p.rss_kb,
                 }
             })
             .collect();

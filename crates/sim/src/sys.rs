@@ -303,6 +303,20 @@ impl Sys {
         self.shared.cpu_us.set(self.shared.cpu_us.get() + us);
     }
 
+    /// Publishes (or with `None` withdraws) the part of this program's memory the
+    /// page may show. Not a syscall: no step, no trace line. It models plain
+    /// user-space work between syscalls (a `memcpy` into a buffer), which the kernel
+    /// never sees; only the snapshot does.
+    pub fn set_memory(&self, memory: Option<crate::kernel::process::Memory>) {
+        self.shared.kernel.borrow_mut().proc_mut(self.pid).memory = memory;
+    }
+
+    /// Sets this process's resident set size estimate (`crate::programs::rss`).
+    /// Not a syscall either: the kernel's own bookkeeping, shown in snapshots.
+    pub fn set_rss_kb(&self, kb: Option<u32>) {
+        self.shared.kernel.borrow_mut().proc_mut(self.pid).rss_kb = kb;
+    }
+
     /// Signals caught by a handler since the last look, oldest first.
     pub fn take_caught_signals(&self) -> Vec<Signal> {
         std::mem::take(

@@ -79,6 +79,94 @@ pub struct Process {
     /// that one cost. Each process runs on its own timeline; the scheduler runs
     /// whichever is due first.
     pub ready_at: Micros,
+    /// The part of its user-space memory a program chose to show (most show none).
+    pub memory: Option<Memory>,
+    /// Resident set size in KiB, as `ps -o rss=` showed for the real program
+    /// (`crate::programs::rss`); `None` for programs nobody measured.
+    pub rss_kb: Option<u32>,
+}
+
+/// The most bytes of memory a program may publish.
+pub const MEMORY_MAX_BYTES: usize = 4096;
+
+/// A labelled range of [`Memory::bytes`]: `request buffer`, `private key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Region {
+    pub start: usize,
+    pub len: usize,
+    pub label: String,
+}
+
+/// A window on a program's user-space memory, for the page to draw: a few bytes
+/// (at most [`MEMORY_MAX_BYTES`]), what lies where, and the range the program last
+/// copied out (into a reply, say).
+///
+/// A real process's memory is pages the kernel never looks inside; a program
+/// publishes this only to be seen. It is copied by `fork(2)` and dropped by
+/// `execve(2)`, as the address space is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Memory {
+    pub bytes: Vec<u8>,
+    pub regions: Vec<Region>,
+    pub last_read: Option<Region>,
+}
+
+impl Memory {
+    /// `bytes` with no regions yet. Panics past [`MEMORY_MAX_BYTES`] (a program bug).
+    pub fn new(bytes: Vec<u8>) -> Memory {
+        assert!(
+            bytes.len() <= MEMORY_MAX_BYTES,
+            "published memory is {} bytes, the limit is {MEMORY_MAX_BYTES}",
+            bytes.len()
+        );
+        Memory {
+            bytes,
+            regions: Vec::new(),
+            last_read: None,
+        }
+    }
+
+    /// Names `len` bytes at `start`. Panics if the range is outside the bytes.
+    pub fn label(&mut self, start: usize, len: usize, label: &str) {
+        self.regions.push(self.region(start, len, label));
+    }
+
+    /// Copies `data` in at `start` (a `memcpy` into the program's buffer).
+    pub fn write(&mut self, start: usize, data: &[u8]) {
+        let r = self.region(start, data.len(), "");
+        self.bytes[r.start..r.start + r.len].copy_from_slice(data);
+    }
+
+    /// Copies `len` bytes out from `start` and records the range as
+    /// [`Memory::last_read`].
+    pub fn read(&mut self, start: usize, len: usize, label: &str) -> Vec<u8> {
+        let r = self.region(start, len, label);
+        let out = self.bytes[r.start..r.start + r.len].to_vec();
+        self.last_read = Some(r);
+        out
+    }
+
+    /// The region named `label`, if any.
+    pub fn find(&self, label: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.label == label)
+    }
+
+    fn region(&self, start: usize, len: usize, label: &str) -> Region {
+        assert!(
+            start
+                .checked_add(len)
+                .is_some_and(|end| end <= self.bytes.len()),
+            "range {start}+{len} is outside {} bytes of memory",
+            self.bytes.len()
+        );
+        Region {
+            start,
+            len,
+            label: label.to_string(),
+        }
+    }
 }
 
 impl Process {
@@ -98,6 +186,8 @@ impl Process {
             exiting: None,
             exec_pending: false,
             ready_at: 0,
+            memory: None,
+            rss_kb: None,
         }
     }
 
@@ -183,6 +273,8 @@ impl Kernel {
             exiting: None,
             exec_pending: false,
             ready_at: self.now,
+            memory: parent.memory.clone(),
+            rss_kb: parent.rss_kb,
         };
         self.procs.insert(child, p);
         self.emit(Some(child), EventKind::Spawn { parent: pid });
@@ -206,6 +298,9 @@ impl Kernel {
         let p = self.proc_mut(pid);
         p.signals.on_exec();
         p.argv = argv;
+        // A new address space: the new program publishes its own.
+        p.memory = None;
+        p.rss_kb = None;
         p.exec_pending = true;
     }
 
@@ -478,5 +573,71 @@ impl Kernel {
         let p = self.procs.get_mut(&target).ok_or(Errno::ESRCH)?;
         p.pgid = pgid;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // ------------------------------------------------------------------ memory
+
+    fn arena() -> Memory {
+        let mut m = Memory::new(b"hello, world: secret".to_vec());
+        m.label(0, 5, "greeting");
+        m.label(14, 6, "secret");
+        m
+    }
+
+    #[test]
+    fn memory_read_copies_the_range_and_remembers_it_as_last_read() {
+        let mut m = arena();
+        assert_eq!(m.read(7, 13, "reply"), b"world: secret");
+        assert_eq!(
+            m.last_read,
+            Some(Region {
+                start: 7,
+                len: 13,
+                label: "reply".into()
+            })
+        );
+    }
+
+    #[test]
+    fn memory_write_changes_bytes_but_not_regions() {
+        let mut m = arena();
+        m.write(0, b"HELLO");
+        assert_eq!(&m.bytes[..7], b"HELLO, ");
+        assert_eq!(m.find("greeting").map(|r| (r.start, r.len)), Some((0, 5)));
+        assert_eq!(m.last_read, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside")]
+    fn memory_read_past_the_end_is_a_program_bug() {
+        arena().read(15, 10, "too far");
+    }
+
+    #[test]
+    #[should_panic(expected = "limit")]
+    fn memory_larger_than_the_limit_is_refused() {
+        Memory::new(vec![0; MEMORY_MAX_BYTES + 1]);
+    }
+
+    #[test]
+    fn memory_is_copied_by_fork_and_dropped_by_exec() {
+        let mut k = Kernel::default();
+        let t = k.add_terminal();
+        let pid = k.spawn_session(vec!["sh".into()], "/", t);
+        k.proc_mut(pid).memory = Some(arena());
+        k.proc_mut(pid).rss_kb = Some(1736);
+        let Attempt::Done(Ok(child)) = k.sys_fork(pid) else {
+            panic!("fork failed")
+        };
+        assert_eq!(k.proc(child).memory, Some(arena()));
+        assert_eq!(k.proc(child).rss_kb, Some(1736));
+        k.exec_replace(child, vec!["cat".into()]);
+        assert_eq!(k.proc(child).memory, None);
+        assert_eq!(k.proc(child).rss_kb, None);
     }
 }

@@ -72,7 +72,12 @@ struct Outcome {
 }
 
 pub fn main(sys: Sys, argv: Vec<String>) -> Task {
-    Box::pin(run(sys, argv))
+    let s = sys.clone();
+    Box::pin(crate::programs::rss::measured(
+        s,
+        crate::programs::rss::CURL,
+        run(sys, argv),
+    ))
 }
 
 async fn usage_error(sys: &Sys, msg: Option<String>) -> i32 {

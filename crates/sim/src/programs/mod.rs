@@ -15,6 +15,10 @@
 //! - [`chunk_reader`]: `chunk-reader [--slow MS] CHUNK_SIZE`, bounded-memory reads
 //!   of stdin (the backpressure lesson).
 //! - [`httpd`]: `httpd PORT [DIR]`, a tiny HTTP/1.0 file server.
+//! - [`proxy`]: `pipelab-proxy`, the event-loop proxy of `crates/proxy`.
+//! - [`heartbeat`]: `heartbeat-server` and `heartbeat-client`, Heartbleed as a
+//!   buffer over-read.
+//! - [`rss`]: each real program's resident memory, as measured.
 //! - [`bash`]: bash 5.2, `-c SCRIPT` and interactive.
 
 pub mod bash;
@@ -22,9 +26,12 @@ pub mod chunk_reader;
 pub mod coreutils;
 pub mod curl;
 pub mod echo_server;
+pub mod heartbeat;
 pub mod http_server;
 pub mod httpd;
 pub mod nc;
+pub mod proxy;
+pub mod rss;
 pub mod socat;
 pub mod userland;
 
@@ -54,6 +61,9 @@ pub fn table(nc: NcFlavor) -> Programs {
         ("echo-server", echo_server::main),
         ("chunk-reader", chunk_reader::main),
         ("httpd", httpd::main),
+        ("pipelab-proxy", proxy::main),
+        ("heartbeat-server", heartbeat::server_main),
+        ("heartbeat-client", heartbeat::client_main),
         ("cat", coreutils::cat),
         ("head", coreutils::head),
         ("yes", coreutils::yes),
@@ -91,6 +101,9 @@ pub const EXECUTABLES: &[(&str, &str)] = &[
     ("echo-server", "echo-server"),
     ("chunk-reader", "chunk-reader"),
     ("httpd", "httpd"),
+    ("pipelab-proxy", "pipelab-proxy"),
+    ("heartbeat-server", "heartbeat-server"),
+    ("heartbeat-client", "heartbeat-client"),
     ("cat", "cat"),
     ("head", "head"),
     ("yes", "yes"),

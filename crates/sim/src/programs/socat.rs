@@ -24,6 +24,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::kernel::net::{Shutdown, SockOpt};
 use crate::kernel::{Errno, Fd};
+use crate::programs::rss;
 use crate::programs::userland::{STDIN, STDOUT, WallTime, eprint, resolve};
 use crate::sys::{Sys, Task};
 
@@ -109,7 +110,8 @@ fn parse_address(s: &str) -> Result<Address, String> {
 }
 
 pub fn main(sys: Sys, argv: Vec<String>) -> Task {
-    Box::pin(run(sys, argv))
+    let s = sys.clone();
+    Box::pin(rss::measured(s, rss::SOCAT_PARENT, run(sys, argv)))
 }
 
 /// `2026/11/26 00:00:01 socat[PID] E MSG`.
@@ -204,6 +206,7 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
                 let second = second.clone();
                 let child = sys
                     .fork(move |c| async move {
+                        c.set_rss_kb(Some(rss::SOCAT_CHILD));
                         let _ = c.close(s).await;
                         let code = serve(&c, conn, &second).await;
                         c.exit(code).await
