@@ -36,8 +36,16 @@ pub type Task = Pin<Box<dyn Future<Output = i32>>>;
 /// A program's entry point: `main(argv)`.
 pub type Main = fn(Sys, Vec<String>) -> Task;
 
+/// An installed program: its entry point, and the resident memory the real
+/// program holds (`crate::programs::rss`), shown from its `execve` on.
+#[derive(Clone, Copy, Debug)]
+pub struct Program {
+    pub main: Main,
+    pub rss_kb: Option<u32>,
+}
+
 /// The installed programs, by name (`/bin/NAME` runs `programs[NAME]`).
-pub type Programs = BTreeMap<String, Main>;
+pub type Programs = BTreeMap<String, Program>;
 
 /// State shared by the executor and every process's [`Sys`].
 pub struct Shared {
@@ -781,7 +789,7 @@ impl Sys {
                 None,
                 move |k, pid| {
                     let full = crate::kernel::fs::normalize(&k.proc(pid).cwd, &p);
-                    let main = match k.vfs.inode(&full) {
+                    let program = match k.vfs.inode(&full) {
                         Some(Inode::Program { name }) => {
                             shared.programs.get(name).copied().ok_or(Errno::ENOEXEC)?
                         }
@@ -790,7 +798,8 @@ impl Sys {
                         None => return Err(Errno::ENOENT),
                     };
                     k.exec_replace(pid, argv2.clone());
-                    let task = main(Sys::new(shared.clone(), pid), argv2.clone());
+                    k.proc_mut(pid).rss_kb = program.rss_kb;
+                    let task = (program.main)(Sys::new(shared.clone(), pid), argv2.clone());
                     shared.new_tasks.borrow_mut().push((pid, task));
                     Ok(())
                 },

@@ -143,12 +143,13 @@ impl World {
 
     /// Starts the installed program `name` as process `pid`.
     pub fn attach_program(&mut self, pid: Pid, name: &str, argv: Vec<String>) {
-        let main = *self
+        let program = *self
             .shared
             .programs
             .get(name)
             .unwrap_or_else(|| panic!("no program {name}"));
-        let task = start(main, self.sys(pid), argv);
+        self.shared.kernel.borrow_mut().proc_mut(pid).rss_kb = program.rss_kb;
+        let task = start(program.main, self.sys(pid), argv);
         self.attach(pid, task);
     }
 

@@ -6,7 +6,7 @@ use harness::*;
 use pipelab_sim::kernel::fs::{Inode, OpenFlags};
 use pipelab_sim::kernel::process::State;
 use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Kernel, Limits, Signal};
-use pipelab_sim::sys::{Programs, Sys, Task};
+use pipelab_sim::sys::{Program, Programs, Sys, Task};
 use pipelab_sim::world::{Step, World};
 
 /// A program that reports on fd 1 which of fds 3..6 it holds and what its SIGPIPE
@@ -33,7 +33,13 @@ fn probe(sys: Sys, _argv: Vec<String>) -> Task {
 
 fn world_with_probe() -> World {
     let mut programs = Programs::new();
-    programs.insert("probe".into(), probe);
+    programs.insert(
+        "probe".into(),
+        Program {
+            main: probe,
+            rss_kb: None,
+        },
+    );
     let w = world_with(programs, 0);
     w.kernel_mut().vfs.insert(
         "/bin/probe",

@@ -72,12 +72,7 @@ struct Outcome {
 }
 
 pub fn main(sys: Sys, argv: Vec<String>) -> Task {
-    let s = sys.clone();
-    Box::pin(crate::programs::rss::measured(
-        s,
-        crate::programs::rss::CURL,
-        run(sys, argv),
-    ))
+    Box::pin(run(sys, argv))
 }
 
 async fn usage_error(sys: &Sys, msg: Option<String>) -> i32 {

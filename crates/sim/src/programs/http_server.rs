@@ -57,10 +57,7 @@ pub fn main(sys: Sys, argv: Vec<String>) -> Task {
     Box::pin(async move {
         match argv.get(1).map(String::as_str) {
             Some("-m") => match argv.get(2).map(String::as_str) {
-                Some("http.server") => {
-                    sys.set_rss_kb(Some(crate::programs::rss::PYTHON3_HTTP_SERVER));
-                    serve(sys, argv[3..].to_vec()).await
-                }
+                Some("http.server") => serve(sys, argv[3..].to_vec()).await,
                 Some(m) => {
                     eprint(&sys, &format!("/usr/bin/python3: No module named {m}\n")).await;
                     1

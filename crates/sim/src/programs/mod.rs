@@ -37,7 +37,7 @@ pub mod userland;
 
 use crate::kernel::fs::{Inode, Vfs};
 use crate::run::NcFlavor;
-use crate::sys::{Main, Programs};
+use crate::sys::{Main, Program, Programs};
 
 /// Every installed program name and the entry point it runs, with `nc` (and
 /// `/bin/nc`, `/usr/bin/nc`) bound to `nc`.
@@ -49,38 +49,56 @@ pub fn table(nc: NcFlavor) -> Programs {
         NcFlavor::Busybox => nc::busybox_main,
         NcFlavor::Textbook => nc::textbook_main,
     };
-    let entries: &[(&str, Main)] = &[
-        ("bash", bash::main),
-        ("nc", nc_main),
-        ("nc.openbsd", nc::openbsd_main),
-        ("nc.traditional", nc::traditional_main),
-        ("busybox", nc::busybox_multicall),
-        ("python3", http_server::main),
-        ("curl", curl::main),
-        ("socat", socat::main),
-        ("echo-server", echo_server::main),
-        ("chunk-reader", chunk_reader::main),
-        ("httpd", httpd::main),
-        ("pipelab-proxy", proxy::main),
-        ("heartbeat-server", heartbeat::server_main),
-        ("heartbeat-client", heartbeat::client_main),
-        ("cat", coreutils::cat),
-        ("head", coreutils::head),
-        ("yes", coreutils::yes),
-        ("wc", coreutils::wc),
-        ("seq", coreutils::seq),
-        ("sleep", coreutils::sleep),
-        ("mkfifo", coreutils::mkfifo),
-        ("rm", coreutils::rm),
-        ("ls", coreutils::ls),
-        ("true", coreutils::true_),
-        ("false", coreutils::false_),
-        ("kill", coreutils::kill),
-        ("echo", coreutils::echo),
-        ("printf", coreutils::printf),
+    let nc_rss = match nc {
+        NcFlavor::Openbsd => rss::NC_OPENBSD,
+        NcFlavor::Traditional => rss::NC_TRADITIONAL,
+        NcFlavor::Busybox => rss::BUSYBOX_NC,
+        // No real binary: the traditional one's figure.
+        NcFlavor::Textbook => rss::NC_TRADITIONAL,
+    };
+    // Name, entry point, and the real program's resident memory where measured.
+    let entries: &[(&str, Main, Option<u32>)] = &[
+        ("bash", bash::main, Some(rss::BASH)),
+        ("nc", nc_main, Some(nc_rss)),
+        ("nc.openbsd", nc::openbsd_main, Some(rss::NC_OPENBSD)),
+        (
+            "nc.traditional",
+            nc::traditional_main,
+            Some(rss::NC_TRADITIONAL),
+        ),
+        ("busybox", nc::busybox_multicall, Some(rss::BUSYBOX_NC)),
+        ("python3", http_server::main, Some(rss::PYTHON3_HTTP_SERVER)),
+        ("curl", curl::main, Some(rss::CURL)),
+        ("socat", socat::main, Some(rss::SOCAT_PARENT)),
+        ("echo-server", echo_server::main, None),
+        ("chunk-reader", chunk_reader::main, None),
+        ("httpd", httpd::main, None),
+        ("pipelab-proxy", proxy::main, Some(rss::proxy(0))),
+        ("heartbeat-server", heartbeat::server_main, None),
+        ("heartbeat-client", heartbeat::client_main, None),
+        ("cat", coreutils::cat, None),
+        ("head", coreutils::head, None),
+        ("yes", coreutils::yes, None),
+        ("wc", coreutils::wc, None),
+        ("seq", coreutils::seq, None),
+        ("sleep", coreutils::sleep, None),
+        ("mkfifo", coreutils::mkfifo, None),
+        ("rm", coreutils::rm, None),
+        ("ls", coreutils::ls, None),
+        ("true", coreutils::true_, None),
+        ("false", coreutils::false_, None),
+        ("kill", coreutils::kill, None),
+        ("echo", coreutils::echo, None),
+        ("printf", coreutils::printf, None),
     ];
-    for (name, main) in entries {
-        t.insert((*name).to_string(), *main);
+    for (name, main, rss_kb) in entries {
+        t.insert(
+            (*name).to_string(),
+            Program {
+                main: *main,
+                rss_kb: *rss_kb,
+            },
+        );
     }
     t
 }

@@ -45,8 +45,7 @@ const EXIT_ADDRESS: i32 = 3;
 const EXIT_LISTEN: i32 = 4;
 
 pub fn main(sys: Sys, argv: Vec<String>) -> Task {
-    let s = sys.clone();
-    Box::pin(rss::measured(s, rss::proxy(0), run(sys, argv)))
+    Box::pin(run(sys, argv))
 }
 
 /// `PORT` (loopback only) or `HOST:PORT`.

@@ -20,10 +20,6 @@
 //! does); pipelab-proxy's grows by [`PROXY_PER_CONNECTION`] per open connection, a
 //! straight line through the two measurements. Lift it by measuring more points.
 
-use std::future::Future;
-
-use crate::sys::Sys;
-
 pub const NC_OPENBSD: u32 = 1668;
 pub const NC_TRADITIONAL: u32 = 1944;
 pub const BUSYBOX_NC: u32 = 1944;
@@ -41,11 +37,4 @@ pub const PROXY_PER_CONNECTION: u32 = 8;
 /// pipelab-proxy's estimate with `open` connections.
 pub fn proxy(open: usize) -> u32 {
     PROXY_IDLE + PROXY_PER_CONNECTION * open as u32
-}
-
-/// Runs `program` as a process whose RSS is `kb`. The figure is set at the
-/// program's first poll, that is with its first syscall after `execve`.
-pub async fn measured(sys: Sys, kb: u32, program: impl Future<Output = i32>) -> i32 {
-    sys.set_rss_kb(Some(kb));
-    program.await
 }

@@ -110,8 +110,7 @@ fn parse_address(s: &str) -> Result<Address, String> {
 }
 
 pub fn main(sys: Sys, argv: Vec<String>) -> Task {
-    let s = sys.clone();
-    Box::pin(rss::measured(s, rss::SOCAT_PARENT, run(sys, argv)))
+    Box::pin(run(sys, argv))
 }
 
 /// `2026/11/26 00:00:01 socat[PID] E MSG`.

@@ -14,7 +14,6 @@ use crate::sys::{Sys, Task};
 /// `bash -c SCRIPT [NAME [ARG...]]`.
 pub fn main(sys: Sys, argv: Vec<String>) -> Task {
     Box::pin(async move {
-        sys.set_rss_kb(Some(crate::programs::rss::BASH));
         let (source, name, positional) = match argv.get(1).map(String::as_str) {
             Some("-c") => match argv.get(2) {
                 Some(s) => (

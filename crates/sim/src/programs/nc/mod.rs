@@ -21,47 +21,30 @@ use std::net::SocketAddrV4;
 
 use crate::kernel::net::SockOpt;
 use crate::kernel::{Errno, Fd};
-use crate::programs::rss;
 use crate::sys::{Sys, Task};
 
 /// The `nc` entry points, one per flavor.
 pub fn openbsd_main(sys: Sys, argv: Vec<String>) -> Task {
-    let s = sys.clone();
-    Box::pin(rss::measured(s, rss::NC_OPENBSD, openbsd::main(sys, argv)))
+    Box::pin(openbsd::main(sys, argv))
 }
 
 pub fn traditional_main(sys: Sys, argv: Vec<String>) -> Task {
-    let s = sys.clone();
-    Box::pin(rss::measured(
-        s,
-        rss::NC_TRADITIONAL,
-        traditional::main(sys, argv, true),
-    ))
+    Box::pin(traditional::main(sys, argv, true))
 }
 
 pub fn textbook_main(sys: Sys, argv: Vec<String>) -> Task {
-    // No real binary: the traditional one's figure.
-    let s = sys.clone();
-    Box::pin(rss::measured(
-        s,
-        rss::NC_TRADITIONAL,
-        traditional::main(sys, argv, false),
-    ))
+    Box::pin(traditional::main(sys, argv, false))
 }
 
 pub fn busybox_main(sys: Sys, argv: Vec<String>) -> Task {
-    let s = sys.clone();
-    Box::pin(rss::measured(s, rss::BUSYBOX_NC, busybox::main(sys, argv)))
+    Box::pin(busybox::main(sys, argv))
 }
 
 /// `/bin/busybox APPLET ARGS...`: only the `nc` applet is simulated.
 pub fn busybox_multicall(sys: Sys, argv: Vec<String>) -> Task {
     Box::pin(async move {
         match argv.get(1).map(String::as_str) {
-            Some("nc") => {
-                let s = sys.clone();
-                rss::measured(s, rss::BUSYBOX_NC, busybox::main(sys, argv[1..].to_vec())).await
-            }
+            Some("nc") => busybox::main(sys, argv[1..].to_vec()).await,
             Some(other) => {
                 crate::programs::userland::eprint(&sys, &format!("{other}: applet not found\n"))
                     .await;
