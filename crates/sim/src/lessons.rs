@@ -463,8 +463,10 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
         "concurrency" => Lesson {
             name: "concurrency",
             title: "6. One client at a time, or many",
-            intro: "Three clients arrive at once. The nc loop serves one and leaves the others to \
-                    whatever its listening socket's queue does when the pipeline ends. `socat ... fork` \
+            intro: "Three clients arrive at once. The nc loop serves one at a time: a client that \
+                    arrives during a transaction is refused, or reset when the pipeline ends (on the \
+                    real kernel a client that starts late may find the next listener up and get the \
+                    page too: tests/conformance's concurrent-clients case). `socat ... fork` \
                     forks a process per client. pipelab-proxy serves them all from one process that \
                     polls many sockets. Compare what each costs in processes, fds and memory."
                 .into(),
@@ -487,8 +489,12 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
             typed: vec![],
             goals: vec![
                 goal(
-                    "Through the nc loop, one of three clients gets the page",
+                    "Through the nc loop, the first client gets the page",
                     contains(4, "6000:200"),
+                ),
+                goal(
+                    "... and clients that arrive while it is busy are refused or reset (000)",
+                    contains(4, "6000:000"),
                 ),
                 goal(
                     "Through socat, all three do: a process per client",
