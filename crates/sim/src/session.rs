@@ -47,6 +47,10 @@ pub struct Input {
     pub terminal: u32,
     #[serde(flatten)]
     pub kind: InputKind,
+    /// Typed by the user (not part of a lesson's scripts): the run may go on
+    /// [`RUN_AFTER_INPUT_US`] past it, beyond its time limit.
+    #[serde(skip)]
+    pub by_user: bool,
 }
 
 /// Why a session's input was refused.
@@ -62,6 +66,9 @@ pub enum InputError {
 
 /// How long a person takes to move to the next terminal and type its script.
 pub const TYPING_GAP_US: Micros = 1_000_000;
+
+/// How long a run may go on after the last input, past its time limit.
+pub const RUN_AFTER_INPUT_US: Micros = 30_000_000;
 
 /// The most bytes one input may carry, and the most inputs a session keeps.
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
@@ -112,7 +119,7 @@ impl Session {
                 }
                 // Within the limits by construction of the terminals list; an
                 // oversized script is simply not typed.
-                let _ = s.input(term as u32, InputKind::Text { text });
+                let _ = s.give(term as u32, InputKind::Text { text }, false);
             }
         }
         s
@@ -129,7 +136,7 @@ impl Session {
         kind: InputKind,
     ) -> Result<(), InputError> {
         self.wait_until(t);
-        self.input(terminal, kind)
+        self.give(terminal, kind, false)
     }
 
     /// Runs the steps due before `t`, then lets the clock reach `t`.
@@ -210,8 +217,16 @@ impl Session {
         self.stopped
     }
 
+    /// The time limit: the configured one, or later if something was typed near
+    /// it, so that a command typed at a lesson's end still gets to run.
     fn until_us(&self) -> Micros {
-        self.config.until_ms.saturating_mul(1000)
+        let after_typing = self
+            .inputs
+            .iter()
+            .rev()
+            .find(|i| i.by_user)
+            .map_or(0, |i| i.time_us.saturating_add(RUN_AFTER_INPUT_US));
+        self.config.until_ms.saturating_mul(1000).max(after_typing)
     }
 
     fn apply_inputs_at(&mut self, step: u64) {
@@ -305,6 +320,10 @@ impl Session {
     /// Types into `terminal` now. Inputs given later than now on an earlier pass
     /// are forgotten: typing after stepping back starts a new future.
     pub fn input(&mut self, terminal: u32, kind: InputKind) -> Result<(), InputError> {
+        self.give(terminal, kind, true)
+    }
+
+    fn give(&mut self, terminal: u32, kind: InputKind, by_user: bool) -> Result<(), InputError> {
         if terminal as usize >= self.world.kernel().terminals.len() {
             return Err(InputError::NoSuchTerminal(terminal));
         }
@@ -326,6 +345,7 @@ impl Session {
             time_us: self.time_us(),
             terminal,
             kind,
+            by_user,
         };
         self.apply(&input);
         self.inputs.push(input);
@@ -480,6 +500,33 @@ mod tests {
         s.run(1000);
         let out = s.snapshot().terminals[0].output.clone();
         assert!(out.ends_with("^C\n$ echo alive\nalive\n$ "), "{out:?}");
+    }
+
+    #[test]
+    fn a_command_typed_at_the_time_limit_still_runs() {
+        let mut s = Session::new(
+            RunConfig {
+                until_ms: 2000,
+                ..script(&["sleep 1.5"])
+            },
+            TerminalMode::Interactive,
+        );
+        s.run(10_000);
+        assert!(s.time_us() >= 1_500_000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "sleep 5; echo late\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(10_000);
+        assert!(s.snapshot().terminals[0].output.ends_with("late\n$ "));
+        // ... and replays the same way.
+        let end = (s.step(), s.snapshot());
+        s.seek(0);
+        s.seek(end.0);
+        assert_eq!(s.snapshot(), end.1);
     }
 
     #[test]
