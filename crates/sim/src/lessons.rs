@@ -808,6 +808,36 @@ mod tests {
     }
 
     #[test]
+    fn the_narration_tells_the_over_read_once_and_only_for_the_vulnerable_server() {
+        let l = lesson("heartbleed", NcFlavor::Openbsd).unwrap();
+        let mut s = l.session(NcFlavor::Openbsd, 0);
+        s.seek(0);
+        let mut told = Vec::new();
+        while s.step_forward() {
+            let n = s.step();
+            let snap = s.snapshot();
+            let text = crate::narrate::narrate(n - 1, &s.events(n - 1, n), Some(&snap)).text;
+            if text.contains("over-read") {
+                told.push(text);
+            }
+        }
+        assert_eq!(told.len(), 1, "{told:#?}");
+        assert!(
+            told[0].contains(
+                "100 bytes from offset 3, starting in its request buffer and running on into its \
+                 session cookie and its private key"
+            ),
+            "{}",
+            told[0]
+        );
+        assert!(
+            told[0].starts_with("write(2): heartbeat-server"),
+            "{}",
+            told[0]
+        );
+    }
+
+    #[test]
     fn lesson_names_are_unique_and_all_resolve() {
         let mut names = NAMES.to_vec();
         names.sort();

@@ -651,6 +651,9 @@ pub fn narrate(step: u64, events: &[Event], after: Option<&Snapshot>) -> Narrati
             key,
         };
     }
+    if let Some(t) = over_read(events, after) {
+        told.push((t, None));
+    }
     let man = told.iter().find_map(|(_, m)| m.clone());
     let text = told
         .into_iter()
@@ -663,6 +666,47 @@ pub fn narrate(step: u64, events: &[Event], after: Option<&Snapshot>) -> Narrati
         man,
         key,
     }
+}
+
+/// When a process sends bytes that its last copy took from across several
+/// regions of its memory (the Heartbleed server's reply), the sentence that
+/// says so: the page shows that memory, and this is the moment it matters.
+fn over_read(events: &[Event], after: Option<&Snapshot>) -> Option<String> {
+    let snap = after?;
+    events.iter().find_map(|e| {
+        let EventKind::Syscall {
+            name: "write" | "sendto",
+            bytes: Some(n),
+            object,
+            ..
+        } = &e.kind
+        else {
+            return None;
+        };
+        if *n == 0 || object_kind_in(object.as_deref(), Some(snap)) != ObjectKind::Socket {
+            return None;
+        }
+        let p = snap.processes.iter().find(|p| Some(p.pid) == e.pid)?;
+        let memory = p.memory.as_ref()?;
+        let read = memory.last_read.as_ref()?;
+        let crossed: Vec<&str> = memory
+            .regions
+            .iter()
+            .filter(|r| r.start < read.start + read.len && read.start < r.start + r.len)
+            .map(|r| r.label.as_str())
+            .collect();
+        let (first, rest) = crossed.split_first()?;
+        (!rest.is_empty()).then(|| {
+            format!(
+                "They were copied from its memory: {} bytes from offset {}, starting in its {first} \
+                 and running on into its {}. Nothing checked the length the request claimed: a buffer \
+                 over-read, the Heartbleed bug (CVE-2014-0160).",
+                read.len,
+                read.start,
+                rest.join(" and its ")
+            )
+        })
+    })
 }
 
 /// Narrates every step of a trace whose events are in step order (the page's
