@@ -347,6 +347,13 @@ impl<'a> Parser<'a> {
             span = span.to(r.span);
             redirects.push(r);
         }
+        // After a redirection a word is not in command position, so not even
+        // `do` or `then` is a reserved word there: `while { a; } > f do` is an
+        // error in bash, where `while { a; } do` is not.
+        if !redirects.is_empty() && matches!(self.peek()?.kind, Tok::Word(_)) {
+            let tok = self.next()?;
+            return Err(self.unexpected(&tok));
+        }
         Ok(Command::Compound {
             body,
             redirects,

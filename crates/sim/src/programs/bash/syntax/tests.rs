@@ -1362,8 +1362,8 @@ fn config(cases: u32) -> proptest::prelude::ProptestConfig {
         cases,
         failure_persistence: None,
         // A fixed seed: the same cases every run, so CI is repeatable (a random
-        // comparison with the real bash found `while { a; } > ! do` once; see the
-        // closing note of the session that fixed this seed).
+        // comparison with the real bash found `while { a; } > ! do` once; it is
+        // fixed, see `a_word_after_a_compound_commands_redirection_is_not_a_keyword`).
         rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_ba5e),
         ..proptest::prelude::ProptestConfig::default()
     }
@@ -1453,5 +1453,26 @@ fn empty_quotes_make_an_empty_word_that_is_kept() {
     assert_eq!(
         sx("trap '' PIPE; printf \"\""),
         "(list (cmd trap '' PIPE) (cmd printf \"\"))"
+    );
+}
+
+#[test]
+fn a_word_after_a_compound_commands_redirection_is_not_a_keyword() {
+    // As bash 5.2 says it: the `do` after `> f` is a plain word, out of place.
+    for source in [
+        "while { a; } > ! do",
+        "while (a) > f do b; done",
+        "if { a; } > f then b; fi",
+    ] {
+        let keyword = source
+            .split(' ')
+            .find(|w| *w == "do" || *w == "then")
+            .unwrap();
+        assert_eq!(err(source).message, near(keyword), "{source}");
+    }
+    // Without the redirection the keyword ends the condition, as in bash.
+    assert_eq!(
+        sx("while { a; } do b; done"),
+        sx("while { a; }; do b; done")
     );
 }
