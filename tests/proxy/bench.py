@@ -379,8 +379,10 @@ def start_all(group, scratch, proxy_bin, names, http_port, iperf_port):
     return peers
 
 
-def measure_row(row, name, peer, args):
-    """One row (`ka`, `close`, `big`, `iperf`, `idle`) for one running peer."""
+def measure_row(row, name, peer, args, fresh_group=None, fresh_scratch=None, fresh_bin=None, fresh_backend=None):
+    """One row (`ka`, `close`, `big`, `iperf`, `idle`) for one running peer; the
+    idle row starts a fresh instance of it (in `fresh_group`, toward
+    `fresh_backend`) and stops it after."""
     hp, ip, p, q = peer
     res = {}
     if row == "ka":
@@ -406,16 +408,22 @@ def measure_row(row, name, peer, args):
         if q:
             res["cpu_s_per_gib"] = (c1 - c0) / (r["bytes"] / GIB)
     elif row == "idle" and p:
-        n = min(args.idle, SMALL_IDLE.get(name, args.idle))
-        time.sleep(1.0)  # let forking peers reap what the last row left
-        before = pss_kib(p.pid)
-        conns = hold_idle(hp, n, 2.0)
-        after = pss_kib(p.pid)
-        res["idle_kib"] = (after - before) / max(len(conns), 1)
-        res["idle_n"] = len(conns)
-        for c in conns:
-            c.close()
-        time.sleep(1.0)  # let it tear them down before the next peer is measured
+        # A fresh process: one that has held idle connections before keeps that
+        # memory in its allocator, so a second measurement would read about 0.
+        port = free_port()
+        fresh = start_peer(fresh_group, fresh_scratch, fresh_bin, name, port, fresh_backend)
+        try:
+            n = min(args.idle, SMALL_IDLE.get(name, args.idle))
+            time.sleep(0.5)
+            before = pss_kib(fresh.pid)
+            conns = hold_idle(port, n, 2.0)
+            after = pss_kib(fresh.pid)
+            res["idle_kib"] = (after - before) / max(len(conns), 1)
+            res["idle_n"] = len(conns)
+            for c in conns:
+                c.close()
+        finally:
+            fresh_group.stop(fresh)
     return res
 
 
@@ -463,18 +471,22 @@ def report(names, medians, errors, args, started, load_at_start):
     lines.append(
         f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
         f"1-minute load average {load_at_start:.2f} at the start and {load[0]:.2f} at the end; "
-        f"{args.runs} runs of {args.seconds} s per row, peers interleaved, medians; "
+        f"{args.runs} runs of {args.seconds} s per row, every row measured for all peers back to back "
+        f"(order alternating per run), medians; "
         f"run started {started} UTC."
     )
     lines.append("")
     lines.append("| row | " + " | ".join(names) + " |")
     lines.append("|---|" + "---|" * len(names))
     for key, label, _ in ROWS:
+        if all(medians[n].get(key) is None for n in names):
+            continue  # not measured (--rows)
         lines.append(f"| {label} | " + " | ".join(fmt(medians[n].get(key)) for n in names) + " |")
     idle_counts = ", ".join(f"{n} {medians[n]['idle_n']:.0f}" for n in names if medians[n].get("idle_n"))
     lines.append("")
-    lines.append(f"Idle connections held: {idle_counts}.")
-    if args.idle_why:
+    if idle_counts:
+        lines.append(f"Idle connections held: {idle_counts}.")
+    if idle_counts and args.idle_why:
         lines.append(f"Fewer than 10,000 because {args.idle_why}.")
     errs = [f"{n}: {e}" for n, e in errors.items() if e]
     if errs:
@@ -509,6 +521,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--idle", type=int, default=10000, help="idle connections (the fd limit is raised for them if allowed)")
     ap.add_argument("--only", help="comma-separated peers to run (default: all)")
+    ap.add_argument("--rows", help="comma-separated rows to run: " + ",".join(RUN_ROWS) + " (default: all)")
     ap.add_argument("--out", help="also write the report to this file")
     args = ap.parse_args()
     if args.quick:
@@ -536,11 +549,11 @@ def main():
         # Row by row, every peer back to back, so a drift in the machine's load hits
         # all of them alike; the order alternates from run to run.
         for i in range(args.runs):
-            for row in RUN_ROWS:
+            for row in [r for r in RUN_ROWS if not args.rows or r in args.rows.split(",")]:
                 order = names if i % 2 == 0 else names[::-1]
                 for n in order:
                     log(f"run {i + 1}/{args.runs}: {row} {n}")
-                    runs[n][i].update(measure_row(row, n, peers[n], args))
+                    runs[n][i].update(measure_row(row, n, peers[n], args, group, scratch, proxy_bin, http_port))
         medians, errors = {}, {}
         for n in names:
             medians[n] = {}
