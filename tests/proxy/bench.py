@@ -561,7 +561,7 @@ def main():
                 k = key[0]
                 vals = [r[k] for r in runs[n] if r.get(k) is not None]
                 medians[n][k] = statistics.median(vals) if vals else None
-            errors[n] = "; ".join(sorted({r.get("ka_errors", "") + r.get("close_errors", "") for r in runs[n]} - {""}))
+            errors[n] = "; ".join(sorted({r.get(k) for r in runs[n] for k in ("ka_errors", "close_errors")} - {"", None}))
         text = report(names, medians, errors, args, started, load_at_start)
         print(text)
         if args.out:
