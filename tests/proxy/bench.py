@@ -46,6 +46,8 @@ GIB = 1024 * MIB
 
 # The peers whose best figure pipelab-proxy is compared with.
 PEERS = ["socat", "ncat", "rinetd", "haproxy", "haproxy-splice", "nginx"]
+# The fd limit the script and everything it starts run with (see `raise_fd_limit`).
+FDS = 20000
 # Forking and select()-based peers cannot hold thousands of idle connections here.
 SMALL_IDLE = {"socat": 300, "ncat": 100, "rinetd": 300}
 
@@ -77,6 +79,32 @@ def install():
         stdout=subprocess.DEVNULL,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
+
+
+def raise_fd_limit(idle):
+    """Raises RLIMIT_NOFILE (soft and hard; inherited by every process started
+    here) so a proxy can hold `idle` connections at two fds each. Raising the hard
+    limit takes CAP_SYS_RESOURCE (and at most fs.nr_open); without it, `idle` is
+    lowered to what the current hard limit allows. Returns (idle, why lowered)."""
+    global FDS
+    import resource
+
+    want = 2 * idle + 1000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    why = None
+    if hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            hard = want
+        except (ValueError, OSError) as e:
+            why = f"the fd hard limit is {hard} and cannot be raised here ({e})"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    FDS = hard
+    fits = (hard - 1000) // 2 // 1000 * 1000
+    if fits < idle:
+        log(f"idle connections lowered to {fits}: {why}")
+        return fits, why
+    return idle, None
 
 
 def build():
@@ -188,10 +216,10 @@ def nginx_backend(group, scratch, port):
     with open(conf, "w") as f:
         f.write(
             f"""worker_processes 2;
-worker_rlimit_nofile 19000;
+worker_rlimit_nofile {FDS - 1000};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log;
-events {{ worker_connections 18000; }}
+events {{ worker_connections {FDS - 2000}; }}
 http {{
     access_log off;
     sendfile on;
@@ -237,17 +265,17 @@ def start_peer(group, scratch, proxy_bin, name, listen, backend):
     elif name in ("haproxy", "haproxy-splice"):
         conf = os.path.join(d, "haproxy.cfg")
         splice = "    option splice-auto\n" if name == "haproxy-splice" else ""
-        # HAProxy sizes its fd limit from maxconn (and maxpipes); the hard limit here
-        # is 20,000, so both stay just under it.
+        # HAProxy sizes its fd limit from maxconn (and maxpipes): two fds per
+        # connection, just under the fd limit this script runs with.
         pipes = "    maxpipes 256\n" if name == "haproxy-splice" else ""
         with open(conf, "w") as f:
             f.write(
                 f"""global
-    maxconn 9500
+    maxconn {FDS // 2 - 500}
 {pipes}    nbthread 2
 defaults
     mode tcp
-    maxconn 9500
+    maxconn {FDS // 2 - 500}
     timeout connect 5s
     timeout client 600s
     timeout server 600s
@@ -265,10 +293,10 @@ backend out
             f.write(
                 f"""load_module {STREAM_MODULE};
 worker_processes 2;
-worker_rlimit_nofile 19900;
+worker_rlimit_nofile {FDS - 100};
 pid {d}/nginx.pid;
 error_log {d}/error.log;
-events {{ worker_connections 19800; }}
+events {{ worker_connections {FDS - 200}; }}
 stream {{
     server {{ listen 127.0.0.1:{listen} backlog=4096; proxy_pass {b}; }}
 }}
@@ -336,52 +364,71 @@ def hold_idle(port, count, settle):
 # ---------------------------------------------------------------- the run
 
 
-def measure(group, scratch, proxy_bin, name, http_port, iperf_port, args):
-    """One run of every row for one peer; `name == 'direct'` means no proxy."""
-    res = {}
-    procs = []
-    if name == "direct":
-        hp, ip, pg = http_port, iperf_port, None
-    else:
+def start_all(group, scratch, proxy_bin, names, http_port, iperf_port):
+    """Starts every peer (an HTTP and an iperf3 listener each); `direct` is none.
+    Returns name -> (http port, iperf port, http process, iperf process)."""
+    peers = {}
+    for name in names:
+        if name == "direct":
+            peers[name] = (http_port, iperf_port, None, None)
+            continue
         hp, ip = free_port(), free_port()
         p = start_peer(group, scratch, proxy_bin, name, hp, http_port)
         q = start_peer(group, scratch, proxy_bin, name, ip, iperf_port)
-        procs = [p, q]
-        pg = p.pid
-    try:
-        c0 = cpu_seconds(pg) if pg else 0
+        peers[name] = (hp, ip, p, q)
+    return peers
+
+
+def measure_row(row, name, peer, args, fresh_group=None, fresh_scratch=None, fresh_bin=None, fresh_backend=None):
+    """One row (`ka`, `close`, `big`, `iperf`, `idle`) for one running peer; the
+    idle row starts a fresh instance of it (in `fresh_group`, toward
+    `fresh_backend`) and stops it after."""
+    hp, ip, p, q = peer
+    res = {}
+    if row == "ka":
+        c0 = cpu_seconds(p.pid) if p else 0
         r = wrk(hp, "/1k.bin", 64, args.seconds)
-        c1 = cpu_seconds(pg) if pg else 0
+        c1 = cpu_seconds(p.pid) if p else 0
         res["ka_rps"], res["ka_p50"], res["ka_p99"] = r["rps"], r["p50"], r["p99"]
         res["ka_errors"] = r["errors"]
-        if pg and r["requests"]:
+        if p and r["requests"]:
             res["cpu_us_per_req"] = (c1 - c0) * 1e6 / r["requests"]
+    elif row == "close":
         r = wrk(hp, "/1k.bin", 64, args.seconds, close=True)
         res["close_rps"], res["close_p50"], res["close_p99"] = r["rps"], r["p50"], r["p99"]
         res["close_errors"] = r["errors"]
+    elif row == "big":
         r = wrk(hp, "/10m.bin", 4, args.seconds)
         res["big_mibps"], res["big_p99"] = r["rps"] * 10, r["p99"]
-        c0 = cpu_seconds(q.pid) if pg else 0
+    elif row == "iperf":
+        c0 = cpu_seconds(q.pid) if q else 0
         r = iperf(ip, args.seconds)
-        c1 = cpu_seconds(q.pid) if pg else 0
+        c1 = cpu_seconds(q.pid) if q else 0
         res["iperf_gbps"] = r["gbps"]
-        if pg:
+        if q:
             res["cpu_s_per_gib"] = (c1 - c0) / (r["bytes"] / GIB)
-        if pg:
+    elif row == "idle" and p:
+        # A fresh process: one that has held idle connections before keeps that
+        # memory in its allocator, so a second measurement would read about 0.
+        port = free_port()
+        fresh = start_peer(fresh_group, fresh_scratch, fresh_bin, name, port, fresh_backend)
+        try:
             n = min(args.idle, SMALL_IDLE.get(name, args.idle))
-            time.sleep(1.0)  # let forking peers reap what the last row left
-            before = pss_kib(pg)
-            conns = hold_idle(hp, n, 2.0)
-            after = pss_kib(pg)
+            time.sleep(0.5)
+            before = pss_kib(fresh.pid)
+            conns = hold_idle(port, n, 2.0)
+            after = pss_kib(fresh.pid)
             res["idle_kib"] = (after - before) / max(len(conns), 1)
             res["idle_n"] = len(conns)
             for c in conns:
                 c.close()
-    finally:
-        for p in procs:
-            group.stop(p)
+        finally:
+            fresh_group.stop(fresh)
     return res
 
+
+# The order rows are measured in; each for every peer before the next.
+RUN_ROWS = ["ka", "close", "big", "iperf", "idle"]
 
 ROWS = [
     # key, label, higher is better
@@ -424,17 +471,23 @@ def report(names, medians, errors, args, started, load_at_start):
     lines.append(
         f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
         f"1-minute load average {load_at_start:.2f} at the start and {load[0]:.2f} at the end; "
-        f"{args.runs} runs of {args.seconds} s per row, peers interleaved, medians; "
+        f"{args.runs} runs of {args.seconds} s per row, every row measured for all peers back to back "
+        f"(order alternating per run), medians; "
         f"run started {started} UTC."
     )
     lines.append("")
     lines.append("| row | " + " | ".join(names) + " |")
     lines.append("|---|" + "---|" * len(names))
     for key, label, _ in ROWS:
+        if all(medians[n].get(key) is None for n in names):
+            continue  # not measured (--rows)
         lines.append(f"| {label} | " + " | ".join(fmt(medians[n].get(key)) for n in names) + " |")
     idle_counts = ", ".join(f"{n} {medians[n]['idle_n']:.0f}" for n in names if medians[n].get("idle_n"))
     lines.append("")
-    lines.append(f"Idle connections held: {idle_counts}.")
+    if idle_counts:
+        lines.append(f"Idle connections held: {idle_counts}.")
+    if idle_counts and args.idle_why:
+        lines.append(f"Fewer than 10,000 because {args.idle_why}.")
     errs = [f"{n}: {e}" for n, e in errors.items() if e]
     if errs:
         lines.append("wrk socket errors: " + "; ".join(errs) + ".")
@@ -466,8 +519,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 run of 2 s per row, 1,000 idle connections")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5)
-    ap.add_argument("--idle", type=int, default=9000, help="idle connections (the fd hard limit here is 20,000)")
+    ap.add_argument("--idle", type=int, default=10000, help="idle connections (the fd limit is raised for them if allowed)")
     ap.add_argument("--only", help="comma-separated peers to run (default: all)")
+    ap.add_argument("--rows", help="comma-separated rows to run: " + ",".join(RUN_ROWS) + " (default: all)")
     ap.add_argument("--out", help="also write the report to this file")
     args = ap.parse_args()
     if args.quick:
@@ -476,6 +530,7 @@ def main():
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     load_at_start = os.getloadavg()[0]
     install()
+    args.idle, args.idle_why = raise_fd_limit(args.idle)
     proxy_bin = build()
     names = ["direct", "pipelab-proxy", "pipelab-proxy-buffer", "pipelab-proxy-splice", *PEERS]
     if args.only:
@@ -489,12 +544,16 @@ def main():
         nginx_backend(group, scratch, http_port)
         group.start("backend-iperf3", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(iperf_port)])
         wait_port(iperf_port)
-        runs = {n: [] for n in names}
-        # Interleave peers within each run so slow drifts in load hit all alike.
+        peers = start_all(group, scratch, proxy_bin, names, http_port, iperf_port)
+        runs = {n: [{} for _ in range(args.runs)] for n in names}
+        # Row by row, every peer back to back, so a drift in the machine's load hits
+        # all of them alike; the order alternates from run to run.
         for i in range(args.runs):
-            for n in names:
-                log(f"run {i + 1}/{args.runs}: {n}")
-                runs[n].append(measure(group, scratch, proxy_bin, n, http_port, iperf_port, args))
+            for row in [r for r in RUN_ROWS if not args.rows or r in args.rows.split(",")]:
+                order = names if i % 2 == 0 else names[::-1]
+                for n in order:
+                    log(f"run {i + 1}/{args.runs}: {row} {n}")
+                    runs[n][i].update(measure_row(row, n, peers[n], args, group, scratch, proxy_bin, http_port))
         medians, errors = {}, {}
         for n in names:
             medians[n] = {}
@@ -502,7 +561,7 @@ def main():
                 k = key[0]
                 vals = [r[k] for r in runs[n] if r.get(k) is not None]
                 medians[n][k] = statistics.median(vals) if vals else None
-            errors[n] = "; ".join(sorted({r.get("ka_errors", "") + r.get("close_errors", "") for r in runs[n]} - {""}))
+            errors[n] = "; ".join(sorted({r.get(k) for r in runs[n] for k in ("ka_errors", "close_errors")} - {"", None}))
         text = report(names, medians, errors, args, started, load_at_start)
         print(text)
         if args.out:

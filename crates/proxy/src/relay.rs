@@ -1,9 +1,12 @@
 //! One client connection: pick a backend, copy both ways, end it cleanly, log it.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
@@ -175,13 +178,23 @@ pub(crate) async fn serve(
             ),
         )
     };
+    // The timeouts and the drain wake this task a few times in its life, the
+    // sockets once per message: `OnWake` polls the former only when their own waker
+    // fired, not on every byte's wakeup (which cost ~4% of the proxy's CPU on 1 KiB
+    // keep-alive requests, mostly the cancellation token's lock).
+    let rare = std::pin::pin!(async {
+        tokio::select! {
+            e = watchdog(&activity, config.idle_timeout, config.half_close_timeout) => e,
+            _ = force_close.cancelled() => Ending::Shutdown,
+        }
+    });
     let ending = tokio::select! {
+        biased;
         r = both => match r {
             Ok(_) => Ending::Done,
             Err(e) => Ending::Failed(e),
         },
-        e = watchdog(&activity, config.idle_timeout, config.half_close_timeout) => e,
-        _ = force_close.cancelled() => Ending::Shutdown,
+        e = OnWake::new(rare) => e,
     };
 
     let (sent, rcvd) = (sent.load(Ordering::Relaxed), rcvd.load(Ordering::Relaxed));
@@ -213,6 +226,70 @@ pub(crate) async fn serve(
         peer.port()
     );
     // Dropping both streams closes them, only now that both directions are over.
+}
+
+/// A future that is polled only when its own waker has fired since its last poll
+/// (and on the first poll), however often the task that holds it is woken by
+/// something else.
+///
+/// `inner` gets a waker of its own that sets a flag and then wakes the task. The
+/// task's waker is compared on every poll (a pointer comparison) and stored again
+/// only if it changed; the lock is taken only then and when `inner` wakes.
+struct OnWake<F> {
+    inner: F,
+    /// The task waker last handed to `flag`.
+    task: Option<Waker>,
+    flag: Arc<WakeFlag>,
+}
+
+#[derive(Debug)]
+struct WakeFlag {
+    woken: AtomicBool,
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(task) = task.as_ref() {
+            task.wake_by_ref();
+        }
+    }
+}
+
+impl<F: Future + Unpin> OnWake<F> {
+    fn new(inner: F) -> OnWake<F> {
+        OnWake {
+            inner,
+            task: None,
+            flag: Arc::new(WakeFlag {
+                woken: AtomicBool::new(true), // the first poll registers `inner`
+                task: Mutex::new(None),
+            }),
+        }
+    }
+}
+
+impl<F: Future + Unpin> Future for OnWake<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        if !this.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
+            this.task = Some(cx.waker().clone());
+            *this.flag.task.lock().unwrap_or_else(|e| e.into_inner()) = this.task.clone();
+        }
+        if !this.flag.woken.swap(false, Ordering::Acquire) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(this.flag.clone());
+        Pin::new(&mut this.inner).poll(&mut Context::from_waker(&waker))
+    }
 }
 
 /// EPIPE and ECONNRESET are how TCP connections end every day, not bugs. Rust's
