@@ -162,25 +162,49 @@ struct Shown {
 
 /// One syscall in flight. `attempt` is tried each time the process is polled with
 /// budget; `finish` turns the result into the trace event.
-struct Call<'a, T, A, F>
+///
+/// Text is built only when it is needed: `finish` runs only while the kernel
+/// records the trace, and `blocked_text` only if the call blocks. Formatting every
+/// call's strace line up front was a quarter of a step.
+struct Call<'a, T, A, F, B>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
     F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+    B: BlockedText,
 {
     sys: &'a Sys,
     shown: Shown,
     attempt: A,
     finish: F,
     /// The text strace shows while the call is blocked.
-    blocked_text: String,
+    blocked_text: B,
     blocked: bool,
     interruptible: bool,
 }
 
-impl<T, A, F> Future for Call<'_, T, A, F>
+/// The text strace shows for a blocked call (`read(0,`): a `String`, or a
+/// closure that makes it, so that a call that does not block never formats it.
+pub(crate) trait BlockedText {
+    fn text(&self) -> String;
+}
+
+impl BlockedText for String {
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl<C: Fn() -> String> BlockedText for C {
+    fn text(&self) -> String {
+        self()
+    }
+}
+
+impl<T, A, F, B> Future for Call<'_, T, A, F, B>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
     F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>) + Unpin,
+    B: BlockedText + Unpin,
     T: Unpin + RetValue,
 {
     type Output = SysResult<T>;
@@ -226,48 +250,56 @@ where
             Attempt::Done(result) => {
                 shared.budget.set(false);
                 shared.last_call.set(this.shown.name);
-                let (text, object, bytes) = (this.finish)(&k, &result);
-                let (ret, errno) = match &result {
-                    Ok(v) => (v.ret(), None),
-                    Err(e) => (-1, Some(*e)),
-                };
-                let caused = k.trace.split_off(caused_from);
-                k.emit(
-                    Some(pid),
-                    EventKind::Syscall {
-                        name: this.shown.name,
-                        text,
-                        ret,
-                        errno,
-                        fd: this.shown.fd,
-                        object,
-                        bytes,
-                        resumed: this.blocked,
-                    },
-                );
-                k.trace.extend(caused);
+                if k.tracing {
+                    let (text, object, bytes) = (this.finish)(&k, &result);
+                    let (ret, errno) = match &result {
+                        Ok(v) => (v.ret(), None),
+                        Err(e) => (-1, Some(*e)),
+                    };
+                    let caused = k.trace.split_off(caused_from);
+                    k.emit(
+                        Some(pid),
+                        EventKind::Syscall {
+                            name: this.shown.name,
+                            text,
+                            ret,
+                            errno,
+                            fd: this.shown.fd,
+                            object,
+                            bytes,
+                            resumed: this.blocked,
+                        },
+                    );
+                    k.trace.extend(caused);
+                } else {
+                    k.skip_event();
+                }
                 if !k.syscall_exit(pid) {
                     return Poll::Pending;
                 }
                 Poll::Ready(result)
             }
             Attempt::Block(wait) => {
+                let call = this.blocked_text.text();
                 if !this.blocked {
                     // A new block is a step of its own; a retry that blocks again
                     // is not (the wake was for someone else).
                     shared.budget.set(false);
                     shared.last_call.set(this.shown.name);
-                    k.emit(
-                        Some(pid),
-                        EventKind::Blocked {
-                            name: this.shown.name,
-                            text: this.blocked_text.clone(),
-                            on: wait.keys.clone(),
-                        },
-                    );
+                    if k.tracing {
+                        k.emit(
+                            Some(pid),
+                            EventKind::Blocked {
+                                name: this.shown.name,
+                                text: call.clone(),
+                                on: wait.keys.clone(),
+                            },
+                        );
+                    } else {
+                        k.skip_event();
+                    }
                 }
                 this.blocked = true;
-                let call = this.blocked_text.clone();
                 k.block(pid, call, wait);
                 Poll::Pending
             }
@@ -322,17 +354,18 @@ impl Sys {
         self.shared.kernel.borrow().proc(self.pid).cwd.clone()
     }
 
-    fn call<'a, T, A, F>(
+    fn call<'a, T, A, F, B>(
         &'a self,
         name: &'static str,
         fd: Option<Fd>,
-        blocked_text: String,
+        blocked_text: B,
         attempt: A,
         finish: F,
-    ) -> Call<'a, T, A, F>
+    ) -> Call<'a, T, A, F, B>
     where
         A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
         F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+        B: BlockedText,
     {
         Call {
             sys: self,
@@ -371,20 +404,21 @@ impl Sys {
     /// `read(2)`: up to `count` bytes; empty is EOF.
     pub async fn read(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
         let pid = self.pid;
-        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         self.call(
             "read",
             Some(fd),
-            format!("read({fd},"),
+            move || format!("read({fd},"),
             move |k, pid| k.sys_read(pid, fd, count),
-            move |_, r: &SysResult<Vec<u8>>| {
+            // The fd still names the object it named when the call began: only
+            // this process's own calls change its fd table.
+            move |k, r: &SysResult<Vec<u8>>| {
                 let text = match r {
                     Ok(d) => format!("read({fd}, {}, {count}) = {}", strace_bytes(d), d.len()),
                     Err(e) => format!("read({fd}, {count}) = -1 {e}"),
                 };
                 (
                     text,
-                    object.clone(),
+                    Self::object_of(k, pid, fd),
                     r.as_ref().ok().map(|d| d.len() as u64),
                 )
             },
@@ -411,8 +445,6 @@ impl Sys {
         name: &'static str,
     ) -> SysResult<usize> {
         let pid = self.pid;
-        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
-        let shown = strace_bytes(data);
         let len = data.len();
         let mut progress = 0usize;
         let flags = if nosignal {
@@ -423,14 +455,19 @@ impl Sys {
         self.call(
             name,
             Some(fd),
-            format!("{name}({fd}, {shown}, {len}{flags}"),
+            move || format!("{name}({fd}, {}, {len}{flags}", strace_bytes(data)),
             move |k, pid| k.sys_write(pid, fd, data, &mut progress, nosignal),
-            move |_, r: &SysResult<usize>| {
+            move |k, r: &SysResult<usize>| {
                 let text = format!(
-                    "{name}({fd}, {shown}, {len}{flags}) {}",
+                    "{name}({fd}, {}, {len}{flags}) {}",
+                    strace_bytes(data),
                     ret_text(r, |n| n.to_string())
                 );
-                (text, object.clone(), r.as_ref().ok().map(|n| *n as u64))
+                (
+                    text,
+                    Self::object_of(k, pid, fd),
+                    r.as_ref().ok().map(|n| *n as u64),
+                )
             },
         )
         .await
@@ -758,7 +795,7 @@ impl Sys {
         self.call(
             "wait4",
             None,
-            format!("wait4({target},"),
+            move || format!("wait4({target},"),
             move |k, pid| k.sys_wait4(pid, target, nohang),
             move |_, r: &SysResult<Option<(Pid, ExitStatus)>>| {
                 let text = match r {
@@ -826,7 +863,7 @@ impl Sys {
         self.call(
             "clock_nanosleep",
             None,
-            format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}},"),
+            move || format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}},"),
             move |k, _| {
                 let until = *deadline.get_or_insert(k.now + duration);
                 if k.now >= until {
@@ -1016,18 +1053,17 @@ impl Sys {
     /// `accept4(2)`: the new fd and the peer's address.
     pub async fn accept(&self, fd: Fd) -> SysResult<(Fd, SocketAddrV4)> {
         let pid = self.pid;
-        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         self.call(
             "accept4",
             Some(fd),
-            format!("accept4({fd},"),
+            move || format!("accept4({fd},"),
             move |k, pid| k.sys_accept(pid, fd, OpenFlags::default()),
-            move |_, r: &SysResult<(Fd, SocketAddrV4)>| {
+            move |k, r: &SysResult<(Fd, SocketAddrV4)>| {
                 let text = match r {
                     Ok((nfd, a)) => format!("accept4({fd}, {}, [16], 0) = {nfd}", sockaddr(*a)),
                     Err(e) => format!("accept4({fd}, NULL, NULL, 0) = -1 {e}"),
                 };
-                (text, object.clone(), None)
+                (text, Self::object_of(k, pid, fd), None)
             },
         )
         .await
@@ -1038,7 +1074,7 @@ impl Sys {
         self.call(
             "connect",
             Some(fd),
-            format!("connect({fd}, {}, 16", sockaddr(addr)),
+            move || format!("connect({fd}, {}, 16", sockaddr(addr)),
             move |k, pid| k.sys_connect(pid, fd, addr),
             move |_, r: &SysResult<()>| {
                 (
