@@ -28,7 +28,7 @@ use crate::kernel::process::ExitStatus;
 use crate::kernel::{
     Attempt, Disposition, Errno, Fd, Kernel, Micros, Pid, Signal, SysResult, Wait, strace_bytes,
 };
-use crate::trace::EventKind;
+use crate::trace::{EventKind, StraceText};
 
 /// A running program: its future yields its exit code.
 pub type Task = Pin<Box<dyn Future<Output = i32>>>;
@@ -166,11 +166,12 @@ struct Shown {
 /// Text is built only when it is needed: `finish` runs only while the kernel
 /// records the trace, and `blocked_text` only if the call blocks. Formatting every
 /// call's strace line up front was a quarter of a step.
-struct Call<'a, T, A, F, B>
+struct Call<'a, T, A, F, B, S>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-    F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>),
     B: BlockedText,
+    S: Into<StraceText>,
 {
     sys: &'a Sys,
     shown: Shown,
@@ -200,11 +201,12 @@ impl<C: Fn() -> String> BlockedText for C {
     }
 }
 
-impl<T, A, F, B> Future for Call<'_, T, A, F, B>
+impl<T, A, F, B, S> Future for Call<'_, T, A, F, B, S>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
-    F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>) + Unpin,
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>) + Unpin,
     B: BlockedText + Unpin,
+    S: Into<StraceText>,
     T: Unpin + RetValue,
 {
     type Output = SysResult<T>;
@@ -261,7 +263,7 @@ where
                         Some(pid),
                         EventKind::Syscall {
                             name: this.shown.name,
-                            text,
+                            text: text.into(),
                             ret,
                             errno,
                             fd: this.shown.fd,
@@ -354,18 +356,19 @@ impl Sys {
         self.shared.kernel.borrow().proc(self.pid).cwd.clone()
     }
 
-    fn call<'a, T, A, F, B>(
+    fn call<'a, T, A, F, B, S>(
         &'a self,
         name: &'static str,
         fd: Option<Fd>,
         blocked_text: B,
         attempt: A,
         finish: F,
-    ) -> Call<'a, T, A, F, B>
+    ) -> Call<'a, T, A, F, B, S>
     where
         A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-        F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>),
         B: BlockedText,
+        S: Into<StraceText>,
     {
         Call {
             sys: self,
@@ -412,10 +415,7 @@ impl Sys {
             // The fd still names the object it named when the call began: only
             // this process's own calls change its fd table.
             move |k, r: &SysResult<Vec<u8>>| {
-                let text = match r {
-                    Ok(d) => format!("read({fd}, {}, {count}) = {}", strace_bytes(d), d.len()),
-                    Err(e) => format!("read({fd}, {count}) = -1 {e}"),
-                };
+                let text = StraceText::read(fd, count, r.as_deref().map_err(|e| *e));
                 (
                     text,
                     Self::object_of(k, pid, fd),
@@ -458,11 +458,7 @@ impl Sys {
             move || format!("{name}({fd}, {}, {len}{flags}", strace_bytes(data)),
             move |k, pid| k.sys_write(pid, fd, data, &mut progress, nosignal),
             move |k, r: &SysResult<usize>| {
-                let text = format!(
-                    "{name}({fd}, {}, {len}{flags}) {}",
-                    strace_bytes(data),
-                    ret_text(r, |n| n.to_string())
-                );
+                let text = StraceText::write(name, fd, data, flags, *r);
                 (
                     text,
                     Self::object_of(k, pid, fd),
