@@ -212,101 +212,161 @@ where
     type Output = SysResult<T>;
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<SysResult<T>> {
+        // The work that does not depend on the call's types is in `begin`,
+        // `finished` and `blocked`: one copy of it, not one per syscall (this
+        // is instantiated some forty times, and the wasm is on a size budget).
         let this = self.get_mut();
         let shared = &this.sys.shared;
         let pid = this.sys.pid;
-        if !shared.budget.get() {
-            return Poll::Pending;
-        }
         let mut k = shared.kernel.borrow_mut();
-        if !k.proc(pid).is_alive() {
+        let Some(start) = begin(shared, &mut k, pid, this.blocked && this.interruptible) else {
             return Poll::Pending;
-        }
-        let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
-        // Events the call causes (a SIGPIPE, a TCP state change) are traced after
-        // the call itself, as strace shows `write(...) = -1 EPIPE` before
-        // `--- SIGPIPE ---`.
-        let caused_from = k.trace.len();
-        let outcome = if interrupted && this.blocked && this.interruptible {
-            let restart = k
-                .proc(pid)
-                .signals
-                .caught
-                .last()
-                .map(|s| {
-                    matches!(
-                        k.proc(pid).signals.disposition(*s),
-                        Disposition::Handler { restart: true }
-                    )
-                })
-                .unwrap_or(false);
-            if restart {
-                (this.attempt)(&mut k, pid)
-            } else {
-                Attempt::Done(Err(Errno::EINTR))
-            }
+        };
+        let outcome = if start.eintr {
+            Attempt::Done(Err(Errno::EINTR))
         } else {
             (this.attempt)(&mut k, pid)
         };
         match outcome {
             Attempt::Done(result) => {
-                shared.budget.set(false);
-                shared.last_call.set(this.shown.name);
-                if k.tracing {
+                let (ret, errno) = match &result {
+                    Ok(v) => (v.ret(), None),
+                    Err(e) => (-1, Some(*e)),
+                };
+                let shown = k.tracing.then(|| {
                     let (text, object, bytes) = (this.finish)(&k, &result);
-                    let (ret, errno) = match &result {
-                        Ok(v) => (v.ret(), None),
-                        Err(e) => (-1, Some(*e)),
-                    };
-                    let caused = k.trace.split_off(caused_from);
-                    k.emit(
-                        Some(pid),
-                        EventKind::Syscall {
-                            name: this.shown.name,
-                            text: text.into(),
-                            ret,
-                            errno,
-                            fd: this.shown.fd,
-                            object,
-                            bytes,
-                            resumed: this.blocked,
-                        },
-                    );
-                    k.trace.extend(caused);
-                } else {
-                    k.skip_event();
-                }
-                if !k.syscall_exit(pid) {
+                    (text.into(), object, bytes)
+                });
+                let done = Done {
+                    ret,
+                    errno,
+                    resumed: this.blocked,
+                    shown,
+                };
+                if !finished(shared, &mut k, pid, &this.shown, start, done) {
                     return Poll::Pending;
                 }
                 Poll::Ready(result)
             }
             Attempt::Block(wait) => {
                 let call = this.blocked_text.text();
-                if !this.blocked {
-                    // A new block is a step of its own; a retry that blocks again
-                    // is not (the wake was for someone else).
-                    shared.budget.set(false);
-                    shared.last_call.set(this.shown.name);
-                    if k.tracing {
-                        k.emit(
-                            Some(pid),
-                            EventKind::Blocked {
-                                name: this.shown.name,
-                                text: call.clone(),
-                                on: wait.keys.clone(),
-                            },
-                        );
-                    } else {
-                        k.skip_event();
-                    }
-                }
+                blocked(shared, &mut k, pid, &this.shown, this.blocked, call, wait);
                 this.blocked = true;
-                k.block(pid, call, wait);
                 Poll::Pending
             }
         }
     }
+}
+
+/// How a call's try starts: the trace length before it, and whether a signal
+/// ends it with EINTR.
+#[derive(Clone, Copy)]
+struct Start {
+    caused_from: usize,
+    eintr: bool,
+}
+
+/// A finished call, for its trace event; `shown` only while tracing.
+struct Done {
+    ret: i64,
+    errno: Option<Errno>,
+    resumed: bool,
+    shown: Option<(StraceText, Option<String>, Option<u64>)>,
+}
+
+/// Whether `pid` may try its call now (it has the step's budget and is alive),
+/// and how: a call blocked when a signal was caught ends with EINTR unless the
+/// handler has SA_RESTART.
+fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, interruptible_now: bool) -> Option<Start> {
+    if !shared.budget.get() || !k.proc(pid).is_alive() {
+        return None;
+    }
+    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
+    // Events the call causes (a SIGPIPE, a TCP state change) are traced after
+    // the call itself, as strace shows `write(...) = -1 EPIPE` before
+    // `--- SIGPIPE ---`.
+    let caused_from = k.trace.len();
+    let eintr = interrupted
+        && interruptible_now
+        && !k
+            .proc(pid)
+            .signals
+            .caught
+            .last()
+            .map(|s| {
+                matches!(
+                    k.proc(pid).signals.disposition(*s),
+                    Disposition::Handler { restart: true }
+                )
+            })
+            .unwrap_or(false);
+    Some(Start { caused_from, eintr })
+}
+
+/// A call returned: it used the step; trace it (before what it caused) and let
+/// a fatal signal it raised end the process. Returns whether `pid` lives on.
+fn finished(
+    shared: &Shared,
+    k: &mut Kernel,
+    pid: Pid,
+    call: &Shown,
+    start: Start,
+    done: Done,
+) -> bool {
+    shared.budget.set(false);
+    shared.last_call.set(call.name);
+    match done.shown {
+        Some((text, object, bytes)) => {
+            let caused = k.trace.split_off(start.caused_from);
+            k.emit(
+                Some(pid),
+                EventKind::Syscall {
+                    name: call.name,
+                    text,
+                    ret: done.ret,
+                    errno: done.errno,
+                    fd: call.fd,
+                    object,
+                    bytes,
+                    resumed: done.resumed,
+                },
+            );
+            k.trace.extend(caused);
+        }
+        None => k.skip_event(),
+    }
+    k.syscall_exit(pid)
+}
+
+/// A call would block: park `pid` on `wait`.
+fn blocked(
+    shared: &Shared,
+    k: &mut Kernel,
+    pid: Pid,
+    shown: &Shown,
+    again: bool,
+    call: String,
+    wait: Wait,
+) {
+    if !again {
+        // A new block is a step of its own; a retry that blocks again
+        // is not (the wake was for someone else).
+        shared.budget.set(false);
+        shared.last_call.set(shown.name);
+        if k.tracing {
+            k.emit(
+                Some(pid),
+                EventKind::Blocked {
+                    name: shown.name,
+                    text: call.clone(),
+                    on: wait.keys.clone(),
+                },
+            );
+        } else {
+            k.skip_event();
+        }
+    }
+    k.block(pid, call, wait);
 }
 
 impl Sys {
