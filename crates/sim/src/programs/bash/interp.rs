@@ -364,7 +364,8 @@ impl Shell {
         }
         let flow = if pipeline.commands.len() == 1 {
             let flow = self.exec_command(&pipeline.commands[0], false).await;
-            self.pipestatus = vec![self.status];
+            self.pipestatus.clear();
+            self.pipestatus.push(self.status);
             flow
         } else {
             self.exec_multi(pipeline).await
@@ -1162,7 +1163,14 @@ impl Shell {
                     }
                     out
                 }
-                WordPart::Param(pe) => self.param_value(&pe.param).join(" "),
+                WordPart::Param(pe) => {
+                    let mut vals = self.param_value(&pe.param);
+                    if vals.len() == 1 {
+                        vals.pop().unwrap_or_default()
+                    } else {
+                        vals.join(" ")
+                    }
+                }
                 WordPart::CommandSubst(script) => self.command_subst(script).await,
                 WordPart::Arith(a) => self.arith(a).to_string(),
             }
