@@ -255,7 +255,7 @@ impl Shell {
     async fn run_traps(&mut self) {
         for sig in self.sys.take_caught_signals() {
             if let Some(action) = self.traps.get(&sig).cloned() {
-                self.run_string(&action).await;
+                Box::pin(self.run_string(&action)).await;
             } else if sig == Signal::SIGINT {
                 self.interrupted = true;
             }
@@ -266,7 +266,7 @@ impl Shell {
         Box::pin(async move {
             for item in &list.items {
                 let flow = if item.background {
-                    self.exec_background(&item.and_or).await;
+                    Box::pin(self.exec_background(&item.and_or)).await;
                     Flow::Normal
                 } else {
                     self.exec_and_or(&item.and_or).await
@@ -368,7 +368,7 @@ impl Shell {
             self.pipestatus.push(self.status);
             flow
         } else {
-            self.exec_multi(pipeline).await
+            Box::pin(self.exec_multi(pipeline)).await
         };
         if pipeline.negated {
             self.in_condition -= 1;
@@ -527,16 +527,16 @@ impl Shell {
                     body, redirects, ..
                 } => {
                     if let Compound::Subshell(list) = body {
-                        return self.exec_subshell(list, redirects).await;
+                        return Box::pin(self.exec_subshell(list, redirects)).await;
                     }
-                    let saved = match self.apply_redirects(redirects, true).await {
+                    let saved = match self.redirect(redirects).await {
                         Ok(s) => s,
                         Err(()) => {
                             self.status = 1;
                             return Flow::Normal;
                         }
                     };
-                    let flow = self.exec_compound(body).await;
+                    let flow = Box::pin(self.exec_compound(body)).await;
                     self.restore(saved).await;
                     flow
                 }
@@ -676,7 +676,7 @@ impl Shell {
         }
         if argv.is_empty() {
             // Only assignments and redirections: the redirections are made and undone.
-            let saved = self.apply_redirects(&cmd.redirects, true).await;
+            let saved = self.redirect(&cmd.redirects).await;
             for (k, v) in assigned {
                 self.vars.insert(k, v);
             }
@@ -699,10 +699,10 @@ impl Shell {
         }
         let name = argv[0].clone();
         if name == "exec" {
-            return self.builtin_exec(cmd, argv[1..].to_vec()).await;
+            return Box::pin(self.builtin_exec(cmd, argv[1..].to_vec())).await;
         }
         if let Some(body) = self.functions.get(&name).cloned() {
-            let saved = match self.apply_redirects(&cmd.redirects, true).await {
+            let saved = match self.redirect(&cmd.redirects).await {
                 Ok(s) => s,
                 Err(()) => {
                     self.status = 1;
@@ -716,7 +716,7 @@ impl Shell {
             return flow;
         }
         if is_builtin(&name) {
-            let saved = match self.apply_redirects(&cmd.redirects, true).await {
+            let saved = match self.redirect(&cmd.redirects).await {
                 Ok(s) => s,
                 Err(()) => {
                     self.status = 1;
@@ -727,6 +727,19 @@ impl Shell {
             self.restore(saved).await;
             return flow;
         }
+        Box::pin(self.exec_external_command(cmd, forked, name, argv)).await
+    }
+
+    /// A simple command that runs a program: forked and waited for, or exec'd
+    /// at once in a child that is already forked. Its own future, boxed, so
+    /// that the builtins' path (most steps of a loop) does not carry its state.
+    async fn exec_external_command(
+        &mut self,
+        cmd: &SimpleCommand,
+        forked: bool,
+        name: String,
+        argv: Vec<String>,
+    ) -> Flow {
         let path = self.find_command(&name).await;
         if forked {
             // Already in a child: redirect and exec here.
@@ -898,6 +911,16 @@ impl Shell {
             }
         }
         Ok(saved)
+    }
+
+    /// [`Shell::apply_redirects`] with `save`, for a command in the shell itself.
+    /// Most have no redirections: then it is nothing, and the large future of
+    /// applying them is boxed away from the common path.
+    async fn redirect(&mut self, redirects: &[Redirect]) -> Result<Vec<(Fd, Option<Fd>)>, ()> {
+        if redirects.is_empty() {
+            return Ok(Vec::new());
+        }
+        Box::pin(self.apply_redirects(redirects, true)).await
     }
 
     async fn restore(&mut self, saved: Vec<(Fd, Option<Fd>)>) {
@@ -1171,7 +1194,7 @@ impl Shell {
                         vals.join(" ")
                     }
                 }
-                WordPart::CommandSubst(script) => self.command_subst(script).await,
+                WordPart::CommandSubst(script) => Box::pin(self.command_subst(script)).await,
                 WordPart::Arith(a) => self.arith(a).to_string(),
             }
         })
@@ -1184,7 +1207,7 @@ impl Shell {
     async fn out(&self, text: &str) -> i32 {
         for line in text.split_inclusive('\n') {
             if let Err(e) = self.sys.write(1, line.as_bytes()).await {
-                self.err(&format!("echo: write error: {}", e.text())).await;
+                Box::pin(self.err(&format!("echo: write error: {}", e.text()))).await;
                 return 1;
             }
         }
@@ -1272,11 +1295,11 @@ impl Shell {
                     Flow::Continue(n)
                 };
             }
-            "wait" => self.builtin_wait(args).await,
-            "trap" => self.builtin_trap(args).await,
-            "set" => self.builtin_set(args).await,
-            "kill" => self.builtin_kill(args).await,
-            "read" => self.builtin_read(args).await,
+            "wait" => Box::pin(self.builtin_wait(args)).await,
+            "trap" => Box::pin(self.builtin_trap(args)).await,
+            "set" => Box::pin(self.builtin_set(args)).await,
+            "kill" => Box::pin(self.builtin_kill(args)).await,
+            "read" => Box::pin(self.builtin_read(args)).await,
             "shift" => {
                 let n = args
                     .first()
