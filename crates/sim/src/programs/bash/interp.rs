@@ -594,7 +594,12 @@ impl Shell {
                 };
                 self.status = 0;
                 for item in items {
-                    self.vars.insert(var.clone(), item);
+                    match self.vars.get_mut(var) {
+                        Some(value) => *value = item,
+                        None => {
+                            self.vars.insert(var.clone(), item);
+                        }
+                    }
                     match self.exec_list(body).await {
                         Flow::Break(n) if n > 1 => return Flow::Break(n - 1),
                         Flow::Break(_) => break,
@@ -667,7 +672,13 @@ impl Shell {
         self.line = self.line_of(cmd.span);
         let mut argv = Vec::new();
         for w in &cmd.words {
-            argv.extend(self.expand_word(w).await);
+            match w.parts.as_slice() {
+                // A plain word (`echo`, `-n`) is itself: no expander needed.
+                [WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s)] => {
+                    argv.push(s.clone())
+                }
+                _ => argv.extend(self.expand_word(w).await),
+            }
         }
         let mut assigned = Vec::with_capacity(cmd.assignments.len());
         for a in &cmd.assignments {
@@ -697,11 +708,11 @@ impl Shell {
         for (k, v) in &assigned {
             self.vars.insert(k.clone(), v.clone());
         }
-        let name = argv[0].clone();
+        let name = argv[0].as_str();
         if name == "exec" {
             return Box::pin(self.builtin_exec(cmd, argv[1..].to_vec())).await;
         }
-        if let Some(body) = self.functions.get(&name).cloned() {
+        if let Some(body) = self.functions.get(name).cloned() {
             let saved = match self.redirect(&cmd.redirects).await {
                 Ok(s) => s,
                 Err(()) => {
@@ -715,7 +726,7 @@ impl Shell {
             self.restore(saved).await;
             return flow;
         }
-        if is_builtin(&name) {
+        if is_builtin(name) {
             let saved = match self.redirect(&cmd.redirects).await {
                 Ok(s) => s,
                 Err(()) => {
@@ -727,6 +738,7 @@ impl Shell {
             self.restore(saved).await;
             return flow;
         }
+        let name = name.to_string();
         Box::pin(self.exec_external_command(cmd, forked, name, argv)).await
     }
 
@@ -1239,7 +1251,15 @@ impl Shell {
                         break;
                     }
                 }
-                let mut text = args[i..].join(" ");
+                // Room for the newline too: one allocation, not two.
+                let words = &args[i..];
+                let mut text = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
+                for (n, w) in words.iter().enumerate() {
+                    if n > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(w);
+                }
                 if escapes {
                     text = unescape(&text);
                 }
