@@ -672,12 +672,8 @@ impl Shell {
         self.line = self.line_of(cmd.span);
         let mut argv = Vec::new();
         for w in &cmd.words {
-            match w.parts.as_slice() {
-                // A plain word (`echo`, `-n`) is itself: no expander needed.
-                [WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s)] => {
-                    argv.push(s.clone())
-                }
-                _ => argv.extend(self.expand_word(w).await),
+            if !self.expand_plain_word(w, &mut argv) {
+                argv.extend(self.expand_word(w).await);
             }
         }
         let mut assigned = Vec::with_capacity(cmd.assignments.len());
@@ -1160,6 +1156,36 @@ impl Shell {
             }
             fields
         })
+    }
+
+    /// The common words, expanded without [`Shell::expand_word`]'s boxed future
+    /// and buffers: a plain word (`echo`, `-n`) is itself; an unquoted `$name`
+    /// is its value split on IFS whitespace. Pushes their fields onto `out` and
+    /// returns true, or returns false for any other word.
+    fn expand_plain_word(&self, word: &Word, out: &mut Vec<String>) -> bool {
+        match word.parts.as_slice() {
+            [WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s)] => {
+                out.push(s.clone());
+                true
+            }
+            [
+                WordPart::Param(ParamExp {
+                    param: Param::Named(name),
+                    ..
+                }),
+            ] => {
+                let value = self.vars.get(name).map_or("", String::as_str);
+                let is_ifs = |c: char| c == ' ' || c == '\t' || c == '\n';
+                out.extend(
+                    value
+                        .split(is_ifs)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string),
+                );
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A word as one string (assignment values, redirection targets).
