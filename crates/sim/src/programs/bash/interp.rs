@@ -1160,8 +1160,8 @@ impl Shell {
 
     /// The common words, expanded without [`Shell::expand_word`]'s boxed future
     /// and buffers: a plain word (`echo`, `-n`) is itself; an unquoted `$name`
-    /// is its value split on IFS whitespace. Pushes their fields onto `out` and
-    /// returns true, or returns false for any other word.
+    /// whose value has no IFS whitespace is its value. Pushes their field onto
+    /// `out` and returns true, or returns false for any other word.
     fn expand_plain_word(&self, word: &Word, out: &mut Vec<String>) -> bool {
         match word.parts.as_slice() {
             [WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s)] => {
@@ -1174,15 +1174,14 @@ impl Shell {
                     ..
                 }),
             ] => {
-                let value = self.vars.get(name).map_or("", String::as_str);
-                let is_ifs = |c: char| c == ' ' || c == '\t' || c == '\n';
-                out.extend(
-                    value
-                        .split(is_ifs)
-                        .filter(|p| !p.is_empty())
-                        .map(str::to_string),
-                );
-                true
+                // One field when there is nothing to split; else the general way.
+                match self.vars.get(name) {
+                    Some(v) if !v.is_empty() && !v.contains([' ', '\t', '\n']) => {
+                        out.push(v.clone());
+                        true
+                    }
+                    _ => false,
+                }
             }
             _ => false,
         }
@@ -1277,15 +1276,7 @@ impl Shell {
                         break;
                     }
                 }
-                // Room for the newline too: one allocation, not two.
-                let words = &args[i..];
-                let mut text = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
-                for (n, w) in words.iter().enumerate() {
-                    if n > 0 {
-                        text.push(' ');
-                    }
-                    text.push_str(w);
-                }
+                let mut text = args[i..].join(" ");
                 if escapes {
                     text = unescape(&text);
                 }
