@@ -289,11 +289,40 @@ impl Session {
     }
 
     /// Goes to step `n` exactly (or as far as the run goes, if it ends sooner).
+    ///
+    /// Going back replays from the start without recording the trace: a replay
+    /// makes exactly the events the pass before it made (runs are deterministic,
+    /// and that pass saw the same inputs up to where it went), so the trace is
+    /// that pass's, cut to as many events as the replay made.
     pub fn seek(&mut self, n: u64) {
         if n < self.step() {
+            let mut trace = std::mem::take(&mut self.world.kernel_mut().trace);
             self.world = Self::fresh_world(&self.config, self.mode);
             self.stopped = None;
+            let recorded = {
+                let mut k = self.world.kernel_mut();
+                k.tracing = false;
+                k.untraced = 0;
+                k.trace.len()
+            };
             self.apply_inputs_at(0);
+            while self.step() < n {
+                if !self.step_forward() {
+                    break;
+                }
+            }
+            let mut k = self.world.kernel_mut();
+            let made = recorded + k.untraced as usize;
+            assert!(
+                made <= trace.len(),
+                "a replay made events the run it replays did not"
+            );
+            debug_assert!(trace[..recorded] == k.trace[..]);
+            trace.truncate(made);
+            k.trace = trace;
+            k.tracing = true;
+            k.untraced = 0;
+            return;
         }
         while self.step() < n {
             if !self.step_forward() {

@@ -28,7 +28,7 @@ use crate::kernel::process::ExitStatus;
 use crate::kernel::{
     Attempt, Disposition, Errno, Fd, Kernel, Micros, Pid, Signal, SysResult, Wait, strace_bytes,
 };
-use crate::trace::EventKind;
+use crate::trace::{EventKind, StraceText};
 
 /// A running program: its future yields its exit code.
 pub type Task = Pin<Box<dyn Future<Output = i32>>>;
@@ -170,117 +170,211 @@ struct Shown {
 
 /// One syscall in flight. `attempt` is tried each time the process is polled with
 /// budget; `finish` turns the result into the trace event.
-struct Call<'a, T, A, F>
+///
+/// Text is built only when it is needed: `finish` runs only while the kernel
+/// records the trace, and `blocked_text` only if the call blocks. Formatting every
+/// call's strace line up front was a quarter of a step.
+struct Call<'a, T, A, F, B, S>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-    F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>),
+    B: BlockedText,
+    S: Into<StraceText>,
 {
     sys: &'a Sys,
     shown: Shown,
     attempt: A,
     finish: F,
     /// The text strace shows while the call is blocked.
-    blocked_text: String,
+    blocked_text: B,
     blocked: bool,
     interruptible: bool,
 }
 
-impl<T, A, F> Future for Call<'_, T, A, F>
+/// The text strace shows for a blocked call (`read(0,`): a `String`, or a
+/// closure that makes it, so that a call that does not block never formats it.
+pub(crate) trait BlockedText {
+    fn text(&self) -> String;
+}
+
+impl BlockedText for String {
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl<C: Fn() -> String> BlockedText for C {
+    fn text(&self) -> String {
+        self()
+    }
+}
+
+impl<T, A, F, B, S> Future for Call<'_, T, A, F, B, S>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
-    F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>) + Unpin,
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>) + Unpin,
+    B: BlockedText + Unpin,
+    S: Into<StraceText>,
     T: Unpin + RetValue,
 {
     type Output = SysResult<T>;
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<SysResult<T>> {
+        // The work that does not depend on the call's types is in `begin`,
+        // `finished` and `blocked`: one copy of it, not one per syscall (this
+        // is instantiated some forty times, and the wasm is on a size budget).
         let this = self.get_mut();
         let shared = &this.sys.shared;
         let pid = this.sys.pid;
-        if !shared.budget.get() {
-            return Poll::Pending;
-        }
         let mut k = shared.kernel.borrow_mut();
-        if !k.proc(pid).is_alive() {
+        let Some(start) = begin(shared, &mut k, pid, this.blocked && this.interruptible) else {
             return Poll::Pending;
-        }
-        let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
-        // Events the call causes (a SIGPIPE, a TCP state change) are traced after
-        // the call itself, as strace shows `write(...) = -1 EPIPE` before
-        // `--- SIGPIPE ---`.
-        let caused_from = k.trace.len();
-        let outcome = if interrupted && this.blocked && this.interruptible {
-            let restart = k
-                .proc(pid)
-                .signals
-                .caught
-                .last()
-                .map(|s| {
-                    matches!(
-                        k.proc(pid).signals.disposition(*s),
-                        Disposition::Handler { restart: true }
-                    )
-                })
-                .unwrap_or(false);
-            if restart {
-                (this.attempt)(&mut k, pid)
-            } else {
-                Attempt::Done(Err(Errno::EINTR))
-            }
+        };
+        let outcome = if start.eintr {
+            Attempt::Done(Err(Errno::EINTR))
         } else {
             (this.attempt)(&mut k, pid)
         };
         match outcome {
             Attempt::Done(result) => {
-                shared.budget.set(false);
-                shared.last_call.set(this.shown.name);
-                let (text, object, bytes) = (this.finish)(&k, &result);
                 let (ret, errno) = match &result {
                     Ok(v) => (v.ret(), None),
                     Err(e) => (-1, Some(*e)),
                 };
-                let caused = k.trace.split_off(caused_from);
-                k.emit(
-                    Some(pid),
-                    EventKind::Syscall {
-                        name: this.shown.name,
-                        text,
-                        ret,
-                        errno,
-                        fd: this.shown.fd,
-                        object,
-                        bytes,
-                        resumed: this.blocked,
-                    },
-                );
-                k.trace.extend(caused);
-                if !k.syscall_exit(pid) {
+                let shown = k.tracing.then(|| {
+                    let (text, object, bytes) = (this.finish)(&k, &result);
+                    (text.into(), object, bytes)
+                });
+                let done = Done {
+                    ret,
+                    errno,
+                    resumed: this.blocked,
+                    shown,
+                };
+                if !finished(shared, &mut k, pid, &this.shown, start, done) {
                     return Poll::Pending;
                 }
                 Poll::Ready(result)
             }
             Attempt::Block(wait) => {
-                if !this.blocked {
-                    // A new block is a step of its own; a retry that blocks again
-                    // is not (the wake was for someone else).
-                    shared.budget.set(false);
-                    shared.last_call.set(this.shown.name);
-                    k.emit(
-                        Some(pid),
-                        EventKind::Blocked {
-                            name: this.shown.name,
-                            text: this.blocked_text.clone(),
-                            on: wait.keys.clone(),
-                        },
-                    );
-                }
+                let call = this.blocked_text.text();
+                blocked(shared, &mut k, pid, &this.shown, this.blocked, call, wait);
                 this.blocked = true;
-                let call = this.blocked_text.clone();
-                k.block(pid, call, wait);
                 Poll::Pending
             }
         }
     }
+}
+
+/// How a call's try starts: the trace length before it, and whether a signal
+/// ends it with EINTR.
+#[derive(Clone, Copy)]
+struct Start {
+    caused_from: usize,
+    eintr: bool,
+}
+
+/// A finished call, for its trace event; `shown` only while tracing.
+struct Done {
+    ret: i64,
+    errno: Option<Errno>,
+    resumed: bool,
+    shown: Option<(StraceText, Option<String>, Option<u64>)>,
+}
+
+/// Whether `pid` may try its call now (it has the step's budget and is alive),
+/// and how: a call blocked when a signal was caught ends with EINTR unless the
+/// handler has SA_RESTART.
+fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, interruptible_now: bool) -> Option<Start> {
+    if !shared.budget.get() || !k.proc(pid).is_alive() {
+        return None;
+    }
+    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
+    // Events the call causes (a SIGPIPE, a TCP state change) are traced after
+    // the call itself, as strace shows `write(...) = -1 EPIPE` before
+    // `--- SIGPIPE ---`.
+    let caused_from = k.trace.len();
+    let eintr = interrupted
+        && interruptible_now
+        && !k
+            .proc(pid)
+            .signals
+            .caught
+            .last()
+            .map(|s| {
+                matches!(
+                    k.proc(pid).signals.disposition(*s),
+                    Disposition::Handler { restart: true }
+                )
+            })
+            .unwrap_or(false);
+    Some(Start { caused_from, eintr })
+}
+
+/// A call returned: it used the step; trace it (before what it caused) and let
+/// a fatal signal it raised end the process. Returns whether `pid` lives on.
+fn finished(
+    shared: &Shared,
+    k: &mut Kernel,
+    pid: Pid,
+    call: &Shown,
+    start: Start,
+    done: Done,
+) -> bool {
+    shared.budget.set(false);
+    shared.last_call.set(call.name);
+    match done.shown {
+        Some((text, object, bytes)) => {
+            let caused = k.trace.split_off(start.caused_from);
+            k.emit(
+                Some(pid),
+                EventKind::Syscall {
+                    name: call.name,
+                    text,
+                    ret: done.ret,
+                    errno: done.errno,
+                    fd: call.fd,
+                    object,
+                    bytes,
+                    resumed: done.resumed,
+                },
+            );
+            k.trace.extend(caused);
+        }
+        None => k.skip_event(),
+    }
+    k.syscall_exit(pid)
+}
+
+/// A call would block: park `pid` on `wait`.
+fn blocked(
+    shared: &Shared,
+    k: &mut Kernel,
+    pid: Pid,
+    shown: &Shown,
+    again: bool,
+    call: String,
+    wait: Wait,
+) {
+    if !again {
+        // A new block is a step of its own; a retry that blocks again
+        // is not (the wake was for someone else).
+        shared.budget.set(false);
+        shared.last_call.set(shown.name);
+        if k.tracing {
+            k.emit(
+                Some(pid),
+                EventKind::Blocked {
+                    name: shown.name,
+                    text: call.clone(),
+                    on: wait.keys.clone(),
+                },
+            );
+        } else {
+            k.skip_event();
+        }
+    }
+    k.block(pid, call, wait);
 }
 
 impl Sys {
@@ -344,17 +438,19 @@ impl Sys {
         self.shared.kernel.borrow().proc(self.pid).cwd.clone()
     }
 
-    fn call<'a, T, A, F>(
+    fn call<'a, T, A, F, B, S>(
         &'a self,
         name: &'static str,
         fd: Option<Fd>,
-        blocked_text: String,
+        blocked_text: B,
         attempt: A,
         finish: F,
-    ) -> Call<'a, T, A, F>
+    ) -> Call<'a, T, A, F, B, S>
     where
         A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-        F: Fn(&Kernel, &SysResult<T>) -> (String, Option<String>, Option<u64>),
+        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>),
+        B: BlockedText,
+        S: Into<StraceText>,
     {
         Call {
             sys: self,
@@ -393,20 +489,18 @@ impl Sys {
     /// `read(2)`: up to `count` bytes; empty is EOF.
     pub async fn read(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
         let pid = self.pid;
-        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         self.call(
             "read",
             Some(fd),
-            format!("read({fd},"),
+            move || format!("read({fd},"),
             move |k, pid| k.sys_read(pid, fd, count),
-            move |_, r: &SysResult<Vec<u8>>| {
-                let text = match r {
-                    Ok(d) => format!("read({fd}, {}, {count}) = {}", strace_bytes(d), d.len()),
-                    Err(e) => format!("read({fd}, {count}) = -1 {e}"),
-                };
+            // The fd still names the object it named when the call began: only
+            // this process's own calls change its fd table.
+            move |k, r: &SysResult<Vec<u8>>| {
+                let text = StraceText::read(fd, count, r.as_deref().map_err(|e| *e));
                 (
                     text,
-                    object.clone(),
+                    Self::object_of(k, pid, fd),
                     r.as_ref().ok().map(|d| d.len() as u64),
                 )
             },
@@ -433,8 +527,6 @@ impl Sys {
         name: &'static str,
     ) -> SysResult<usize> {
         let pid = self.pid;
-        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
-        let shown = strace_bytes(data);
         let len = data.len();
         let mut progress = 0usize;
         let flags = if nosignal {
@@ -445,14 +537,15 @@ impl Sys {
         self.call(
             name,
             Some(fd),
-            format!("{name}({fd}, {shown}, {len}{flags}"),
+            move || format!("{name}({fd}, {}, {len}{flags}", strace_bytes(data)),
             move |k, pid| k.sys_write(pid, fd, data, &mut progress, nosignal),
-            move |_, r: &SysResult<usize>| {
-                let text = format!(
-                    "{name}({fd}, {shown}, {len}{flags}) {}",
-                    ret_text(r, |n| n.to_string())
-                );
-                (text, object.clone(), r.as_ref().ok().map(|n| *n as u64))
+            move |k, r: &SysResult<usize>| {
+                let text = StraceText::write(name, fd, data, flags, *r);
+                (
+                    text,
+                    Self::object_of(k, pid, fd),
+                    r.as_ref().ok().map(|n| *n as u64),
+                )
             },
         )
         .await
@@ -844,7 +937,7 @@ impl Sys {
         self.call(
             "wait4",
             None,
-            format!("wait4({target},"),
+            move || format!("wait4({target},"),
             move |k, pid| k.sys_wait4(pid, target, nohang),
             move |_, r: &SysResult<Option<(Pid, ExitStatus)>>| {
                 let text = match r {
@@ -912,7 +1005,7 @@ impl Sys {
         self.call(
             "clock_nanosleep",
             None,
-            format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}},"),
+            move || format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}},"),
             move |k, _| {
                 let until = *deadline.get_or_insert(k.now + duration);
                 if k.now >= until {
@@ -1102,18 +1195,17 @@ impl Sys {
     /// `accept4(2)`: the new fd and the peer's address.
     pub async fn accept(&self, fd: Fd) -> SysResult<(Fd, SocketAddrV4)> {
         let pid = self.pid;
-        let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         self.call(
             "accept4",
             Some(fd),
-            format!("accept4({fd},"),
+            move || format!("accept4({fd},"),
             move |k, pid| k.sys_accept(pid, fd, OpenFlags::default()),
-            move |_, r: &SysResult<(Fd, SocketAddrV4)>| {
+            move |k, r: &SysResult<(Fd, SocketAddrV4)>| {
                 let text = match r {
                     Ok((nfd, a)) => format!("accept4({fd}, {}, [16], 0) = {nfd}", sockaddr(*a)),
                     Err(e) => format!("accept4({fd}, NULL, NULL, 0) = -1 {e}"),
                 };
-                (text, object.clone(), None)
+                (text, Self::object_of(k, pid, fd), None)
             },
         )
         .await
@@ -1124,7 +1216,7 @@ impl Sys {
         self.call(
             "connect",
             Some(fd),
-            format!("connect({fd}, {}, 16", sockaddr(addr)),
+            move || format!("connect({fd}, {}, 16", sockaddr(addr)),
             move |k, pid| k.sys_connect(pid, fd, addr),
             move |_, r: &SysResult<()>| {
                 (

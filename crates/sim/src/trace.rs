@@ -1,11 +1,14 @@
 //! The trace: every step as a typed event, and a printer that reads like
 //! `strace -f`.
 
-use serde::Serialize;
+use std::cell::OnceCell;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 
 use crate::kernel::net::TcpState;
 use crate::kernel::process::ExitStatus;
-use crate::kernel::{Disposition, Errno, Fd, Micros, Pid, Signal, SockId, WaitKey};
+use crate::kernel::{Disposition, Errno, Fd, Micros, Pid, Signal, SockId, WaitKey, strace_bytes};
 
 /// Something that happened, at a step and a virtual time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -25,7 +28,7 @@ pub enum EventKind {
     #[serde(rename_all = "camelCase")]
     Syscall {
         name: &'static str,
-        text: String,
+        text: StraceText,
         /// The return value: -1 on error.
         ret: i64,
         errno: Option<Errno>,
@@ -85,7 +88,7 @@ impl Event {
                         .unwrap_or(text);
                     format!("<... {name} resumed>{rest}")
                 } else {
-                    text.clone()
+                    text.to_string()
                 }
             }
             EventKind::Blocked { text, .. } => format!("{text} <unfinished ...>"),
@@ -107,6 +110,176 @@ impl Event {
             _ => return None,
         };
         Some(format!("{pid:<5} {body}"))
+    }
+}
+
+/// A syscall's strace text (`write(1, "hi\n", 3) = 3`), made the first time it is
+/// read. The calls most runs are made of (`read`, `write`) keep the few bytes
+/// strace shows instead of a formatted line: a run that nobody reads the trace of
+/// never formats it, and formatting was a quarter of a step. It reads as a `str`
+/// and serializes, compares and prints as the text.
+#[derive(Clone)]
+pub struct StraceText {
+    text: OnceCell<String>,
+    raw: RawText,
+}
+
+/// What a [`StraceText`] is made from.
+#[derive(Clone)]
+enum RawText {
+    /// Formatted when the call finished.
+    Formatted,
+    /// `read(fd, "data", count) = n`, or `read(fd, count) = -1 E (..)`.
+    Read {
+        fd: Fd,
+        count: usize,
+        got: Result<Shown, Errno>,
+    },
+    /// `write(fd, "data", len) = n` (`name` and `flags` for `sendto`).
+    Write {
+        name: &'static str,
+        fd: Fd,
+        data: Shown,
+        flags: &'static str,
+        ret: Result<usize, Errno>,
+    },
+}
+
+/// The bytes strace shows of a buffer: the first [`Shown::MAX`], and its length.
+#[derive(Clone)]
+struct Shown {
+    head: [u8; Shown::MAX],
+    len: usize,
+}
+
+impl Shown {
+    /// strace's default `-s 32`.
+    const MAX: usize = 32;
+
+    fn of(data: &[u8]) -> Shown {
+        let mut head = [0; Shown::MAX];
+        let n = data.len().min(Shown::MAX);
+        head[..n].copy_from_slice(&data[..n]);
+        Shown {
+            head,
+            len: data.len(),
+        }
+    }
+
+    /// As [`strace_bytes`] prints the whole buffer.
+    fn text(&self) -> String {
+        let n = self.len.min(Shown::MAX);
+        let mut s = strace_bytes(&self.head[..n]);
+        if self.len > Shown::MAX {
+            s.push_str("...");
+        }
+        s
+    }
+}
+
+impl StraceText {
+    /// `read(2)`'s line: `got` is the data read, or the error.
+    pub fn read(fd: Fd, count: usize, got: Result<&[u8], Errno>) -> StraceText {
+        StraceText::raw(RawText::Read {
+            fd,
+            count,
+            got: got.map(Shown::of),
+        })
+    }
+
+    /// `write(2)`'s line, or `sendto`'s with its `flags` text.
+    pub fn write(
+        name: &'static str,
+        fd: Fd,
+        data: &[u8],
+        flags: &'static str,
+        ret: Result<usize, Errno>,
+    ) -> StraceText {
+        StraceText::raw(RawText::Write {
+            name,
+            fd,
+            data: Shown::of(data),
+            flags,
+            ret,
+        })
+    }
+
+    fn raw(raw: RawText) -> StraceText {
+        StraceText {
+            text: OnceCell::new(),
+            raw,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.text.get_or_init(|| match &self.raw {
+            RawText::Formatted => unreachable!("a formatted text is set when made"),
+            RawText::Read { fd, count, got } => match got {
+                Ok(d) => format!("read({fd}, {}, {count}) = {}", d.text(), d.len),
+                Err(e) => format!("read({fd}, {count}) = -1 {e}"),
+            },
+            RawText::Write {
+                name,
+                fd,
+                data,
+                flags,
+                ret,
+            } => {
+                let (shown, len) = (data.text(), data.len);
+                match ret {
+                    Ok(n) => format!("{name}({fd}, {shown}, {len}{flags}) = {n}"),
+                    Err(e) => format!("{name}({fd}, {shown}, {len}{flags}) = -1 {e}"),
+                }
+            }
+        })
+    }
+}
+
+impl From<String> for StraceText {
+    fn from(text: String) -> StraceText {
+        StraceText {
+            text: OnceCell::from(text),
+            raw: RawText::Formatted,
+        }
+    }
+}
+
+impl From<&str> for StraceText {
+    fn from(text: &str) -> StraceText {
+        StraceText::from(text.to_string())
+    }
+}
+
+impl std::ops::Deref for StraceText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for StraceText {
+    fn eq(&self, other: &StraceText) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for StraceText {}
+
+impl fmt::Debug for StraceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for StraceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for StraceText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -160,6 +333,30 @@ mod tests {
             status: ExitStatus::Signaled(Signal::SIGPIPE),
         });
         assert_eq!(e.strace_line().unwrap(), "12    +++ killed by SIGPIPE +++");
+    }
+
+    #[test]
+    fn a_read_or_write_formatted_late_reads_as_if_formatted_at_once() {
+        let data = b"0123456789abcdef0123456789abcdef!\n\"\t";
+        let w = StraceText::write(
+            "sendto",
+            3,
+            data,
+            ", MSG_NOSIGNAL, NULL, 0",
+            Err(Errno::EPIPE),
+        );
+        let want = format!(
+            "sendto(3, {}, {}, MSG_NOSIGNAL, NULL, 0) = -1 {}",
+            strace_bytes(data),
+            data.len(),
+            Errno::EPIPE
+        );
+        assert_eq!(&*w, want);
+        assert_eq!(w, StraceText::from(want));
+        let r = StraceText::read(0, 16384, Ok(b"hi\n"));
+        assert_eq!(&*r, "read(0, \"hi\\n\", 16384) = 3");
+        let e = StraceText::read(7, 10, Err(Errno::EBADF));
+        assert_eq!(&*e, format!("read(7, 10) = -1 {}", Errno::EBADF));
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub struct World {
     shared: Rc<Shared>,
     tasks: BTreeMap<Pid, Task>,
     scheduler: Scheduler,
+    /// The runnable processes, kept between steps so a step does not allocate.
+    runnable: Vec<Pid>,
 }
 
 impl std::fmt::Debug for World {
@@ -120,6 +122,7 @@ impl World {
             shared: Shared::new(kernel, programs),
             tasks: BTreeMap::new(),
             scheduler,
+            runnable: Vec::new(),
         }
     }
 
@@ -153,15 +156,6 @@ impl World {
         self.attach(pid, task);
     }
 
-    fn runnable(&self) -> Vec<Pid> {
-        let k = self.shared.kernel.borrow();
-        self.tasks
-            .keys()
-            .copied()
-            .filter(|pid| matches!(k.proc(*pid).state, State::Runnable))
-            .collect()
-    }
-
     /// One step; `until` bounds how far an idle world may move the clock.
     pub fn step(&mut self, until: Micros) -> Step {
         // A poll that only re-blocks (a wake meant for someone else) is not a step;
@@ -173,13 +167,20 @@ impl World {
                     return Step::StepLimit;
                 }
             }
-            let runnable = self.runnable();
+            let runnable = &mut self.runnable;
             let due = {
                 let k = self.shared.kernel.borrow();
-                runnable
-                    .iter()
-                    .map(|p| k.proc(*p).ready_at.max(k.now))
-                    .min()
+                runnable.clear();
+                let mut due: Option<Micros> = None;
+                for &pid in self.tasks.keys() {
+                    let p = k.proc(pid);
+                    if matches!(p.state, State::Runnable) {
+                        runnable.push(pid);
+                        let at = p.ready_at.max(k.now);
+                        due = Some(due.map_or(at, |d| d.min(at)));
+                    }
+                }
+                due
             };
             {
                 // A timer that falls before the next process is due fires first.
@@ -197,18 +198,16 @@ impl World {
                     (_, Some(d)) => k.advance_to(d),
                 }
             }
-            let candidates: Vec<Pid> = {
+            {
+                // The candidates: those due now.
                 let k = self.shared.kernel.borrow();
-                runnable
-                    .into_iter()
-                    .filter(|p| k.proc(*p).ready_at <= k.now)
-                    .collect()
-            };
-            if candidates.is_empty() {
+                runnable.retain(|p| k.proc(*p).ready_at <= k.now);
+            }
+            if runnable.is_empty() {
                 // The timer that fired made someone else due: look again.
                 continue;
             }
-            let pid = self.scheduler.pick(&candidates);
+            let pid = self.scheduler.pick(runnable);
             self.poll_once(pid);
             if self.shared.budget_used() {
                 let cost = self

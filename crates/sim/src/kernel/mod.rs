@@ -182,6 +182,11 @@ pub struct Kernel {
     /// Kernel timers (SYN retransmits), by due time then creation order.
     pub timers: BTreeMap<(Micros, u64), Timer>,
     pub trace: Vec<Event>,
+    /// Whether events go into `trace`. A replay that only has to reach a state (a
+    /// seek back, whose events the earlier pass recorded already) turns it off and
+    /// skips building them; `untraced` counts the events it did not record.
+    pub tracing: bool,
+    pub untraced: u64,
     /// Completed steps.
     pub step: u64,
     /// The process whose syscall is running, if any.
@@ -308,6 +313,8 @@ impl Kernel {
             terminals: Vec::new(),
             timers: BTreeMap::new(),
             trace: Vec::new(),
+            tracing: true,
+            untraced: 0,
             step: 0,
             current: None,
             ledger: Ledger::default(),
@@ -329,12 +336,21 @@ impl Kernel {
 
     /// Records an event at the current step and time.
     pub fn emit(&mut self, pid: Option<Pid>, kind: EventKind) {
+        if !self.tracing {
+            self.skip_event();
+            return;
+        }
         self.trace.push(Event {
             step: self.step,
             time_us: self.now,
             pid,
             kind,
         });
+    }
+
+    /// Counts an event that was not built because tracing is off.
+    pub fn skip_event(&mut self) {
+        self.untraced += 1;
     }
 
     /// Wakes every process blocked on `key`. A woken process runs again only after

@@ -255,7 +255,7 @@ impl Shell {
     async fn run_traps(&mut self) {
         for sig in self.sys.take_caught_signals() {
             if let Some(action) = self.traps.get(&sig).cloned() {
-                self.run_string(&action).await;
+                Box::pin(self.run_string(&action)).await;
             } else if sig == Signal::SIGINT {
                 self.interrupted = true;
             }
@@ -266,7 +266,7 @@ impl Shell {
         Box::pin(async move {
             for item in &list.items {
                 let flow = if item.background {
-                    self.exec_background(&item.and_or).await;
+                    Box::pin(self.exec_background(&item.and_or)).await;
                     Flow::Normal
                 } else {
                     self.exec_and_or(&item.and_or).await
@@ -364,10 +364,11 @@ impl Shell {
         }
         let flow = if pipeline.commands.len() == 1 {
             let flow = self.exec_command(&pipeline.commands[0], false).await;
-            self.pipestatus = vec![self.status];
+            self.pipestatus.clear();
+            self.pipestatus.push(self.status);
             flow
         } else {
-            self.exec_multi(pipeline).await
+            Box::pin(self.exec_multi(pipeline)).await
         };
         if pipeline.negated {
             self.in_condition -= 1;
@@ -526,16 +527,16 @@ impl Shell {
                     body, redirects, ..
                 } => {
                     if let Compound::Subshell(list) = body {
-                        return self.exec_subshell(list, redirects).await;
+                        return Box::pin(self.exec_subshell(list, redirects)).await;
                     }
-                    let saved = match self.apply_redirects(redirects, true).await {
+                    let saved = match self.redirect(redirects).await {
                         Ok(s) => s,
                         Err(()) => {
                             self.status = 1;
                             return Flow::Normal;
                         }
                     };
-                    let flow = self.exec_compound(body).await;
+                    let flow = Box::pin(self.exec_compound(body)).await;
                     self.restore(saved).await;
                     flow
                 }
@@ -593,7 +594,12 @@ impl Shell {
                 };
                 self.status = 0;
                 for item in items {
-                    self.vars.insert(var.clone(), item);
+                    match self.vars.get_mut(var) {
+                        Some(value) => *value = item,
+                        None => {
+                            self.vars.insert(var.clone(), item);
+                        }
+                    }
                     match self.exec_list(body).await {
                         Flow::Break(n) if n > 1 => return Flow::Break(n - 1),
                         Flow::Break(_) => break,
@@ -666,7 +672,9 @@ impl Shell {
         self.line = self.line_of(cmd.span);
         let mut argv = Vec::new();
         for w in &cmd.words {
-            argv.extend(self.expand_word(w).await);
+            if !self.expand_plain_word(w, &mut argv) {
+                argv.extend(self.expand_word(w).await);
+            }
         }
         let mut assigned = Vec::with_capacity(cmd.assignments.len());
         for a in &cmd.assignments {
@@ -675,7 +683,7 @@ impl Shell {
         }
         if argv.is_empty() {
             // Only assignments and redirections: the redirections are made and undone.
-            let saved = self.apply_redirects(&cmd.redirects, true).await;
+            let saved = self.redirect(&cmd.redirects).await;
             for (k, v) in assigned {
                 self.vars.insert(k, v);
             }
@@ -696,12 +704,12 @@ impl Shell {
         for (k, v) in &assigned {
             self.vars.insert(k.clone(), v.clone());
         }
-        let name = argv[0].clone();
+        let name = argv[0].as_str();
         if name == "exec" {
-            return self.builtin_exec(cmd, argv[1..].to_vec()).await;
+            return Box::pin(self.builtin_exec(cmd, argv[1..].to_vec())).await;
         }
-        if let Some(body) = self.functions.get(&name).cloned() {
-            let saved = match self.apply_redirects(&cmd.redirects, true).await {
+        if let Some(body) = self.functions.get(name).cloned() {
+            let saved = match self.redirect(&cmd.redirects).await {
                 Ok(s) => s,
                 Err(()) => {
                     self.status = 1;
@@ -714,8 +722,8 @@ impl Shell {
             self.restore(saved).await;
             return flow;
         }
-        if is_builtin(&name) {
-            let saved = match self.apply_redirects(&cmd.redirects, true).await {
+        if is_builtin(name) {
+            let saved = match self.redirect(&cmd.redirects).await {
                 Ok(s) => s,
                 Err(()) => {
                     self.status = 1;
@@ -726,6 +734,20 @@ impl Shell {
             self.restore(saved).await;
             return flow;
         }
+        let name = name.to_string();
+        Box::pin(self.exec_external_command(cmd, forked, name, argv)).await
+    }
+
+    /// A simple command that runs a program: forked and waited for, or exec'd
+    /// at once in a child that is already forked. Its own future, boxed, so
+    /// that the builtins' path (most steps of a loop) does not carry its state.
+    async fn exec_external_command(
+        &mut self,
+        cmd: &SimpleCommand,
+        forked: bool,
+        name: String,
+        argv: Vec<String>,
+    ) -> Flow {
         let path = self.find_command(&name).await;
         if forked {
             // Already in a child: redirect and exec here.
@@ -897,6 +919,16 @@ impl Shell {
             }
         }
         Ok(saved)
+    }
+
+    /// [`Shell::apply_redirects`] with `save`, for a command in the shell itself.
+    /// Most have no redirections: then it is nothing, and the large future of
+    /// applying them is boxed away from the common path.
+    async fn redirect(&mut self, redirects: &[Redirect]) -> Result<Vec<(Fd, Option<Fd>)>, ()> {
+        if redirects.is_empty() {
+            return Ok(Vec::new());
+        }
+        Box::pin(self.apply_redirects(redirects, true)).await
     }
 
     async fn restore(&mut self, saved: Vec<(Fd, Option<Fd>)>) {
@@ -1126,6 +1158,35 @@ impl Shell {
         })
     }
 
+    /// The common words, expanded without [`Shell::expand_word`]'s boxed future
+    /// and buffers: a plain word (`echo`, `-n`) is itself; an unquoted `$name`
+    /// whose value has no IFS whitespace is its value. Pushes their field onto
+    /// `out` and returns true, or returns false for any other word.
+    fn expand_plain_word(&self, word: &Word, out: &mut Vec<String>) -> bool {
+        match word.parts.as_slice() {
+            [WordPart::Literal(s) | WordPart::Escaped(s) | WordPart::SingleQuoted(s)] => {
+                out.push(s.clone());
+                true
+            }
+            [
+                WordPart::Param(ParamExp {
+                    param: Param::Named(name),
+                    ..
+                }),
+            ] => {
+                // One field when there is nothing to split; else the general way.
+                match self.vars.get(name) {
+                    Some(v) if !v.is_empty() && !v.contains([' ', '\t', '\n']) => {
+                        out.push(v.clone());
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
     /// A word as one string (assignment values, redirection targets).
     async fn expand_word_joined(&mut self, word: &Word) -> String {
         let mut out = String::new();
@@ -1162,8 +1223,15 @@ impl Shell {
                     }
                     out
                 }
-                WordPart::Param(pe) => self.param_value(&pe.param).join(" "),
-                WordPart::CommandSubst(script) => self.command_subst(script).await,
+                WordPart::Param(pe) => {
+                    let mut vals = self.param_value(&pe.param);
+                    if vals.len() == 1 {
+                        vals.pop().unwrap_or_default()
+                    } else {
+                        vals.join(" ")
+                    }
+                }
+                WordPart::CommandSubst(script) => Box::pin(self.command_subst(script)).await,
                 WordPart::Arith(a) => self.arith(a).to_string(),
             }
         })
@@ -1176,7 +1244,7 @@ impl Shell {
     async fn out(&self, text: &str) -> i32 {
         for line in text.split_inclusive('\n') {
             if let Err(e) = self.sys.write(1, line.as_bytes()).await {
-                self.err(&format!("echo: write error: {}", e.text())).await;
+                Box::pin(self.err(&format!("echo: write error: {}", e.text()))).await;
                 return 1;
             }
         }
@@ -1264,11 +1332,11 @@ impl Shell {
                     Flow::Continue(n)
                 };
             }
-            "wait" => self.builtin_wait(args).await,
-            "trap" => self.builtin_trap(args).await,
-            "set" => self.builtin_set(args).await,
-            "kill" => self.builtin_kill(args).await,
-            "read" => self.builtin_read(args).await,
+            "wait" => Box::pin(self.builtin_wait(args)).await,
+            "trap" => Box::pin(self.builtin_trap(args)).await,
+            "set" => Box::pin(self.builtin_set(args)).await,
+            "kill" => Box::pin(self.builtin_kill(args)).await,
+            "read" => Box::pin(self.builtin_read(args)).await,
             "shift" => {
                 let n = args
                     .first()
