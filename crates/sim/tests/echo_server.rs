@@ -26,7 +26,7 @@ fn calls_of(w: &World, pid: Pid) -> Vec<(&'static str, String)> {
         .iter()
         .filter(|e| e.pid == Some(pid))
         .filter_map(|e| match &e.kind {
-            EventKind::Syscall { name, text, .. } => Some((*name, text.clone())),
+            EventKind::Syscall { name, text, .. } => Some((*name, text.to_string())),
             _ => None,
         })
         .collect()
