@@ -483,7 +483,16 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     "for p in 6000 6001 6002; do for i in 1 2 3; do curl -s -o /dev/null -w \"$p:%{http_code} \" http://127.0.0.1:$p/ & done; wait; echo; done",
                 ),
             ],
-            presets: vec![],
+            presets: vec![
+                Preset {
+                    terminal: 4,
+                    command: "for i in 1 2 3; do curl -s -o /dev/null -w '%{http_code}/%{exitcode} ' http://127.0.0.1:6000/ & done; wait; echo".into(),
+                },
+                Preset {
+                    terminal: 4,
+                    command: "curl -s http://127.0.0.1:6002/".into(),
+                },
+            ],
             until_ms: 12_000,
             show_costs: true,
             typed: vec![],
@@ -530,7 +539,16 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     nc reads it and sends it over the socket. Ctrl-D is end of input, Ctrl-C is SIGINT."
                 .into(),
             terminals: vec![term("listener", "nc -l -p 7000"), term("connector", "nc 127.0.0.1 7000")],
-            presets: vec![],
+            presets: vec![
+                Preset {
+                    terminal: 0,
+                    command: "nc -l -p 7000".into(),
+                },
+                Preset {
+                    terminal: 1,
+                    command: "nc 127.0.0.1 7000".into(),
+                },
+            ],
             until_ms: 9000,
             show_costs: false,
             typed: vec![
