@@ -5,6 +5,7 @@
 //!   virtual time. Synchronous objects; nothing here blocks.
 //! - [`programs`]: bash, nc, curl, http.server and the small tools, written against
 //!   the syscall layer only.
+//! - [`vecmap`]: sorted-`Vec` maps and sets, for a small wasm.
 //! - [`run`]: the contract shared by the CLI, the page and the conformance suite:
 //!   terminals in, transcripts and exit statuses out.
 
@@ -19,4 +20,5 @@ pub mod session;
 pub mod snapshot;
 pub mod sys;
 pub mod trace;
+pub mod vecmap;
 pub mod world;

@@ -13,8 +13,8 @@
 //! of its inputs because the executor ([`crate::world`]) is single-threaded and
 //! polls in a fixed order.
 
+use crate::vecmap::VecMap as BTreeMap;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddrV4;
 use std::pin::Pin;

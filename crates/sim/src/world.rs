@@ -11,8 +11,8 @@
 //! time jumps to the next timer. A run is a pure function of the kernel it starts
 //! from, the seed and the inputs; stepping back is replaying.
 
+use crate::vecmap::VecMap as BTreeMap;
 use std::cell::{Ref, RefMut};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 

@@ -4,7 +4,9 @@
 //! Paths are absolute strings after normalization; there are no permissions (every
 //! program runs as root), no links and no mounts.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::vecmap::VecMap as BTreeMap;
 
 use serde::Serialize;
 

@@ -21,7 +21,7 @@ pub mod poll;
 pub mod process;
 pub mod signal;
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vecmap::{VecMap as BTreeMap, VecSet as BTreeSet};
 
 use serde::Serialize;
 
@@ -414,7 +414,7 @@ impl Kernel {
                 p.state = process::State::Runnable;
             }
         }
-        while let Some((&(at, seq), &timer)) = self.timers.iter().next() {
+        while let Some((&(at, seq), &timer)) = self.timers.first_key_value() {
             if at > self.now {
                 break;
             }

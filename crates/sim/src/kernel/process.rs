@@ -1,7 +1,7 @@
 //! Processes: the table, fd tables, `fork(2)`, `execve(2)`, `_exit(2)`, `wait4(2)`,
 //! `kill(2)`, `rt_sigaction(2)` and signal delivery.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap;
 
 use serde::Serialize;
 

@@ -18,7 +18,7 @@
 //! parser documents); no environment beyond the shell's variables (programs get
 //! argv only); `read` reads one byte per call, as bash does on pipes.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
