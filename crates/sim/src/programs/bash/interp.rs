@@ -89,6 +89,12 @@ pub struct Shell {
     interactive: bool,
     /// The script line of the command being run, for error messages.
     line: usize,
+    /// Where each line of `source` ends: a command's line is a binary search,
+    /// not a count of the newlines before it.
+    newlines: Vec<usize>,
+    /// echo's output line, kept from one echo to the next so that a loop of
+    /// them does not allocate one each.
+    line_buf: String,
 }
 
 impl Shell {
@@ -97,9 +103,11 @@ impl Shell {
         let mut vars = BTreeMap::new();
         vars.insert("PATH".to_string(), PATH.to_string());
         vars.insert("IFS".to_string(), " \t\n".to_string());
+        let newlines = newline_offsets(&source);
         Shell {
             sys,
             source,
+            newlines,
             vars,
             positional,
             name,
@@ -120,14 +128,18 @@ impl Shell {
             interrupted: false,
             interactive: false,
             line: 1,
+            line_buf: String::new(),
         }
     }
 
+    /// Makes `text` the source that spans point into.
+    fn set_source(&mut self, text: String) -> String {
+        self.newlines = newline_offsets(&text);
+        std::mem::replace(&mut self.source, text)
+    }
+
     fn line_of(&self, span: Span) -> usize {
-        1 + self.source.as_bytes()[..span.start.min(self.source.len())]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        1 + self.newlines.partition_point(|&i| i < span.start)
     }
 
     fn text_of(&self, span: Span) -> &str {
@@ -210,7 +222,7 @@ impl Shell {
             let text = String::from_utf8_lossy(&line).into_owned();
             match parse(&text) {
                 Ok(script) => {
-                    self.source = text;
+                    self.set_source(text);
                     if let Flow::Exit(code) = self.exec_list(&script.body).await {
                         let _ = self.sys.write(2, b"exit\n").await;
                         return self.finish(code).await;
@@ -241,10 +253,10 @@ impl Shell {
     async fn run_string(&mut self, text: &str) {
         match parse(text) {
             Ok(script) => {
-                let saved = std::mem::replace(&mut self.source, text.to_string());
+                let saved = self.set_source(text.to_string());
                 let status = self.status;
                 self.exec_list(&script.body).await;
-                self.source = saved;
+                self.set_source(saved);
                 self.status = status;
             }
             Err(e) => self.err(&e.message.replace("bash: ", "")).await,
@@ -1276,14 +1288,23 @@ impl Shell {
                         break;
                     }
                 }
-                let mut text = args[i..].join(" ");
+                let mut text = std::mem::take(&mut self.line_buf);
+                text.clear();
+                for (n, a) in args[i..].iter().enumerate() {
+                    if n > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(a);
+                }
                 if escapes {
                     text = unescape(&text);
                 }
                 if newline {
                     text.push('\n');
                 }
-                self.out(&text).await
+                let status = self.out(&text).await;
+                self.line_buf = text;
+                status
             }
             "printf" => match args.split_first() {
                 None => {
@@ -1660,6 +1681,14 @@ impl Shell {
 }
 
 /// Builtins bash runs itself (with `exec` handled on its own).
+/// The byte offsets of `text`'s newlines, in order.
+fn newline_offsets(text: &str) -> Vec<usize> {
+    text.bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
+        .collect()
+}
+
 pub fn is_builtin(name: &str) -> bool {
     matches!(
         name,
