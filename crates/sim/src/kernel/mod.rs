@@ -181,11 +181,14 @@ pub struct Kernel {
     pub terminals: Vec<fs::Terminal>,
     /// Kernel timers (SYN retransmits), by due time then creation order.
     pub timers: BTreeMap<(Micros, u64), Timer>,
-    /// The processes in `State::Blocked`, so that a wake-up looks at those
-    /// only, not at every process the run ever made (reaped ones included).
-    blocked: BTreeSet<Pid>,
+    /// The processes in `State::Blocked`, in pid order, so that a wake-up
+    /// looks at those only, not at every process the run ever made (reaped
+    /// ones included). Sorted `Vec`s rather than `BTreeSet`s: few processes
+    /// block at once, and B-tree code for two more key types grew the wasm by
+    /// about 7 KB gzipped (measured).
+    blocked: Vec<Pid>,
     /// The blocked processes' deadlines (`Wait::until`), soonest first.
-    deadlines: BTreeSet<(Micros, Pid)>,
+    deadlines: Vec<(Micros, Pid)>,
     pub trace: Vec<Event>,
     /// Whether events go into `trace`. A replay that only has to reach a state (a
     /// seek back, whose events the earlier pass recorded already) turns it off and
@@ -286,7 +289,7 @@ impl Kernel {
                 process::State::Blocked { wait, .. } => Some(wait.until),
                 _ => None,
             };
-            if self.blocked.contains(&p.pid) != deadline.is_some() {
+            if self.blocked.binary_search(&p.pid).is_ok() != deadline.is_some() {
                 return Err(format!(
                     "pid {} is {:?} but indexed otherwise",
                     p.pid, p.state
@@ -295,7 +298,7 @@ impl Kernel {
             blocked += deadline.is_some() as usize;
             if let Some(Some(until)) = deadline {
                 with_deadline += 1;
-                if !self.deadlines.contains(&(until, p.pid)) {
+                if self.deadlines.binary_search(&(until, p.pid)).is_err() {
                     return Err(format!("pid {}'s deadline {until} is not indexed", p.pid));
                 }
             }
@@ -343,8 +346,8 @@ impl Kernel {
             vfs: fs::Vfs::new(),
             terminals: Vec::new(),
             timers: BTreeMap::new(),
-            blocked: BTreeSet::new(),
-            deadlines: BTreeSet::new(),
+            blocked: Vec::new(),
+            deadlines: Vec::new(),
             trace: Vec::new(),
             tracing: true,
             untraced: 0,
@@ -391,24 +394,21 @@ impl Kernel {
     /// the scheduler's wake-up latency, while the waker goes on at once.
     pub fn wake(&mut self, key: WaitKey) {
         let now = self.now + self.wakeup_latency_us;
-        let (procs, deadlines) = (&mut self.procs, &mut self.deadlines);
-        self.blocked.retain(|pid| {
-            let p = procs
-                .get_mut(pid)
-                .expect("a blocked process is in the table");
-            let process::State::Blocked { wait, .. } = &p.state else {
-                panic!("pid {pid} is indexed as blocked but is {:?}", p.state);
-            };
-            if !wait.keys.contains(&key) {
-                return true;
-            }
-            if let Some(until) = wait.until {
-                deadlines.remove(&(until, *pid));
-            }
+        let woken: Vec<Pid> = self
+            .blocked
+            .iter()
+            .copied()
+            .filter(|pid| match &self.proc(*pid).state {
+                process::State::Blocked { wait, .. } => wait.keys.contains(&key),
+                other => panic!("pid {pid} is indexed as blocked but is {other:?}"),
+            })
+            .collect();
+        for pid in woken {
+            self.unindex_blocked(pid);
+            let p = self.proc_mut(pid);
             p.state = process::State::Runnable;
             p.ready_at = p.ready_at.max(now);
-            false
-        });
+        }
     }
 
     /// A blocked process may run again, from now on.
@@ -425,9 +425,13 @@ impl Kernel {
     pub fn block(&mut self, pid: Pid, call: String, wait: Wait) {
         self.unindex_blocked(pid);
         if let Some(p) = self.procs.get_mut(&pid) {
-            self.blocked.insert(pid);
-            if let Some(until) = wait.until {
-                self.deadlines.insert((until, pid));
+            if let Err(i) = self.blocked.binary_search(&pid) {
+                self.blocked.insert(i, pid);
+            }
+            if let Some(until) = wait.until
+                && let Err(i) = self.deadlines.binary_search(&(until, pid))
+            {
+                self.deadlines.insert(i, (until, pid));
             }
             p.state = process::State::Blocked { call, wait };
         }
@@ -439,9 +443,13 @@ impl Kernel {
         if let Some(p) = self.procs.get(&pid)
             && let process::State::Blocked { wait, .. } = &p.state
         {
-            self.blocked.remove(&pid);
-            if let Some(until) = wait.until {
-                self.deadlines.remove(&(until, pid));
+            if let Ok(i) = self.blocked.binary_search(&pid) {
+                self.blocked.remove(i);
+            }
+            if let Some(until) = wait.until
+                && let Ok(i) = self.deadlines.binary_search(&(until, pid))
+            {
+                self.deadlines.remove(i);
             }
         }
     }
@@ -463,8 +471,10 @@ impl Kernel {
         while let Some(&(until, pid)) = self.deadlines.first()
             && until <= now
         {
-            self.deadlines.pop_first();
-            self.blocked.remove(&pid);
+            self.deadlines.remove(0);
+            if let Ok(i) = self.blocked.binary_search(&pid) {
+                self.blocked.remove(i);
+            }
             // A sleeper wakes at its deadline, not at whatever moved the clock.
             let p = self.proc_mut(pid);
             p.ready_at = p.ready_at.max(until);

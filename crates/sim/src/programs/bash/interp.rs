@@ -274,25 +274,23 @@ impl Shell {
         }
     }
 
-    fn exec_list<'a>(&'a mut self, list: &'a List) -> Boxed<'a, Flow> {
-        Box::pin(async move {
-            for item in &list.items {
-                let flow = if item.background {
-                    Box::pin(self.exec_background(&item.and_or)).await;
-                    Flow::Normal
-                } else {
-                    self.exec_and_or(&item.and_or).await
-                };
-                self.run_traps().await;
-                if flow != Flow::Normal {
-                    return flow;
-                }
-                if self.interrupted {
-                    break;
-                }
+    async fn exec_list(&mut self, list: &List) -> Flow {
+        for item in &list.items {
+            let flow = if item.background {
+                Box::pin(self.exec_background(&item.and_or)).await;
+                Flow::Normal
+            } else {
+                self.exec_and_or(&item.and_or).await
+            };
+            self.run_traps().await;
+            if flow != Flow::Normal {
+                return flow;
             }
-            Flow::Normal
-        })
+            if self.interrupted {
+                break;
+            }
+        }
+        Flow::Normal
     }
 
     async fn exec_and_or(&mut self, and_or: &AndOr) -> Flow {
@@ -526,34 +524,32 @@ impl Shell {
 
     /// One command. `forked` is true in a pipeline child or a subshell that may end
     /// by exec'ing the command.
-    fn exec_command<'a>(&'a mut self, cmd: &'a Command, forked: bool) -> Boxed<'a, Flow> {
-        Box::pin(async move {
-            match cmd {
-                Command::Simple(c) => self.exec_simple(c, forked).await,
-                Command::FunctionDef { name, body, .. } => {
-                    self.functions.insert(name.clone(), (**body).clone());
-                    self.status = 0;
-                    Flow::Normal
-                }
-                Command::Compound {
-                    body, redirects, ..
-                } => {
-                    if let Compound::Subshell(list) = body {
-                        return Box::pin(self.exec_subshell(list, redirects)).await;
-                    }
-                    let saved = match self.redirect(redirects).await {
-                        Ok(s) => s,
-                        Err(()) => {
-                            self.status = 1;
-                            return Flow::Normal;
-                        }
-                    };
-                    let flow = Box::pin(self.exec_compound(body)).await;
-                    self.restore(saved).await;
-                    flow
-                }
+    async fn exec_command(&mut self, cmd: &Command, forked: bool) -> Flow {
+        match cmd {
+            Command::Simple(c) => self.exec_simple(c, forked).await,
+            Command::FunctionDef { name, body, .. } => {
+                self.functions.insert(name.clone(), (**body).clone());
+                self.status = 0;
+                Flow::Normal
             }
-        })
+            Command::Compound {
+                body, redirects, ..
+            } => {
+                if let Compound::Subshell(list) = body {
+                    return Box::pin(self.exec_subshell(list, redirects)).await;
+                }
+                let saved = match self.redirect(redirects).await {
+                    Ok(s) => s,
+                    Err(()) => {
+                        self.status = 1;
+                        return Flow::Normal;
+                    }
+                };
+                let flow = Box::pin(self.exec_compound(body)).await;
+                self.restore(saved).await;
+                flow
+            }
+        }
     }
 
     async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
@@ -729,7 +725,7 @@ impl Shell {
                 }
             };
             let old = std::mem::replace(&mut self.positional, argv[1..].to_vec());
-            let flow = self.exec_command(&body, false).await;
+            let flow = Box::pin(self.exec_command(&body, false)).await;
             self.positional = old;
             self.restore(saved).await;
             return flow;
@@ -1188,7 +1184,10 @@ impl Shell {
             ] => {
                 // One field when there is nothing to split; else the general way.
                 match self.vars.get(name) {
-                    Some(v) if !v.is_empty() && !v.contains([' ', '\t', '\n']) => {
+                    Some(v)
+                        if !v.is_empty()
+                            && !v.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n')) =>
+                    {
                         out.push(v.clone());
                         true
                     }
@@ -1254,8 +1253,8 @@ impl Shell {
     /// A builtin's output. bash's stdout is line-buffered: one `write(2)` per line
     /// (measured: `printf 'GET / HTTP/1.0\r\n\r\n'` is a write of 16 bytes, then 2).
     async fn out(&self, text: &str) -> i32 {
-        for line in text.split_inclusive('\n') {
-            if let Err(e) = self.sys.write(1, line.as_bytes()).await {
+        for line in text.as_bytes().split_inclusive(|&b| b == b'\n') {
+            if let Err(e) = self.sys.write(1, line).await {
                 Box::pin(self.err(&format!("echo: write error: {}", e.text()))).await;
                 return 1;
             }
