@@ -91,6 +91,8 @@ pub struct World {
     scheduler: Scheduler,
     /// The runnable processes, kept between steps so a step does not allocate.
     runnable: Vec<Pid>,
+    /// `Kernel::deaths` when the dead's tasks were last dropped.
+    deaths_seen: u64,
 }
 
 impl std::fmt::Debug for World {
@@ -123,6 +125,7 @@ impl World {
             tasks: BTreeMap::new(),
             scheduler,
             runnable: Vec::new(),
+            deaths_seen: 0,
         }
     }
 
@@ -243,13 +246,17 @@ impl World {
             k.terminate(pid, crate::kernel::process::ExitStatus::Code(code));
         }
         // Forked children and exec'd programs; an exec replaces the old task.
-        let new: Vec<(Pid, Task)> = self.shared.new_tasks.borrow_mut().drain(..).collect();
+        let new = std::mem::take(&mut *self.shared.new_tasks.borrow_mut());
         for (p, t) in new {
             self.shared.kernel.borrow_mut().proc_mut(p).exec_pending = false;
             self.tasks.insert(p, t);
         }
+        // Drop the tasks of processes that died, when some did.
         let k = self.shared.kernel.borrow();
-        self.tasks.retain(|p, _| k.proc(*p).is_alive());
+        if k.deaths != self.deaths_seen {
+            self.deaths_seen = k.deaths;
+            self.tasks.retain(|p, _| k.proc(*p).is_alive());
+        }
     }
 
     /// Runs until `pred` holds, the world is idle up to `until`, or the step limit.

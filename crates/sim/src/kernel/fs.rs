@@ -601,11 +601,12 @@ impl Kernel {
             Ok(f) => f,
             Err(e) => return Attempt::Done(Err(e)),
         };
-        let f = self.file(file_id).clone();
-        if !f.flags.read {
+        let f = self.file(file_id);
+        let (object, flags, offset) = (f.object, f.flags, f.offset);
+        if !flags.read {
             return Attempt::Done(Err(Errno::EBADF));
         }
-        let nonblock = f.flags.nonblock;
+        let nonblock = flags.nonblock;
         let would_block = |key| {
             if nonblock {
                 Attempt::Done(Err(Errno::EAGAIN))
@@ -613,7 +614,7 @@ impl Kernel {
                 Attempt::Block(Wait::on(key))
             }
         };
-        match f.object {
+        match object {
             Object::Pipe { pipe, .. } => {
                 let p = self.pipes.get_mut(&pipe).expect("pipe of an open file");
                 match p.read(count) {
@@ -634,7 +635,7 @@ impl Kernel {
                     Inode::File { data } => data,
                     _ => return Attempt::Done(Ok(Vec::new())),
                 };
-                let start = (f.offset as usize).min(data.len());
+                let start = (offset as usize).min(data.len());
                 let end = (start + count).min(data.len());
                 let out = data[start..end].to_vec();
                 self.files.get_mut(&file_id).expect("open").offset = end as u64;
@@ -680,12 +681,13 @@ impl Kernel {
             Ok(f) => f,
             Err(e) => return Attempt::Done(Err(e)),
         };
-        let f = self.file(file_id).clone();
-        if !f.flags.write {
+        let f = self.file(file_id);
+        let (object, flags, offset) = (f.object, f.flags, f.offset);
+        if !flags.write {
             return Attempt::Done(Err(Errno::EBADF));
         }
         let data = &data[..data.len().min(self.limits.max_io_bytes)];
-        match f.object {
+        match object {
             Object::Pipe { pipe, .. } => {
                 let p = self.pipes.get_mut(&pipe).expect("pipe of an open file");
                 let rest = &data[*progress..];
@@ -701,7 +703,7 @@ impl Kernel {
                             Err(Errno::EPIPE)
                         })
                     }
-                    Err(Errno::EAGAIN) if f.flags.nonblock => Attempt::Done(if *progress > 0 {
+                    Err(Errno::EAGAIN) if flags.nonblock => Attempt::Done(if *progress > 0 {
                         Ok(*progress)
                     } else {
                         Err(Errno::EAGAIN)
@@ -718,7 +720,7 @@ impl Kernel {
                         self.ledger.written += n as u64;
                         *progress += n;
                         self.wake(WaitKey::Pipe(pipe));
-                        if f.flags.nonblock {
+                        if flags.nonblock {
                             Attempt::Done(Ok(*progress))
                         } else {
                             Attempt::Block(Wait::on(WaitKey::Pipe(pipe)))
@@ -731,10 +733,10 @@ impl Kernel {
                 let Some(Inode::File { data: content }) = self.vfs.inodes.get_mut(&inode) else {
                     return Attempt::Done(Err(Errno::EINVAL));
                 };
-                let start = if f.flags.append {
+                let start = if flags.append {
                     content.len()
                 } else {
-                    f.offset as usize
+                    offset as usize
                 };
                 if start + data.len() > max {
                     return Attempt::Done(Err(Errno::ENOSPC));
@@ -758,7 +760,7 @@ impl Kernel {
                 Attempt::Done(Ok(data.len()))
             }
             Object::Socket { sock } => {
-                self.sock_send(pid, sock, data, progress, f.flags.nonblock, nosignal)
+                self.sock_send(pid, sock, data, progress, flags.nonblock, nosignal)
             }
         }
     }

@@ -314,6 +314,8 @@ impl Kernel {
         for fd in fds {
             self.close_fd(pid, fd);
         }
+        self.deaths += 1;
+        self.unindex_blocked(pid);
         let ppid = {
             let p = self.proc_mut(pid);
             p.exit = Some(status);

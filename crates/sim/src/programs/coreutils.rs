@@ -18,6 +18,8 @@
 //! - `printf` knows `%s %d %i %u %x %c %%` with flags and width, and the escapes
 //!   `\n \r \t \\ \a \0NNN`; GNU knows all of C's conversions.
 
+use std::fmt::Write as _;
+
 use crate::kernel::fs::{Inode, OpenFlags};
 use crate::kernel::{Errno, Fd, Signal};
 use crate::programs::userland::{
@@ -402,6 +404,9 @@ pub fn seq(sys: Sys, argv: Vec<String>) -> Task {
             }
         };
         let mut out = Stdio::open(&sys, STDOUT, 4096).await;
+        // One line buffer for the whole run: a `format!` per line was most of
+        // seq's time.
+        let mut line = String::new();
         // Bounded like everything here: a million lines at most.
         for i in 0..1_000_000u64 {
             let v = first + step * i as f64;
@@ -409,10 +414,12 @@ pub fn seq(sys: Sys, argv: Vec<String>) -> Task {
                 break;
             }
             // Whole numbers (the usual `seq 1 N`) skip float formatting.
-            let line = if decimals == 0 && v.fract() == 0.0 && v.abs() < 1e15 {
-                format!("{}\n", v as i64)
+            line.clear();
+            // Writing into a String cannot fail.
+            let _ = if decimals == 0 && v.fract() == 0.0 && v.abs() < 1e15 {
+                writeln!(line, "{}", v as i64)
             } else {
-                format!("{v:.decimals$}\n")
+                writeln!(line, "{v:.decimals$}")
             };
             out.put(&sys, line.as_bytes()).await;
             if out.error.is_some() {

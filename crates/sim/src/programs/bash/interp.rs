@@ -89,6 +89,12 @@ pub struct Shell {
     interactive: bool,
     /// The script line of the command being run, for error messages.
     line: usize,
+    /// Where each line of `source` ends: a command's line is a binary search,
+    /// not a count of the newlines before it.
+    newlines: Vec<usize>,
+    /// echo's output line, kept from one echo to the next so that a loop of
+    /// them does not allocate one each.
+    line_buf: String,
 }
 
 impl Shell {
@@ -97,9 +103,11 @@ impl Shell {
         let mut vars = BTreeMap::new();
         vars.insert("PATH".to_string(), PATH.to_string());
         vars.insert("IFS".to_string(), " \t\n".to_string());
+        let newlines = newline_offsets(&source);
         Shell {
             sys,
             source,
+            newlines,
             vars,
             positional,
             name,
@@ -120,14 +128,18 @@ impl Shell {
             interrupted: false,
             interactive: false,
             line: 1,
+            line_buf: String::new(),
         }
     }
 
+    /// Makes `text` the source that spans point into.
+    fn set_source(&mut self, text: String) -> String {
+        self.newlines = newline_offsets(&text);
+        std::mem::replace(&mut self.source, text)
+    }
+
     fn line_of(&self, span: Span) -> usize {
-        1 + self.source.as_bytes()[..span.start.min(self.source.len())]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        1 + self.newlines.partition_point(|&i| i < span.start)
     }
 
     fn text_of(&self, span: Span) -> &str {
@@ -210,7 +222,7 @@ impl Shell {
             let text = String::from_utf8_lossy(&line).into_owned();
             match parse(&text) {
                 Ok(script) => {
-                    self.source = text;
+                    self.set_source(text);
                     if let Flow::Exit(code) = self.exec_list(&script.body).await {
                         let _ = self.sys.write(2, b"exit\n").await;
                         return self.finish(code).await;
@@ -241,10 +253,10 @@ impl Shell {
     async fn run_string(&mut self, text: &str) {
         match parse(text) {
             Ok(script) => {
-                let saved = std::mem::replace(&mut self.source, text.to_string());
+                let saved = self.set_source(text.to_string());
                 let status = self.status;
                 self.exec_list(&script.body).await;
-                self.source = saved;
+                self.set_source(saved);
                 self.status = status;
             }
             Err(e) => self.err(&e.message.replace("bash: ", "")).await,
@@ -262,25 +274,23 @@ impl Shell {
         }
     }
 
-    fn exec_list<'a>(&'a mut self, list: &'a List) -> Boxed<'a, Flow> {
-        Box::pin(async move {
-            for item in &list.items {
-                let flow = if item.background {
-                    Box::pin(self.exec_background(&item.and_or)).await;
-                    Flow::Normal
-                } else {
-                    self.exec_and_or(&item.and_or).await
-                };
-                self.run_traps().await;
-                if flow != Flow::Normal {
-                    return flow;
-                }
-                if self.interrupted {
-                    break;
-                }
+    async fn exec_list(&mut self, list: &List) -> Flow {
+        for item in &list.items {
+            let flow = if item.background {
+                Box::pin(self.exec_background(&item.and_or)).await;
+                Flow::Normal
+            } else {
+                self.exec_and_or(&item.and_or).await
+            };
+            self.run_traps().await;
+            if flow != Flow::Normal {
+                return flow;
             }
-            Flow::Normal
-        })
+            if self.interrupted {
+                break;
+            }
+        }
+        Flow::Normal
     }
 
     async fn exec_and_or(&mut self, and_or: &AndOr) -> Flow {
@@ -514,34 +524,32 @@ impl Shell {
 
     /// One command. `forked` is true in a pipeline child or a subshell that may end
     /// by exec'ing the command.
-    fn exec_command<'a>(&'a mut self, cmd: &'a Command, forked: bool) -> Boxed<'a, Flow> {
-        Box::pin(async move {
-            match cmd {
-                Command::Simple(c) => self.exec_simple(c, forked).await,
-                Command::FunctionDef { name, body, .. } => {
-                    self.functions.insert(name.clone(), (**body).clone());
-                    self.status = 0;
-                    Flow::Normal
-                }
-                Command::Compound {
-                    body, redirects, ..
-                } => {
-                    if let Compound::Subshell(list) = body {
-                        return Box::pin(self.exec_subshell(list, redirects)).await;
-                    }
-                    let saved = match self.redirect(redirects).await {
-                        Ok(s) => s,
-                        Err(()) => {
-                            self.status = 1;
-                            return Flow::Normal;
-                        }
-                    };
-                    let flow = Box::pin(self.exec_compound(body)).await;
-                    self.restore(saved).await;
-                    flow
-                }
+    async fn exec_command(&mut self, cmd: &Command, forked: bool) -> Flow {
+        match cmd {
+            Command::Simple(c) => self.exec_simple(c, forked).await,
+            Command::FunctionDef { name, body, .. } => {
+                self.functions.insert(name.clone(), (**body).clone());
+                self.status = 0;
+                Flow::Normal
             }
-        })
+            Command::Compound {
+                body, redirects, ..
+            } => {
+                if let Compound::Subshell(list) = body {
+                    return Box::pin(self.exec_subshell(list, redirects)).await;
+                }
+                let saved = match self.redirect(redirects).await {
+                    Ok(s) => s,
+                    Err(()) => {
+                        self.status = 1;
+                        return Flow::Normal;
+                    }
+                };
+                let flow = Box::pin(self.exec_compound(body)).await;
+                self.restore(saved).await;
+                flow
+            }
+        }
     }
 
     async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
@@ -717,7 +725,7 @@ impl Shell {
                 }
             };
             let old = std::mem::replace(&mut self.positional, argv[1..].to_vec());
-            let flow = self.exec_command(&body, false).await;
+            let flow = Box::pin(self.exec_command(&body, false)).await;
             self.positional = old;
             self.restore(saved).await;
             return flow;
@@ -1176,7 +1184,10 @@ impl Shell {
             ] => {
                 // One field when there is nothing to split; else the general way.
                 match self.vars.get(name) {
-                    Some(v) if !v.is_empty() && !v.contains([' ', '\t', '\n']) => {
+                    Some(v)
+                        if !v.is_empty()
+                            && !v.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n')) =>
+                    {
                         out.push(v.clone());
                         true
                     }
@@ -1242,8 +1253,8 @@ impl Shell {
     /// A builtin's output. bash's stdout is line-buffered: one `write(2)` per line
     /// (measured: `printf 'GET / HTTP/1.0\r\n\r\n'` is a write of 16 bytes, then 2).
     async fn out(&self, text: &str) -> i32 {
-        for line in text.split_inclusive('\n') {
-            if let Err(e) = self.sys.write(1, line.as_bytes()).await {
+        for line in text.as_bytes().split_inclusive(|&b| b == b'\n') {
+            if let Err(e) = self.sys.write(1, line).await {
                 Box::pin(self.err(&format!("echo: write error: {}", e.text()))).await;
                 return 1;
             }
@@ -1276,14 +1287,23 @@ impl Shell {
                         break;
                     }
                 }
-                let mut text = args[i..].join(" ");
+                let mut text = std::mem::take(&mut self.line_buf);
+                text.clear();
+                for (n, a) in args[i..].iter().enumerate() {
+                    if n > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(a);
+                }
                 if escapes {
                     text = unescape(&text);
                 }
                 if newline {
                     text.push('\n');
                 }
-                self.out(&text).await
+                let status = self.out(&text).await;
+                self.line_buf = text;
+                status
             }
             "printf" => match args.split_first() {
                 None => {
@@ -1660,6 +1680,14 @@ impl Shell {
 }
 
 /// Builtins bash runs itself (with `exec` handled on its own).
+/// The byte offsets of `text`'s newlines, in order.
+fn newline_offsets(text: &str) -> Vec<usize> {
+    text.bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
+        .collect()
+}
+
 pub fn is_builtin(name: &str) -> bool {
     matches!(
         name,
