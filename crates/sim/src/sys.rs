@@ -13,7 +13,7 @@
 //! of its inputs because the executor ([`crate::world`]) is single-threaded and
 //! polls in a fixed order.
 
-use crate::vecmap::VecMap as BTreeMap;
+use crate::vecmap::VecMap;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::net::SocketAddrV4;
@@ -45,7 +45,7 @@ pub struct Program {
 }
 
 /// The installed programs, by name (`/bin/NAME` runs `programs[NAME]`).
-pub type Programs = BTreeMap<String, Program>;
+pub type Programs = VecMap<String, Program>;
 
 /// State shared by the executor and every process's [`Sys`].
 pub struct Shared {

@@ -11,7 +11,7 @@
 //! time jumps to the next timer. A run is a pure function of the kernel it starts
 //! from, the seed and the inputs; stepping back is replaying.
 
-use crate::vecmap::VecMap as BTreeMap;
+use crate::vecmap::VecMap;
 use std::cell::{Ref, RefMut};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -87,7 +87,7 @@ impl Scheduler {
 /// A kernel with programs running on it.
 pub struct World {
     shared: Rc<Shared>,
-    tasks: BTreeMap<Pid, Task>,
+    tasks: VecMap<Pid, Task>,
     scheduler: Scheduler,
     /// The runnable processes, kept between steps so a step does not allocate.
     runnable: Vec<Pid>,
@@ -122,7 +122,7 @@ impl World {
         }
         World {
             shared: Shared::new(kernel, programs),
-            tasks: BTreeMap::new(),
+            tasks: VecMap::new(),
             scheduler,
             runnable: Vec::new(),
             deaths_seen: 0,

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use crate::vecmap::VecMap as BTreeMap;
+use crate::vecmap::VecMap;
 
 use serde::Serialize;
 
@@ -42,8 +42,8 @@ pub enum Inode {
 /// The file tree.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Vfs {
-    paths: BTreeMap<String, InodeId>,
-    pub inodes: BTreeMap<InodeId, Inode>,
+    paths: VecMap<String, InodeId>,
+    pub inodes: VecMap<InodeId, Inode>,
     next_inode: u32,
 }
 

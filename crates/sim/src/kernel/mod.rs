@@ -21,7 +21,7 @@ pub mod poll;
 pub mod process;
 pub mod signal;
 
-use crate::vecmap::{VecMap as BTreeMap, VecSet as BTreeSet};
+use crate::vecmap::{VecMap, VecSet};
 
 use serde::Serialize;
 
@@ -173,17 +173,17 @@ pub fn syscall_cost_us(name: &str) -> Micros {
 pub struct Kernel {
     pub now: Micros,
     pub limits: Limits,
-    pub procs: BTreeMap<Pid, process::Process>,
-    pub files: BTreeMap<FileId, fs::OpenFile>,
-    pub pipes: BTreeMap<PipeId, pipe::Pipe>,
-    pub sockets: BTreeMap<SockId, net::Socket>,
+    pub procs: VecMap<Pid, process::Process>,
+    pub files: VecMap<FileId, fs::OpenFile>,
+    pub pipes: VecMap<PipeId, pipe::Pipe>,
+    pub sockets: VecMap<SockId, net::Socket>,
     pub vfs: fs::Vfs,
     pub terminals: Vec<fs::Terminal>,
     /// Kernel timers (SYN retransmits), by due time then creation order.
-    pub timers: BTreeMap<(Micros, u64), Timer>,
+    pub timers: VecMap<(Micros, u64), Timer>,
     /// The processes in `State::Blocked`, in pid order, so that a wake-up
     /// looks at those only, not at every process the run ever made (reaped
-    /// ones included). Sorted `Vec`s rather than `BTreeSet`s: few processes
+    /// ones included). Sorted `Vec`s rather than `VecSet`s: few processes
     /// block at once, and B-tree code for two more key types grew the wasm by
     /// about 7 KB gzipped (measured).
     blocked: Vec<Pid>,
@@ -239,7 +239,7 @@ impl Kernel {
     /// reader and writer counts match its open ends; no byte appears or vanishes.
     /// Tests call it after every step; a failure is a simulator bug.
     pub fn check_invariants(&self) -> Result<(), String> {
-        let mut refs: BTreeMap<FileId, u32> = BTreeMap::new();
+        let mut refs: VecMap<FileId, u32> = VecMap::new();
         for p in self.procs.values() {
             if !p.fds.is_empty() && !p.is_alive() {
                 return Err(format!("dead process {} holds fds", p.pid));
@@ -252,7 +252,7 @@ impl Kernel {
             }
         }
         // A FIFO open waiting for its partner holds a reference no fd shows yet.
-        let waiting: BTreeSet<FileId> = self
+        let waiting: VecSet<FileId> = self
             .files
             .keys()
             .copied()
@@ -339,13 +339,13 @@ impl Kernel {
         let mut k = Kernel {
             now: 0,
             limits,
-            procs: BTreeMap::new(),
-            files: BTreeMap::new(),
-            pipes: BTreeMap::new(),
-            sockets: BTreeMap::new(),
+            procs: VecMap::new(),
+            files: VecMap::new(),
+            pipes: VecMap::new(),
+            sockets: VecMap::new(),
             vfs: fs::Vfs::new(),
             terminals: Vec::new(),
-            timers: BTreeMap::new(),
+            timers: VecMap::new(),
             blocked: Vec::new(),
             deadlines: Vec::new(),
             trace: Vec::new(),

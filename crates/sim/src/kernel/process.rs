@@ -1,7 +1,7 @@
 //! Processes: the table, fd tables, `fork(2)`, `execve(2)`, `_exit(2)`, `wait4(2)`,
 //! `kill(2)`, `rt_sigaction(2)` and signal delivery.
 
-use crate::vecmap::VecMap as BTreeMap;
+use crate::vecmap::VecMap;
 
 use serde::Serialize;
 
@@ -63,7 +63,7 @@ pub struct Process {
     pub argv: Vec<String>,
     pub cwd: String,
     pub state: State,
-    pub fds: BTreeMap<Fd, FdEntry>,
+    pub fds: VecMap<Fd, FdEntry>,
     pub signals: SignalState,
     pub exit: Option<ExitStatus>,
     /// A caught or fatal signal arrived while blocked: the call ends with EINTR
@@ -178,7 +178,7 @@ impl Process {
             argv,
             cwd,
             state: State::Runnable,
-            fds: BTreeMap::new(),
+            fds: VecMap::new(),
             signals: SignalState::default(),
             exit: None,
             interrupted: false,

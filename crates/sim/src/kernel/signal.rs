@@ -100,7 +100,7 @@ pub enum Disposition {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SignalState {
     /// Indexed by signal number; absent means `SIG_DFL`.
-    dispositions: std::collections::BTreeMap<i32, Disposition>,
+    dispositions: crate::vecmap::VecMap<i32, Disposition>,
     /// Signals delivered to a handler, oldest first, not yet taken by the program.
     pub caught: Vec<Signal>,
 }

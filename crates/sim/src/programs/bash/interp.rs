@@ -18,7 +18,7 @@
 //! parser documents); no environment beyond the shell's variables (programs get
 //! argv only); `read` reads one byte per call, as bash does on pipes.
 
-use crate::vecmap::VecMap as BTreeMap;
+use crate::vecmap::VecMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -58,7 +58,7 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 pub struct Shell {
     sys: Sys,
     source: String,
-    vars: BTreeMap<String, String>,
+    vars: VecMap<String, String>,
     positional: Vec<String>,
     /// `$0`.
     name: String,
@@ -71,13 +71,13 @@ pub struct Shell {
     errexit: bool,
     /// Inside an `if`/`while` condition or before `&&`/`||`: `set -e` does not fire.
     in_condition: u32,
-    traps: BTreeMap<Signal, String>,
+    traps: VecMap<Signal, String>,
     exit_trap: Option<String>,
-    functions: BTreeMap<String, Command>,
+    functions: VecMap<String, Command>,
     /// Where commands were found (`hash`).
-    hash: BTreeMap<String, String>,
+    hash: VecMap<String, String>,
     /// Children reaped while waiting for another one, with their statuses.
-    reaped: BTreeMap<Pid, ExitStatus>,
+    reaped: VecMap<Pid, ExitStatus>,
     /// Background children not yet waited for.
     /// Background children not yet waited for, with their command text.
     jobs: Vec<(Pid, String)>,
@@ -100,7 +100,7 @@ pub struct Shell {
 impl Shell {
     pub fn new(sys: Sys, source: String, name: String, positional: Vec<String>) -> Shell {
         let top_pid = sys.pid();
-        let mut vars = BTreeMap::new();
+        let mut vars = VecMap::new();
         vars.insert("PATH".to_string(), PATH.to_string());
         vars.insert("IFS".to_string(), " \t\n".to_string());
         let newlines = newline_offsets(&source);
@@ -118,11 +118,11 @@ impl Shell {
             pipefail: false,
             errexit: false,
             in_condition: 0,
-            traps: BTreeMap::new(),
+            traps: VecMap::new(),
             exit_trap: None,
-            functions: BTreeMap::new(),
-            hash: BTreeMap::new(),
-            reaped: BTreeMap::new(),
+            functions: VecMap::new(),
+            hash: VecMap::new(),
+            reaped: VecMap::new(),
             jobs: Vec::new(),
             subshell: false,
             interrupted: false,
