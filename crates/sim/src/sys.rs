@@ -185,9 +185,14 @@ where
     shown: Shown,
     attempt: A,
     finish: F,
-    /// The text strace shows while the call is blocked.
+    /// The text strace shows while the call is blocked: what it prints at the
+    /// call's entry, the name and the arguments the kernel reads (`read(4, `,
+    /// `write(1, "hi", 2`), not those it fills in. The finished text starts
+    /// with it, and the `<... resumed>` line prints the rest.
     blocked_text: B,
     blocked: bool,
+    /// The length of the blocked text, which the finished text starts with.
+    entered: usize,
     interruptible: bool,
 }
 
@@ -249,6 +254,7 @@ where
                     ret,
                     errno,
                     resumed: this.blocked,
+                    entered: this.entered,
                     shown,
                 };
                 if !finished(shared, &mut k, pid, &this.shown, start, done) {
@@ -258,6 +264,7 @@ where
             }
             Attempt::Block(wait) => {
                 let call = this.blocked_text.text();
+                this.entered = call.len();
                 blocked(shared, &mut k, pid, &this.shown, this.blocked, call, wait);
                 this.blocked = true;
                 Poll::Pending
@@ -279,6 +286,7 @@ struct Done {
     ret: i64,
     errno: Option<Errno>,
     resumed: bool,
+    entered: usize,
     shown: Option<(StraceText, Option<String>, Option<u64>)>,
 }
 
@@ -337,6 +345,7 @@ fn finished(
                     object,
                     bytes,
                     resumed: done.resumed,
+                    entered: done.entered,
                 },
             );
             k.trace.extend(caused);
@@ -459,6 +468,7 @@ impl Sys {
             finish,
             blocked_text,
             blocked: false,
+            entered: 0,
             interruptible: true,
         }
     }
@@ -492,7 +502,7 @@ impl Sys {
         self.call(
             "read",
             Some(fd),
-            move || format!("read({fd},"),
+            move || format!("read({fd}, "),
             move |k, pid| k.sys_read(pid, fd, count),
             // The fd still names the object it named when the call began: only
             // this process's own calls change its fd table.
@@ -560,7 +570,7 @@ impl Sys {
         self.call(
             "recvfrom",
             Some(fd),
-            format!("recvfrom({fd},"),
+            format!("recvfrom({fd}, "),
             move |k, pid| match require_socket(k, pid, fd) {
                 Ok(()) => k.sys_read(pid, fd, count),
                 Err(e) => Attempt::Done(Err(e)),
@@ -937,7 +947,7 @@ impl Sys {
         self.call(
             "wait4",
             None,
-            move || format!("wait4({target},"),
+            move || format!("wait4({target}, "),
             move |k, pid| k.sys_wait4(pid, target, nohang),
             move |_, r: &SysResult<Option<(Pid, ExitStatus)>>| {
                 let text = match r {
@@ -1001,11 +1011,14 @@ impl Sys {
     /// `clock_nanosleep(2)`.
     pub async fn sleep_us(&self, duration: Micros) -> SysResult<()> {
         let mut deadline = None;
-        let secs = duration as f64 / 1e6;
+        let (secs, nsecs) = (duration / 1_000_000, duration % 1_000_000 * 1000);
+        let entry = move || {
+            format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}, tv_nsec={nsecs}}}, ")
+        };
         self.call(
             "clock_nanosleep",
             None,
-            move || format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}},"),
+            entry,
             move |k, _| {
                 let until = *deadline.get_or_insert(k.now + duration);
                 if k.now >= until {
@@ -1018,14 +1031,10 @@ impl Sys {
                 }
             },
             move |_, r: &SysResult<()>| {
-                (
-                    format!(
-                        "clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}}, NULL) {}",
-                        ret_text(r, |_| "0".into())
-                    ),
-                    None,
-                    None,
-                )
+                // The last argument is where the time left goes (`sleep`
+                // passes one): strace shows its address.
+                let rest = format!("{STACK_ADDRESS}) {}", ret_text(r, |_| "0".into()));
+                (entry() + &rest, None, None)
             },
         )
         .await
@@ -1198,7 +1207,7 @@ impl Sys {
         self.call(
             "accept4",
             Some(fd),
-            move || format!("accept4({fd},"),
+            move || format!("accept4({fd}, "),
             move |k, pid| k.sys_accept(pid, fd, OpenFlags::default()),
             move |k, r: &SysResult<(Fd, SocketAddrV4)>| {
                 let text = match r {
@@ -1321,6 +1330,10 @@ impl Sys {
             .contains_key(&fd)
     }
 }
+
+/// A pointer into the caller's stack as strace prints one: the simulation has no
+/// address space, so every such pointer is this one.
+const STACK_ADDRESS: &str = "0x7ffd46f75be0";
 
 /// `{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr("127.0.0.1")}`.
 pub fn sockaddr(a: SocketAddrV4) -> String {
