@@ -474,3 +474,39 @@ fn after_the_peers_fin_a_later_reset_still_reads_as_eof() {
     run(&mut w);
     assert_eq!(log.lines(), vec!["Ok([])"]);
 }
+
+/// Linux keeps the side that closed first in TIME-WAIT for `TCP_TIMEWAIT_LEN`
+/// (60 s): meanwhile its port binds only with SO_REUSEADDR (measured with
+/// python3 here: `[Errno 98] Address already in use` without it), afterwards
+/// the socket is gone and the port is free.
+#[test]
+fn time_wait_lasts_60_s_then_the_socket_is_gone_and_its_port_free() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let lfd = listener(&sys, 5000, 1).await;
+        let c = connect(&sys, 5000).await.unwrap();
+        let (a, _) = sys.accept(lfd).await.unwrap();
+        // The server closes first: its side of the connection waits.
+        sys.close(a).await.unwrap();
+        sys.read(c, 10).await.unwrap();
+        sys.close(c).await.unwrap();
+        sys.close(lfd).await.unwrap();
+        let b = sys.socket().await.unwrap();
+        l.push(format!("{:?}", sys.bind(b, any(5000)).await));
+        sys.sleep_us(60_000_000).await.unwrap();
+        l.push(format!("{:?}", sys.bind(b, any(5000)).await));
+        0
+    });
+    let states = |w: &pipelab_sim::world::World| -> Vec<&'static str> {
+        let snap = pipelab_sim::snapshot::Snapshot::of(&w.kernel());
+        snap.sockets.iter().map(|s| s.state).collect()
+    };
+    w.run_until(59_000_000, |_| false);
+    assert_eq!(states(&w), vec!["TIME-WAIT", "CLOSE"]);
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EADDRINUSE)", "Ok(())"]);
+    assert_eq!(states(&w), Vec::<&str>::new());
+    assert_eq!(w.kernel().sockets.len(), 0, "{:?}", w.kernel().sockets);
+}

@@ -179,7 +179,8 @@ pub struct Kernel {
     pub sockets: BTreeMap<SockId, net::Socket>,
     pub vfs: fs::Vfs,
     pub terminals: Vec<fs::Terminal>,
-    /// Kernel timers (SYN retransmits), by due time then creation order.
+    /// Kernel timers (SYN retransmits, TIME-WAIT ends), by due time then
+    /// creation order.
     pub timers: BTreeMap<(Micros, u64), Timer>,
     pub trace: Vec<Event>,
     /// Whether events go into `trace`. A replay that only has to reach a state (a
@@ -291,6 +292,8 @@ impl Kernel {
 pub enum Timer {
     /// Resend the SYN of a connecting socket whose listener's queue was full.
     SynRetransmit(SockId),
+    /// A socket's TIME-WAIT is over (`TCP_TIMEWAIT_LEN` after it began).
+    TimeWaitOver(SockId),
 }
 
 impl Default for Kernel {
@@ -421,6 +424,7 @@ impl Kernel {
             self.timers.remove(&(at, seq));
             match timer {
                 Timer::SynRetransmit(sock) => self.syn_retransmit(sock),
+                Timer::TimeWaitOver(sock) => self.time_wait_over(sock),
             }
         }
     }
