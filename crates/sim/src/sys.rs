@@ -1201,19 +1201,40 @@ impl Sys {
         .await
     }
 
-    /// `accept4(2)`: the new fd and the peer's address.
+    /// `accept4(fd, &addr, &len, 0)`: the new fd and the peer's address.
     pub async fn accept(&self, fd: Fd) -> SysResult<(Fd, SocketAddrV4)> {
+        self.accept_as(fd, Accept::ACCEPT4).await
+    }
+
+    /// `accept(2)` or `accept4(2)`, called as `how` says: the new fd and the
+    /// peer's address.
+    pub async fn accept_as(&self, fd: Fd, how: Accept) -> SysResult<(Fd, SocketAddrV4)> {
         let pid = self.pid;
+        let name = if how.accept4 { "accept4" } else { "accept" };
+        let flags = OpenFlags {
+            nonblock: how.nonblock,
+            cloexec: how.cloexec,
+            ..OpenFlags::default()
+        };
         self.call(
-            "accept4",
+            name,
             Some(fd),
-            move || format!("accept4({fd}, "),
-            move |k, pid| k.sys_accept(pid, fd, OpenFlags::default()),
+            move || format!("{name}({fd}, "),
+            move |k, pid| k.sys_accept(pid, fd, flags),
             move |k, r: &SysResult<(Fd, SocketAddrV4)>| {
-                let text = match r {
-                    Ok((nfd, a)) => format!("accept4({fd}, {}, [16], 0) = {nfd}", sockaddr(*a)),
-                    Err(e) => format!("accept4({fd}, NULL, NULL, 0) = -1 {e}"),
+                let (addr, len) = match (r, how.addrlen) {
+                    (_, None) => ("NULL".to_string(), "NULL".to_string()),
+                    (Ok((_, a)), Some(16)) => (sockaddr(*a), "[16]".to_string()),
+                    (Ok((_, a)), Some(n)) => (sockaddr(*a), format!("[{n} => 16]")),
+                    (Err(_), Some(n)) => (STACK_ADDRESS.to_string(), format!("[{n}]")),
                 };
+                let tail = if how.accept4 {
+                    format!(", {}", sock_flags(how.nonblock, how.cloexec, "0"))
+                } else {
+                    String::new()
+                };
+                let ret = ret_text(r, |(nfd, _)| nfd.to_string());
+                let text = format!("{name}({fd}, {addr}, {len}{tail}) {ret}");
                 (text, Self::object_of(k, pid, fd), None)
             },
         )
@@ -1328,6 +1349,48 @@ impl Sys {
             .proc(self.pid)
             .fds
             .contains_key(&fd)
+    }
+}
+
+/// How a program calls `accept`, as strace showed each real one here:
+/// nc.openbsd `accept4(3, {..}, [128 => 16], SOCK_NONBLOCK)`, python3
+/// `accept4(3, {..}, [16], SOCK_CLOEXEC)`, nc.traditional and socat
+/// `accept(3, {..}, [16])`, busybox nc `accept(3, NULL, NULL)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Accept {
+    /// `accept4(2)` rather than `accept(2)`.
+    pub accept4: bool,
+    /// SOCK_NONBLOCK (accept4 only).
+    pub nonblock: bool,
+    /// SOCK_CLOEXEC (accept4 only).
+    pub cloexec: bool,
+    /// The address buffer's size (`[128 => 16]` for a `sockaddr_storage`), or
+    /// None for `NULL, NULL`.
+    pub addrlen: Option<u32>,
+}
+
+impl Accept {
+    /// `accept4(fd, &sin, &len, 0)`.
+    pub const ACCEPT4: Accept = Accept {
+        accept4: true,
+        nonblock: false,
+        cloexec: false,
+        addrlen: Some(16),
+    };
+    /// `accept(fd, &sin, &len)`.
+    pub const ACCEPT: Accept = Accept {
+        accept4: false,
+        ..Accept::ACCEPT4
+    };
+}
+
+/// SOCK_CLOEXEC and SOCK_NONBLOCK as strace joins them, or `none`.
+fn sock_flags(nonblock: bool, cloexec: bool, none: &str) -> String {
+    match (cloexec, nonblock) {
+        (false, false) => none.to_string(),
+        (true, false) => "SOCK_CLOEXEC".to_string(),
+        (false, true) => "SOCK_NONBLOCK".to_string(),
+        (true, true) => "SOCK_CLOEXEC|SOCK_NONBLOCK".to_string(),
     }
 }
 

@@ -510,3 +510,55 @@ fn time_wait_lasts_60_s_then_the_socket_is_gone_and_its_port_free() {
     assert_eq!(states(&w), Vec::<&str>::new());
     assert_eq!(w.kernel().sockets.len(), 0, "{:?}", w.kernel().sockets);
 }
+
+/// Each real program's accept, as strace showed it here: nc.openbsd
+/// `accept4(.., [128 => 16], SOCK_NONBLOCK)`, python3 `accept4(.., [16],
+/// SOCK_CLOEXEC)`, nc.traditional and socat `accept(.., [16])`, busybox
+/// `accept(3, NULL, NULL)`; and SOCK_NONBLOCK takes effect.
+#[test]
+fn accept_prints_and_applies_what_each_program_passes() {
+    use pipelab_sim::sys::Accept;
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let lfd = listener(&sys, 5000, 8).await;
+        let hows = [
+            Accept {
+                nonblock: true,
+                addrlen: Some(128),
+                ..Accept::ACCEPT4
+            },
+            Accept {
+                cloexec: true,
+                ..Accept::ACCEPT4
+            },
+            Accept::ACCEPT,
+            Accept {
+                addrlen: None,
+                ..Accept::ACCEPT
+            },
+        ];
+        for how in hows {
+            connect(&sys, 5000).await.unwrap();
+            let (a, _) = sys.accept_as(lfd, how).await.unwrap();
+            if how.nonblock {
+                l.push(format!("{:?}", sys.read(a, 1).await));
+            }
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EAGAIN)"]);
+    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
+    for want in [
+        "accept4(3, {sa_family=AF_INET, sin_port=htons(",
+        "}, [128 => 16], SOCK_NONBLOCK) = 5",
+        "}, [16], SOCK_CLOEXEC) = 7",
+        "accept(3, {sa_family=AF_INET, sin_port=htons(",
+        "}, [16]) = 9",
+        "accept(3, NULL, NULL) = 11",
+    ] {
+        assert!(trace.contains(want), "no `{want}` in\n{trace}");
+    }
+}

@@ -209,7 +209,15 @@ async fn serve(sys: Sys, args: Vec<String>) -> i32 {
             }
         }
         if pfds[0].revents & POLLIN != 0
-            && let Ok((fd, peer)) = sys.accept(s).await
+            && let Ok((fd, peer)) = sys
+                .accept_as(
+                    s,
+                    crate::sys::Accept {
+                        cloexec: true,
+                        ..crate::sys::Accept::ACCEPT4
+                    },
+                )
+                .await
         {
             let _ = sys.sockname(fd, false).await;
             server.conns.push(Conn {

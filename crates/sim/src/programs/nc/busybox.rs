@@ -88,7 +88,16 @@ pub async fn main(sys: Sys, argv: Vec<String>) -> i32 {
         {
             eprint(&sys, &format!("{}\n", a.port())).await;
         }
-        let conn = match sys.accept(s).await {
+        let conn = match sys
+            .accept_as(
+                s,
+                crate::sys::Accept {
+                    addrlen: None,
+                    ..crate::sys::Accept::ACCEPT
+                },
+            )
+            .await
+        {
             Ok((c, _)) => c,
             Err(e) => return die(&sys, &format!("accept: {}", strerror(e))).await,
         };

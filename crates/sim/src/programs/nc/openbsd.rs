@@ -14,10 +14,6 @@
 //! connector only once its stdin ends too (POLLHUP) or its outputs are dead.
 //!
 //! Simplifications:
-//! - The accepted socket is blocking here; the real one is `accept4(...,
-//!   SOCK_NONBLOCK)`. Writes happen only after POLLOUT and a loopback socket
-//!   buffer holds megabytes, so no write here ever blocks. Lift: an `accept4`
-//!   flags argument in `sys`.
 //! - No DNS: `-v` without `-n` names 127.0.0.1 `localhost` through `/etc/hosts`
 //!   (the real one also sends one DNS query at start-up; ground truth §9).
 //! - `-q SECS` follows the ground truth's measured table (§7.9) rather than the
@@ -172,7 +168,17 @@ async fn listen_mode(sys: &Sys, prog: &str, o: &Opts, at: SocketAddrV4) -> i32 {
         eprint(sys, &format!("Listening on {} {}\n", at.ip(), at.port())).await;
     }
     loop {
-        let (conn, peer) = match sys.accept(s).await {
+        let (conn, peer) = match sys
+            .accept_as(
+                s,
+                crate::sys::Accept {
+                    nonblock: true,
+                    addrlen: Some(128),
+                    ..crate::sys::Accept::ACCEPT4
+                },
+            )
+            .await
+        {
             Ok(c) => c,
             Err(e) => return errx(sys, prog, &format!("accept: {}", strerror(e))).await,
         };
