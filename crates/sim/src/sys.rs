@@ -1137,13 +1137,32 @@ impl Sys {
 
     /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`.
     pub async fn socket(&self) -> SysResult<Fd> {
+        self.socket_as(SockType::TCP).await
+    }
+
+    /// `socket(AF_INET, SOCK_STREAM|flags, protocol)`, called as `how` says.
+    pub async fn socket_as(&self, how: SockType) -> SysResult<Fd> {
+        let flags = OpenFlags {
+            nonblock: how.nonblock,
+            cloexec: how.cloexec,
+            ..OpenFlags::default()
+        };
         self.simple(
             "socket",
             None,
-            |k, pid| k.sys_socket(pid, OpenFlags::default()),
-            |r| {
+            move |k, pid| k.sys_socket(pid, flags),
+            move |r| {
+                let ty = match sock_flags(how.nonblock, how.cloexec, "") {
+                    f if f.is_empty() => "SOCK_STREAM".to_string(),
+                    f => format!("SOCK_STREAM|{f}"),
+                };
+                let proto = if how.proto_zero {
+                    "IPPROTO_IP"
+                } else {
+                    "IPPROTO_TCP"
+                };
                 format!(
-                    "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) {}",
+                    "socket(AF_INET, {ty}, {proto}) {}",
                     ret_text(r, |f| f.to_string())
                 )
             },
@@ -1381,6 +1400,31 @@ impl Accept {
     pub const ACCEPT: Accept = Accept {
         accept4: false,
         ..Accept::ACCEPT4
+    };
+}
+
+/// How a program calls `socket(2)` for TCP, as strace showed each real one
+/// here: nc.openbsd's client `SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP`, python3
+/// `SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP`, busybox nc's client `SOCK_STREAM,
+/// IPPROTO_IP`, curl, socat, nc.traditional and nc.openbsd's listener
+/// `SOCK_STREAM, IPPROTO_TCP`.
+#[derive(Clone, Copy, Debug)]
+pub struct SockType {
+    /// SOCK_NONBLOCK.
+    pub nonblock: bool,
+    /// SOCK_CLOEXEC.
+    pub cloexec: bool,
+    /// Protocol 0 (`IPPROTO_IP`, "the default for the type") rather than
+    /// `IPPROTO_TCP`: the same socket either way.
+    pub proto_zero: bool,
+}
+
+impl SockType {
+    /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`.
+    pub const TCP: SockType = SockType {
+        nonblock: false,
+        cloexec: false,
+        proto_zero: false,
     };
 }
 

@@ -562,3 +562,39 @@ fn accept_prints_and_applies_what_each_program_passes() {
         assert!(trace.contains(want), "no `{want}` in\n{trace}");
     }
 }
+
+/// socket(2) as the real programs call it (strace here): nc.openbsd's client
+/// `SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP`, python3 `SOCK_STREAM|SOCK_CLOEXEC,
+/// IPPROTO_IP`; SOCK_NONBLOCK makes the connect EINPROGRESS.
+#[test]
+fn socket_prints_and_applies_its_type_flags() {
+    use pipelab_sim::sys::SockType;
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        listener(&sys, 5000, 8).await;
+        let nb = SockType {
+            nonblock: true,
+            ..SockType::TCP
+        };
+        let fd = sys.socket_as(nb).await.unwrap();
+        l.push(format!("{:?}", sys.connect(fd, lo(5000)).await));
+        let py = SockType {
+            cloexec: true,
+            proto_zero: true,
+            ..SockType::TCP
+        };
+        sys.socket_as(py).await.unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EINPROGRESS)"]);
+    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
+    for want in [
+        "socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 4",
+        "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 5",
+    ] {
+        assert!(trace.contains(want), "no `{want}` in\n{trace}");
+    }
+}

@@ -157,7 +157,14 @@ async fn serve(sys: Sys, args: Vec<String>) -> i32 {
             }
         },
     };
-    let s = match sys.socket().await {
+    let s = match sys
+        .socket_as(crate::sys::SockType {
+            cloexec: true,
+            proto_zero: true,
+            ..crate::sys::SockType::TCP
+        })
+        .await
+    {
         Ok(s) => s,
         Err(e) => return os_error(&sys, e).await,
     };

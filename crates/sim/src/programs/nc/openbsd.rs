@@ -211,10 +211,15 @@ async fn listen_mode(sys: &Sys, prog: &str, o: &Opts, at: SocketAddrV4) -> i32 {
 }
 
 async fn connect_mode(sys: &Sys, prog: &str, o: &Opts, to: SocketAddrV4, host: &str) -> i32 {
-    let s = match sys.socket().await {
+    let nonblock = crate::sys::SockType {
+        nonblock: true,
+        ..crate::sys::SockType::TCP
+    };
+    let s = match sys.socket_as(nonblock).await {
         Ok(fd) => fd,
         Err(e) => return errx(sys, prog, &format!("socket: {}", strerror(e))).await,
     };
+    // `socket` made it non-blocking already; the real nc sets it again.
     let _ = sys.set_nonblock(s, true).await;
     if let Some(p) = o.source_port {
         let bind = SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, p);
