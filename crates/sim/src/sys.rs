@@ -1046,8 +1046,11 @@ impl Sys {
         self.poll_named("poll", fds, timeout_ms).await
     }
 
-    /// `select(2)` over read and write sets, reported with its own name (netcat-
-    /// traditional's loop shows as `pselect6` under strace).
+    /// `select(2)` over read and write sets. glibc makes it `pselect6`, and strace
+    /// shows fd sets (measured here: nc.traditional `pselect6(4, [0 3], NULL,
+    /// NULL, NULL, NULL) = 1 (in [0])`, nc.openbsd's connect wait `pselect6(4,
+    /// NULL, [3], NULL, NULL, NULL) = 1 (out [3])`). The except set is always
+    /// NULL here and a timeout's `left {...}` is not shown.
     pub async fn select(
         &self,
         read: &[Fd],
@@ -1055,24 +1058,88 @@ impl Sys {
         timeout_ms: i32,
     ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
         use crate::kernel::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT};
-        let mut fds: Vec<PollFd> = read
+        let fds: Vec<PollFd> = read
             .iter()
             .map(|&fd| PollFd::new(fd, POLLIN))
             .chain(write.iter().map(|&fd| PollFd::new(fd, POLLOUT)))
             .collect();
-        self.poll_named("pselect6", &mut fds, timeout_ms).await?;
-        let (r, w) = fds.split_at(read.len());
-        let rd = r
-            .iter()
-            .filter(|p| p.revents & (POLLIN | POLLHUP | POLLERR) != 0)
-            .map(|p| p.fd)
-            .collect();
-        let wr = w
-            .iter()
-            .filter(|p| p.revents & (POLLOUT | POLLERR) != 0)
-            .map(|p| p.fd)
-            .collect();
-        Ok((rd, wr))
+        let set = |fds: &[Fd]| -> String {
+            if fds.is_empty() {
+                return "NULL".to_string();
+            }
+            let shown: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
+            format!("[{}]", shown.join(" "))
+        };
+        let nfds = fds.iter().map(|p| p.fd + 1).max().unwrap_or(0);
+        let timeout = if timeout_ms < 0 {
+            "NULL".to_string()
+        } else {
+            let us = timeout_ms as u64 * 1000;
+            format!(
+                "{{tv_sec={}, tv_nsec={}}}",
+                us / 1_000_000,
+                us % 1_000_000 * 1000
+            )
+        };
+        let entry = format!(
+            "pselect6({nfds}, {}, {}, NULL, {timeout}, NULL",
+            set(read),
+            set(write)
+        );
+        let mut deadline = None;
+        let ready: RefCell<(Vec<Fd>, Vec<Fd>)> = RefCell::default();
+        let n_read = read.len();
+        let r = self
+            .call(
+                "pselect6",
+                None,
+                entry.clone(),
+                |k, pid| {
+                    let until = if timeout_ms < 0 {
+                        None
+                    } else {
+                        Some(*deadline.get_or_insert(k.now + timeout_ms as u64 * 1000))
+                    };
+                    let mut scan = fds.clone();
+                    let (n, keys) = k.poll_scan(pid, &mut scan);
+                    let (r, w) = scan.split_at(n_read);
+                    let rd: Vec<Fd> = r
+                        .iter()
+                        .filter(|p| p.revents & (POLLIN | POLLHUP | POLLERR) != 0)
+                        .map(|p| p.fd)
+                        .collect();
+                    let wr: Vec<Fd> = w
+                        .iter()
+                        .filter(|p| p.revents & (POLLOUT | POLLERR) != 0)
+                        .map(|p| p.fd)
+                        .collect();
+                    let count = rd.len() + wr.len();
+                    *ready.borrow_mut() = (rd, wr);
+                    if n > 0 || until.is_some_and(|u| k.now >= u) {
+                        Attempt::Done(Ok(count))
+                    } else {
+                        Attempt::Block(Wait { keys, until })
+                    }
+                },
+                |_, r: &SysResult<usize>| {
+                    let (rd, wr) = &*ready.borrow();
+                    let mut got = Vec::new();
+                    if !rd.is_empty() {
+                        got.push(format!("in {}", set(rd)));
+                    }
+                    if !wr.is_empty() {
+                        got.push(format!("out {}", set(wr)));
+                    }
+                    let text = match r {
+                        Ok(0) => format!("{entry}) = 0 (Timeout)"),
+                        Ok(c) => format!("{entry}) = {c} ({})", got.join(", ")),
+                        Err(e) => format!("{entry}) = -1 {e}"),
+                    };
+                    (text, None, None)
+                },
+            )
+            .await;
+        r.map(|_| ready.into_inner())
     }
 
     async fn poll_named(
