@@ -773,7 +773,10 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::kernel::Pid;
     use crate::run::StoppedBy;
 
     const FLAVORS: [NcFlavor; 4] = [
@@ -806,6 +809,42 @@ mod tests {
                         "{nc:?} {}: goal not met: {}\n{:#?}",
                         l.name, g.text, snap.terminals
                     );
+                }
+            }
+        }
+    }
+
+    /// strace prints a blocked call's entry arguments before `<unfinished ...>`
+    /// and only the rest in `<... NAME resumed>`: the two halves must join into
+    /// the call's whole line, for every call that blocks in any lesson.
+    #[test]
+    fn a_resumed_line_continues_its_unfinished_line() {
+        for nc in [NcFlavor::Openbsd, NcFlavor::Traditional] {
+            for l in all(nc) {
+                let (_, trace) = run(&l, nc);
+                let mut entered: BTreeMap<Pid, String> = BTreeMap::new();
+                for e in &trace {
+                    match &e.kind {
+                        EventKind::Blocked { text, .. } => {
+                            entered.insert(e.pid.unwrap(), text.clone());
+                        }
+                        EventKind::Syscall {
+                            text,
+                            resumed: true,
+                            entered: n,
+                            ..
+                        } => {
+                            let head = entered.remove(&e.pid.unwrap()).unwrap();
+                            assert_eq!(head.len(), *n);
+                            assert!(
+                                text.starts_with(&head),
+                                "{nc:?} {}: `{head}` then `{}`",
+                                l.name,
+                                &**text
+                            );
+                        }
+                        _ => {}
+                    }
                 }
             }
         }

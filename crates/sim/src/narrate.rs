@@ -752,6 +752,7 @@ mod tests {
                 object: Some(object.into()),
                 bytes: if errno.is_some() { None } else { Some(53) },
                 resumed: false,
+                entered: 0,
             },
         )
     }
@@ -846,6 +847,7 @@ mod tests {
                 object: Some("socket:[2]".into()),
                 bytes: if errno.is_some() { None } else { Some(5) },
                 resumed: false,
+                entered: 0,
             },
         )
     }

@@ -185,9 +185,14 @@ where
     shown: Shown,
     attempt: A,
     finish: F,
-    /// The text strace shows while the call is blocked.
+    /// The text strace shows while the call is blocked: what it prints at the
+    /// call's entry, the name and the arguments the kernel reads (`read(4, `,
+    /// `write(1, "hi", 2`), not those it fills in. The finished text starts
+    /// with it, and the `<... resumed>` line prints the rest.
     blocked_text: B,
     blocked: bool,
+    /// The length of the blocked text, which the finished text starts with.
+    entered: usize,
     interruptible: bool,
 }
 
@@ -249,6 +254,7 @@ where
                     ret,
                     errno,
                     resumed: this.blocked,
+                    entered: this.entered,
                     shown,
                 };
                 if !finished(shared, &mut k, pid, &this.shown, start, done) {
@@ -258,6 +264,7 @@ where
             }
             Attempt::Block(wait) => {
                 let call = this.blocked_text.text();
+                this.entered = call.len();
                 blocked(shared, &mut k, pid, &this.shown, this.blocked, call, wait);
                 this.blocked = true;
                 Poll::Pending
@@ -279,6 +286,7 @@ struct Done {
     ret: i64,
     errno: Option<Errno>,
     resumed: bool,
+    entered: usize,
     shown: Option<(StraceText, Option<String>, Option<u64>)>,
 }
 
@@ -337,6 +345,7 @@ fn finished(
                     object,
                     bytes,
                     resumed: done.resumed,
+                    entered: done.entered,
                 },
             );
             k.trace.extend(caused);
@@ -459,6 +468,7 @@ impl Sys {
             finish,
             blocked_text,
             blocked: false,
+            entered: 0,
             interruptible: true,
         }
     }
@@ -492,7 +502,7 @@ impl Sys {
         self.call(
             "read",
             Some(fd),
-            move || format!("read({fd},"),
+            move || format!("read({fd}, "),
             move |k, pid| k.sys_read(pid, fd, count),
             // The fd still names the object it named when the call began: only
             // this process's own calls change its fd table.
@@ -560,7 +570,7 @@ impl Sys {
         self.call(
             "recvfrom",
             Some(fd),
-            format!("recvfrom({fd},"),
+            format!("recvfrom({fd}, "),
             move |k, pid| match require_socket(k, pid, fd) {
                 Ok(()) => k.sys_read(pid, fd, count),
                 Err(e) => Attempt::Done(Err(e)),
@@ -937,7 +947,7 @@ impl Sys {
         self.call(
             "wait4",
             None,
-            move || format!("wait4({target},"),
+            move || format!("wait4({target}, "),
             move |k, pid| k.sys_wait4(pid, target, nohang),
             move |_, r: &SysResult<Option<(Pid, ExitStatus)>>| {
                 let text = match r {
@@ -1001,11 +1011,14 @@ impl Sys {
     /// `clock_nanosleep(2)`.
     pub async fn sleep_us(&self, duration: Micros) -> SysResult<()> {
         let mut deadline = None;
-        let secs = duration as f64 / 1e6;
+        let (secs, nsecs) = (duration / 1_000_000, duration % 1_000_000 * 1000);
+        let entry = move || {
+            format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}, tv_nsec={nsecs}}}, ")
+        };
         self.call(
             "clock_nanosleep",
             None,
-            move || format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}},"),
+            entry,
             move |k, _| {
                 let until = *deadline.get_or_insert(k.now + duration);
                 if k.now >= until {
@@ -1018,14 +1031,10 @@ impl Sys {
                 }
             },
             move |_, r: &SysResult<()>| {
-                (
-                    format!(
-                        "clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}}}, NULL) {}",
-                        ret_text(r, |_| "0".into())
-                    ),
-                    None,
-                    None,
-                )
+                // The last argument is where the time left goes (`sleep`
+                // passes one): strace shows its address.
+                let rest = format!("{STACK_ADDRESS}) {}", ret_text(r, |_| "0".into()));
+                (entry() + &rest, None, None)
             },
         )
         .await
@@ -1037,8 +1046,11 @@ impl Sys {
         self.poll_named("poll", fds, timeout_ms).await
     }
 
-    /// `select(2)` over read and write sets, reported with its own name (netcat-
-    /// traditional's loop shows as `pselect6` under strace).
+    /// `select(2)` over read and write sets. glibc makes it `pselect6`, and strace
+    /// shows fd sets (measured here: nc.traditional `pselect6(4, [0 3], NULL,
+    /// NULL, NULL, NULL) = 1 (in [0])`, nc.openbsd's connect wait `pselect6(4,
+    /// NULL, [3], NULL, NULL, NULL) = 1 (out [3])`). The except set is always
+    /// NULL here and a timeout's `left {...}` is not shown.
     pub async fn select(
         &self,
         read: &[Fd],
@@ -1046,24 +1058,88 @@ impl Sys {
         timeout_ms: i32,
     ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
         use crate::kernel::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT};
-        let mut fds: Vec<PollFd> = read
+        let fds: Vec<PollFd> = read
             .iter()
             .map(|&fd| PollFd::new(fd, POLLIN))
             .chain(write.iter().map(|&fd| PollFd::new(fd, POLLOUT)))
             .collect();
-        self.poll_named("pselect6", &mut fds, timeout_ms).await?;
-        let (r, w) = fds.split_at(read.len());
-        let rd = r
-            .iter()
-            .filter(|p| p.revents & (POLLIN | POLLHUP | POLLERR) != 0)
-            .map(|p| p.fd)
-            .collect();
-        let wr = w
-            .iter()
-            .filter(|p| p.revents & (POLLOUT | POLLERR) != 0)
-            .map(|p| p.fd)
-            .collect();
-        Ok((rd, wr))
+        let set = |fds: &[Fd]| -> String {
+            if fds.is_empty() {
+                return "NULL".to_string();
+            }
+            let shown: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
+            format!("[{}]", shown.join(" "))
+        };
+        let nfds = fds.iter().map(|p| p.fd + 1).max().unwrap_or(0);
+        let timeout = if timeout_ms < 0 {
+            "NULL".to_string()
+        } else {
+            let us = timeout_ms as u64 * 1000;
+            format!(
+                "{{tv_sec={}, tv_nsec={}}}",
+                us / 1_000_000,
+                us % 1_000_000 * 1000
+            )
+        };
+        let entry = format!(
+            "pselect6({nfds}, {}, {}, NULL, {timeout}, NULL",
+            set(read),
+            set(write)
+        );
+        let mut deadline = None;
+        let ready: RefCell<(Vec<Fd>, Vec<Fd>)> = RefCell::default();
+        let n_read = read.len();
+        let r = self
+            .call(
+                "pselect6",
+                None,
+                entry.clone(),
+                |k, pid| {
+                    let until = if timeout_ms < 0 {
+                        None
+                    } else {
+                        Some(*deadline.get_or_insert(k.now + timeout_ms as u64 * 1000))
+                    };
+                    let mut scan = fds.clone();
+                    let (n, keys) = k.poll_scan(pid, &mut scan);
+                    let (r, w) = scan.split_at(n_read);
+                    let rd: Vec<Fd> = r
+                        .iter()
+                        .filter(|p| p.revents & (POLLIN | POLLHUP | POLLERR) != 0)
+                        .map(|p| p.fd)
+                        .collect();
+                    let wr: Vec<Fd> = w
+                        .iter()
+                        .filter(|p| p.revents & (POLLOUT | POLLERR) != 0)
+                        .map(|p| p.fd)
+                        .collect();
+                    let count = rd.len() + wr.len();
+                    *ready.borrow_mut() = (rd, wr);
+                    if n > 0 || until.is_some_and(|u| k.now >= u) {
+                        Attempt::Done(Ok(count))
+                    } else {
+                        Attempt::Block(Wait { keys, until })
+                    }
+                },
+                |_, r: &SysResult<usize>| {
+                    let (rd, wr) = &*ready.borrow();
+                    let mut got = Vec::new();
+                    if !rd.is_empty() {
+                        got.push(format!("in {}", set(rd)));
+                    }
+                    if !wr.is_empty() {
+                        got.push(format!("out {}", set(wr)));
+                    }
+                    let text = match r {
+                        Ok(0) => format!("{entry}) = 0 (Timeout)"),
+                        Ok(c) => format!("{entry}) = {c} ({})", got.join(", ")),
+                        Err(e) => format!("{entry}) = -1 {e}"),
+                    };
+                    (text, None, None)
+                },
+            )
+            .await;
+        r.map(|_| ready.into_inner())
     }
 
     async fn poll_named(
@@ -1128,13 +1204,32 @@ impl Sys {
 
     /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`.
     pub async fn socket(&self) -> SysResult<Fd> {
+        self.socket_as(SockType::TCP).await
+    }
+
+    /// `socket(AF_INET, SOCK_STREAM|flags, protocol)`, called as `how` says.
+    pub async fn socket_as(&self, how: SockType) -> SysResult<Fd> {
+        let flags = OpenFlags {
+            nonblock: how.nonblock,
+            cloexec: how.cloexec,
+            ..OpenFlags::default()
+        };
         self.simple(
             "socket",
             None,
-            |k, pid| k.sys_socket(pid, OpenFlags::default()),
-            |r| {
+            move |k, pid| k.sys_socket(pid, flags),
+            move |r| {
+                let ty = match sock_flags(how.nonblock, how.cloexec, "") {
+                    f if f.is_empty() => "SOCK_STREAM".to_string(),
+                    f => format!("SOCK_STREAM|{f}"),
+                };
+                let proto = if how.proto_zero {
+                    "IPPROTO_IP"
+                } else {
+                    "IPPROTO_TCP"
+                };
                 format!(
-                    "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) {}",
+                    "socket(AF_INET, {ty}, {proto}) {}",
                     ret_text(r, |f| f.to_string())
                 )
             },
@@ -1192,19 +1287,40 @@ impl Sys {
         .await
     }
 
-    /// `accept4(2)`: the new fd and the peer's address.
+    /// `accept4(fd, &addr, &len, 0)`: the new fd and the peer's address.
     pub async fn accept(&self, fd: Fd) -> SysResult<(Fd, SocketAddrV4)> {
+        self.accept_as(fd, Accept::ACCEPT4).await
+    }
+
+    /// `accept(2)` or `accept4(2)`, called as `how` says: the new fd and the
+    /// peer's address.
+    pub async fn accept_as(&self, fd: Fd, how: Accept) -> SysResult<(Fd, SocketAddrV4)> {
         let pid = self.pid;
+        let name = if how.accept4 { "accept4" } else { "accept" };
+        let flags = OpenFlags {
+            nonblock: how.nonblock,
+            cloexec: how.cloexec,
+            ..OpenFlags::default()
+        };
         self.call(
-            "accept4",
+            name,
             Some(fd),
-            move || format!("accept4({fd},"),
-            move |k, pid| k.sys_accept(pid, fd, OpenFlags::default()),
+            move || format!("{name}({fd}, "),
+            move |k, pid| k.sys_accept(pid, fd, flags),
             move |k, r: &SysResult<(Fd, SocketAddrV4)>| {
-                let text = match r {
-                    Ok((nfd, a)) => format!("accept4({fd}, {}, [16], 0) = {nfd}", sockaddr(*a)),
-                    Err(e) => format!("accept4({fd}, NULL, NULL, 0) = -1 {e}"),
+                let (addr, len) = match (r, how.addrlen) {
+                    (_, None) => ("NULL".to_string(), "NULL".to_string()),
+                    (Ok((_, a)), Some(16)) => (sockaddr(*a), "[16]".to_string()),
+                    (Ok((_, a)), Some(n)) => (sockaddr(*a), format!("[{n} => 16]")),
+                    (Err(_), Some(n)) => (STACK_ADDRESS.to_string(), format!("[{n}]")),
                 };
+                let tail = if how.accept4 {
+                    format!(", {}", sock_flags(how.nonblock, how.cloexec, "0"))
+                } else {
+                    String::new()
+                };
+                let ret = ret_text(r, |(nfd, _)| nfd.to_string());
+                let text = format!("{name}({fd}, {addr}, {len}{tail}) {ret}");
                 (text, Self::object_of(k, pid, fd), None)
             },
         )
@@ -1321,6 +1437,77 @@ impl Sys {
             .contains_key(&fd)
     }
 }
+
+/// How a program calls `accept`, as strace showed each real one here:
+/// nc.openbsd `accept4(3, {..}, [128 => 16], SOCK_NONBLOCK)`, python3
+/// `accept4(3, {..}, [16], SOCK_CLOEXEC)`, nc.traditional and socat
+/// `accept(3, {..}, [16])`, busybox nc `accept(3, NULL, NULL)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Accept {
+    /// `accept4(2)` rather than `accept(2)`.
+    pub accept4: bool,
+    /// SOCK_NONBLOCK (accept4 only).
+    pub nonblock: bool,
+    /// SOCK_CLOEXEC (accept4 only).
+    pub cloexec: bool,
+    /// The address buffer's size (`[128 => 16]` for a `sockaddr_storage`), or
+    /// None for `NULL, NULL`.
+    pub addrlen: Option<u32>,
+}
+
+impl Accept {
+    /// `accept4(fd, &sin, &len, 0)`.
+    pub const ACCEPT4: Accept = Accept {
+        accept4: true,
+        nonblock: false,
+        cloexec: false,
+        addrlen: Some(16),
+    };
+    /// `accept(fd, &sin, &len)`.
+    pub const ACCEPT: Accept = Accept {
+        accept4: false,
+        ..Accept::ACCEPT4
+    };
+}
+
+/// How a program calls `socket(2)` for TCP, as strace showed each real one
+/// here: nc.openbsd's client `SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP`, python3
+/// `SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP`, busybox nc's client `SOCK_STREAM,
+/// IPPROTO_IP`, curl, socat, nc.traditional and nc.openbsd's listener
+/// `SOCK_STREAM, IPPROTO_TCP`.
+#[derive(Clone, Copy, Debug)]
+pub struct SockType {
+    /// SOCK_NONBLOCK.
+    pub nonblock: bool,
+    /// SOCK_CLOEXEC.
+    pub cloexec: bool,
+    /// Protocol 0 (`IPPROTO_IP`, "the default for the type") rather than
+    /// `IPPROTO_TCP`: the same socket either way.
+    pub proto_zero: bool,
+}
+
+impl SockType {
+    /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`.
+    pub const TCP: SockType = SockType {
+        nonblock: false,
+        cloexec: false,
+        proto_zero: false,
+    };
+}
+
+/// SOCK_CLOEXEC and SOCK_NONBLOCK as strace joins them, or `none`.
+fn sock_flags(nonblock: bool, cloexec: bool, none: &str) -> String {
+    match (cloexec, nonblock) {
+        (false, false) => none.to_string(),
+        (true, false) => "SOCK_CLOEXEC".to_string(),
+        (false, true) => "SOCK_NONBLOCK".to_string(),
+        (true, true) => "SOCK_CLOEXEC|SOCK_NONBLOCK".to_string(),
+    }
+}
+
+/// A pointer into the caller's stack as strace prints one: the simulation has no
+/// address space, so every such pointer is this one.
+const STACK_ADDRESS: &str = "0x7ffd46f75be0";
 
 /// `{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr("127.0.0.1")}`.
 pub fn sockaddr(a: SocketAddrV4) -> String {

@@ -39,6 +39,11 @@ pub enum EventKind {
         bytes: Option<u64>,
         /// It had blocked first (strace's `<... resumed>`).
         resumed: bool,
+        /// How much of `text` strace printed when the call blocked (the
+        /// [`EventKind::Blocked`] text, before `<unfinished ...>`): the
+        /// `<... resumed>` line prints only the rest. 0 unless `resumed`.
+        #[serde(skip)]
+        entered: usize,
     },
     /// A syscall found nothing to do and parked its caller.
     #[serde(rename_all = "camelCase")]
@@ -79,13 +84,14 @@ impl Event {
                 name,
                 text,
                 resumed,
+                entered,
                 ..
             } => {
                 if *resumed {
-                    let rest = text
-                        .strip_prefix(name)
-                        .and_then(|t| t.strip_prefix('('))
-                        .unwrap_or(text);
+                    // strace printed the arguments known at entry (`read(4, `)
+                    // before `<unfinished ...>`; the rest comes on resumption:
+                    // `<... read resumed>"data", 4096) = 4`.
+                    let rest = text.get(*entered..).unwrap_or(text);
                     format!("<... {name} resumed>{rest}")
                 } else {
                     text.to_string()
@@ -370,10 +376,20 @@ mod tests {
             object: None,
             bytes: Some(2),
             resumed: true,
+            entered: "read(0, ".len(),
         });
         assert_eq!(
             e.strace_line().unwrap(),
-            "12    <... read resumed>0, \"hi\", 16384) = 2"
+            "12    <... read resumed>\"hi\", 16384) = 2"
+        );
+        let blocked = ev(EventKind::Blocked {
+            name: "read",
+            text: "read(0, ".into(),
+            on: Vec::new(),
+        });
+        assert_eq!(
+            blocked.strace_line().unwrap(),
+            "12    read(0,  <unfinished ...>"
         );
     }
 }

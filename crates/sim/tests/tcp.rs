@@ -474,3 +474,127 @@ fn after_the_peers_fin_a_later_reset_still_reads_as_eof() {
     run(&mut w);
     assert_eq!(log.lines(), vec!["Ok([])"]);
 }
+
+/// Linux keeps the side that closed first in TIME-WAIT for `TCP_TIMEWAIT_LEN`
+/// (60 s): meanwhile its port binds only with SO_REUSEADDR (measured with
+/// python3 here: `[Errno 98] Address already in use` without it), afterwards
+/// the socket is gone and the port is free.
+#[test]
+fn time_wait_lasts_60_s_then_the_socket_is_gone_and_its_port_free() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let lfd = listener(&sys, 5000, 1).await;
+        let c = connect(&sys, 5000).await.unwrap();
+        let (a, _) = sys.accept(lfd).await.unwrap();
+        // The server closes first: its side of the connection waits.
+        sys.close(a).await.unwrap();
+        sys.read(c, 10).await.unwrap();
+        sys.close(c).await.unwrap();
+        sys.close(lfd).await.unwrap();
+        let b = sys.socket().await.unwrap();
+        l.push(format!("{:?}", sys.bind(b, any(5000)).await));
+        sys.sleep_us(60_000_000).await.unwrap();
+        l.push(format!("{:?}", sys.bind(b, any(5000)).await));
+        0
+    });
+    let states = |w: &pipelab_sim::world::World| -> Vec<&'static str> {
+        let snap = pipelab_sim::snapshot::Snapshot::of(&w.kernel());
+        snap.sockets.iter().map(|s| s.state).collect()
+    };
+    w.run_until(59_000_000, |_| false);
+    assert_eq!(states(&w), vec!["TIME-WAIT", "CLOSE"]);
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EADDRINUSE)", "Ok(())"]);
+    assert_eq!(states(&w), Vec::<&str>::new());
+    assert_eq!(w.kernel().sockets.len(), 0, "{:?}", w.kernel().sockets);
+}
+
+/// Each real program's accept, as strace showed it here: nc.openbsd
+/// `accept4(.., [128 => 16], SOCK_NONBLOCK)`, python3 `accept4(.., [16],
+/// SOCK_CLOEXEC)`, nc.traditional and socat `accept(.., [16])`, busybox
+/// `accept(3, NULL, NULL)`; and SOCK_NONBLOCK takes effect.
+#[test]
+fn accept_prints_and_applies_what_each_program_passes() {
+    use pipelab_sim::sys::Accept;
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let lfd = listener(&sys, 5000, 8).await;
+        let hows = [
+            Accept {
+                nonblock: true,
+                addrlen: Some(128),
+                ..Accept::ACCEPT4
+            },
+            Accept {
+                cloexec: true,
+                ..Accept::ACCEPT4
+            },
+            Accept::ACCEPT,
+            Accept {
+                addrlen: None,
+                ..Accept::ACCEPT
+            },
+        ];
+        for how in hows {
+            connect(&sys, 5000).await.unwrap();
+            let (a, _) = sys.accept_as(lfd, how).await.unwrap();
+            if how.nonblock {
+                l.push(format!("{:?}", sys.read(a, 1).await));
+            }
+        }
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EAGAIN)"]);
+    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
+    for want in [
+        "accept4(3, {sa_family=AF_INET, sin_port=htons(",
+        "}, [128 => 16], SOCK_NONBLOCK) = 5",
+        "}, [16], SOCK_CLOEXEC) = 7",
+        "accept(3, {sa_family=AF_INET, sin_port=htons(",
+        "}, [16]) = 9",
+        "accept(3, NULL, NULL) = 11",
+    ] {
+        assert!(trace.contains(want), "no `{want}` in\n{trace}");
+    }
+}
+
+/// socket(2) as the real programs call it (strace here): nc.openbsd's client
+/// `SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP`, python3 `SOCK_STREAM|SOCK_CLOEXEC,
+/// IPPROTO_IP`; SOCK_NONBLOCK makes the connect EINPROGRESS.
+#[test]
+fn socket_prints_and_applies_its_type_flags() {
+    use pipelab_sim::sys::SockType;
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        listener(&sys, 5000, 8).await;
+        let nb = SockType {
+            nonblock: true,
+            ..SockType::TCP
+        };
+        let fd = sys.socket_as(nb).await.unwrap();
+        l.push(format!("{:?}", sys.connect(fd, lo(5000)).await));
+        let py = SockType {
+            cloexec: true,
+            proto_zero: true,
+            ..SockType::TCP
+        };
+        sys.socket_as(py).await.unwrap();
+        0
+    });
+    run(&mut w);
+    assert_eq!(log.lines(), vec!["Err(EINPROGRESS)"]);
+    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
+    for want in [
+        "socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 4",
+        "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 5",
+    ] {
+        assert!(trace.contains(want), "no `{want}` in\n{trace}");
+    }
+}

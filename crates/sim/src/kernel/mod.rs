@@ -179,13 +179,12 @@ pub struct Kernel {
     pub sockets: VecMap<SockId, net::Socket>,
     pub vfs: fs::Vfs,
     pub terminals: Vec<fs::Terminal>,
-    /// Kernel timers (SYN retransmits), by due time then creation order.
+    /// Kernel timers (SYN retransmits, TIME-WAIT ends), by due time then
+    /// creation order.
     pub timers: VecMap<(Micros, u64), Timer>,
     /// The processes in `State::Blocked`, in pid order, so that a wake-up
     /// looks at those only, not at every process the run ever made (reaped
-    /// ones included). Sorted `Vec`s rather than `VecSet`s: few processes
-    /// block at once, and B-tree code for two more key types grew the wasm by
-    /// about 7 KB gzipped (measured).
+    /// ones included). Sorted `Vec`s: few processes block at once.
     blocked: Vec<Pid>,
     /// The blocked processes' deadlines (`Wait::until`), soonest first.
     deadlines: Vec<(Micros, Pid)>,
@@ -325,6 +324,8 @@ impl Kernel {
 pub enum Timer {
     /// Resend the SYN of a connecting socket whose listener's queue was full.
     SynRetransmit(SockId),
+    /// A socket's TIME-WAIT is over (`TCP_TIMEWAIT_LEN` after it began).
+    TimeWaitOver(SockId),
 }
 
 impl Default for Kernel {
@@ -487,6 +488,7 @@ impl Kernel {
             self.timers.remove(&(at, seq));
             match timer {
                 Timer::SynRetransmit(sock) => self.syn_retransmit(sock),
+                Timer::TimeWaitOver(sock) => self.time_wait_over(sock),
             }
         }
     }

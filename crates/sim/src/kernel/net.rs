@@ -187,6 +187,9 @@ impl Kernel {
         if s.state != state {
             let from = s.state;
             s.state = state;
+            if state == TcpState::TimeWait {
+                self.add_timer(self.now + TIME_WAIT_US, Timer::TimeWaitOver(id));
+            }
             self.emit(
                 None,
                 EventKind::TcpState {
@@ -257,8 +260,8 @@ impl Kernel {
             match s.state {
                 // A listener or a bound socket: only SO_REUSEPORT on both shares it.
                 TcpState::Listen | TcpState::Close => !(mine.reuseport && s.reuseport),
-                // Connections on the port: SO_REUSEADDR lets a new bind through.
-                TcpState::TimeWait => false,
+                // Connections on the port, TIME-WAIT ones included (measured:
+                // EADDRINUSE without it): SO_REUSEADDR lets a new bind through.
                 _ => !mine.reuseaddr,
             }
         })
@@ -784,15 +787,32 @@ impl Kernel {
         self.gc_sockets();
     }
 
-    /// Forgets sockets nobody can reach any more: orphans whose connection is over.
+    /// TIME-WAIT is over (`tcp_time_wait` timer, `TCP_TIMEWAIT_LEN` = 60 s,
+    /// `include/net/tcp.h`): the connection is gone and its port is free.
+    ///
+    /// Linux hands a TIME-WAIT connection to a separate minisock and closes the
+    /// socket at once; we keep the one socket in TIME-WAIT until the timer, so a
+    /// socket whose fd is still open shows TIME-WAIT rather than CLOSE meanwhile.
+    pub(crate) fn time_wait_over(&mut self, id: SockId) {
+        if self
+            .sockets
+            .get(&id)
+            .is_some_and(|s| s.state == TcpState::TimeWait)
+        {
+            self.set_state(id, TcpState::Close);
+            self.gc_sockets();
+        }
+    }
+
+    /// Forgets sockets nobody can reach any more: orphans whose connection is
+    /// over, and whose peer is gone or over too.
     fn gc_sockets(&mut self) {
+        let over = |s: &Socket| s.orphan && s.state == TcpState::Close;
         let dead: Vec<SockId> = self
             .sockets
             .iter()
             .filter(|(_, s)| {
-                s.orphan
-                    && matches!(s.state, TcpState::Close)
-                    && s.peer.is_none_or(|p| !self.sockets.contains_key(&p))
+                over(s) && s.peer.is_none_or(|p| self.sockets.get(&p).is_none_or(over))
             })
             .map(|(id, _)| *id)
             .collect();

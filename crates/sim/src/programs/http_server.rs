@@ -157,7 +157,14 @@ async fn serve(sys: Sys, args: Vec<String>) -> i32 {
             }
         },
     };
-    let s = match sys.socket().await {
+    let s = match sys
+        .socket_as(crate::sys::SockType {
+            cloexec: true,
+            proto_zero: true,
+            ..crate::sys::SockType::TCP
+        })
+        .await
+    {
         Ok(s) => s,
         Err(e) => return os_error(&sys, e).await,
     };
@@ -209,7 +216,15 @@ async fn serve(sys: Sys, args: Vec<String>) -> i32 {
             }
         }
         if pfds[0].revents & POLLIN != 0
-            && let Ok((fd, peer)) = sys.accept(s).await
+            && let Ok((fd, peer)) = sys
+                .accept_as(
+                    s,
+                    crate::sys::Accept {
+                        cloexec: true,
+                        ..crate::sys::Accept::ACCEPT4
+                    },
+                )
+                .await
         {
             let _ = sys.sockname(fd, false).await;
             server.conns.push(Conn {

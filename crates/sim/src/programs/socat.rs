@@ -190,7 +190,7 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(_) => return 1,
                 }
-                let (conn, _) = match sys.accept(s).await {
+                let (conn, _) = match sys.accept_as(s, crate::sys::Accept::ACCEPT).await {
                     Ok(c) => c,
                     Err(Errno::EINTR) => continue,
                     Err(e) => {

@@ -88,7 +88,16 @@ pub async fn main(sys: Sys, argv: Vec<String>) -> i32 {
         {
             eprint(&sys, &format!("{}\n", a.port())).await;
         }
-        let conn = match sys.accept(s).await {
+        let conn = match sys
+            .accept_as(
+                s,
+                crate::sys::Accept {
+                    addrlen: None,
+                    ..crate::sys::Accept::ACCEPT
+                },
+            )
+            .await
+        {
             Ok((c, _)) => c,
             Err(e) => return die(&sys, &format!("accept: {}", strerror(e))).await,
         };
@@ -108,7 +117,13 @@ pub async fn main(sys: Sys, argv: Vec<String>) -> i32 {
         let Some(p) = parse_port(&p) else {
             return die(&sys, &format!("bad port '{p}'")).await;
         };
-        let s = match sys.socket().await {
+        let s = match sys
+            .socket_as(crate::sys::SockType {
+                proto_zero: true,
+                ..crate::sys::SockType::TCP
+            })
+            .await
+        {
             Ok(s) => s,
             Err(e) => return die(&sys, &format!("socket: {}", strerror(e))).await,
         };

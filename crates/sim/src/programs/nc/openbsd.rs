@@ -14,10 +14,6 @@
 //! connector only once its stdin ends too (POLLHUP) or its outputs are dead.
 //!
 //! Simplifications:
-//! - The accepted socket is blocking here; the real one is `accept4(...,
-//!   SOCK_NONBLOCK)`. Writes happen only after POLLOUT and a loopback socket
-//!   buffer holds megabytes, so no write here ever blocks. Lift: an `accept4`
-//!   flags argument in `sys`.
 //! - No DNS: `-v` without `-n` names 127.0.0.1 `localhost` through `/etc/hosts`
 //!   (the real one also sends one DNS query at start-up; ground truth §9).
 //! - `-q SECS` follows the ground truth's measured table (§7.9) rather than the
@@ -172,7 +168,17 @@ async fn listen_mode(sys: &Sys, prog: &str, o: &Opts, at: SocketAddrV4) -> i32 {
         eprint(sys, &format!("Listening on {} {}\n", at.ip(), at.port())).await;
     }
     loop {
-        let (conn, peer) = match sys.accept(s).await {
+        let (conn, peer) = match sys
+            .accept_as(
+                s,
+                crate::sys::Accept {
+                    nonblock: true,
+                    addrlen: Some(128),
+                    ..crate::sys::Accept::ACCEPT4
+                },
+            )
+            .await
+        {
             Ok(c) => c,
             Err(e) => return errx(sys, prog, &format!("accept: {}", strerror(e))).await,
         };
@@ -205,10 +211,15 @@ async fn listen_mode(sys: &Sys, prog: &str, o: &Opts, at: SocketAddrV4) -> i32 {
 }
 
 async fn connect_mode(sys: &Sys, prog: &str, o: &Opts, to: SocketAddrV4, host: &str) -> i32 {
-    let s = match sys.socket().await {
+    let nonblock = crate::sys::SockType {
+        nonblock: true,
+        ..crate::sys::SockType::TCP
+    };
+    let s = match sys.socket_as(nonblock).await {
         Ok(fd) => fd,
         Err(e) => return errx(sys, prog, &format!("socket: {}", strerror(e))).await,
     };
+    // `socket` made it non-blocking already; the real nc sets it again.
     let _ = sys.set_nonblock(s, true).await;
     if let Some(p) = o.source_port {
         let bind = SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, p);

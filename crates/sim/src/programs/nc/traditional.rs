@@ -251,7 +251,7 @@ async fn listen_mode(sys: &Sys, o: &Opts, remote_port: Option<u16>) -> i32 {
         };
         holler(sys, &format!("listening on [any] {shown} ..."), None).await;
     }
-    let (net, peer) = match sys.accept(s).await {
+    let (net, peer) = match sys.accept_as(s, crate::sys::Accept::ACCEPT).await {
         Ok(c) => c,
         Err(e) => {
             holler(sys, "no connection", Some(e)).await;
