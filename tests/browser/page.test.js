@@ -7,31 +7,16 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startServer, CHROMIUM, CHROMIUM_ARGS } from './server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const XTASK = process.env.PIPELAB_XTASK ?? join(ROOT, 'target/debug/xtask');
 const ARTIFACTS = process.env.PIPELAB_ARTIFACTS ?? join(ROOT, 'target/browser-artifacts');
-// Debian's Chromium; playwright-core downloads no browser of its own.
-const CHROMIUM = '/usr/bin/chromium';
-// Without the networking flags Chromium keeps dialing out, and this machine's closed
-// network refuses it, many times a second (shared/TOOLCHAIN.md).
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const VIEWPORT = { width: 1280, height: 720 };
-const SERVER_START_MS = 15_000;
 const PAGE_READY_MS = 15_000;
 
 let server;
@@ -39,7 +24,7 @@ let browser;
 let userDataDir;
 
 before(async () => {
-  server = await startServer();
+  server = await startServer(ROOT);
   userDataDir = mkdtempSync(join(tmpdir(), 'pipelab-chromium-'));
   // A persistent context is how Playwright takes a user-data-dir of our choosing:
   // a fresh, empty one per run.
@@ -155,38 +140,6 @@ async function openPage({ colorScheme = 'light', beforeLoad } = {}) {
   await page.goto(server.url);
   await page.waitForSelector('#sim-version:not([data-state="loading"])', { timeout: PAGE_READY_MS });
   return { page, problems };
-}
-
-function startServer() {
-  if (!existsSync(XTASK)) {
-    throw new Error(`no xtask binary at ${XTASK}: run these tests with \`cargo xtask test browser\``);
-  }
-  if (!existsSync(join(ROOT, 'www/pkg/pipelab_web.js'))) {
-    throw new Error('www/pkg is not built: run these tests with `cargo xtask test browser`');
-  }
-  const child = spawn(XTASK, ['serve', '--no-build', '--port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolvePromise, reject) => {
-    let printed = '';
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`xtask serve printed no URL within ${SERVER_START_MS} ms: ${printed}`));
-    }, SERVER_START_MS);
-    child.stdout.on('data', (chunk) => {
-      printed += chunk;
-      const url = printed.match(/http:\/\/127\.0\.0\.1:\d+\//);
-      if (url) {
-        clearTimeout(timer);
-        resolvePromise({ process: child, url: url[0] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`xtask serve exited (${code}) before serving: ${printed}`));
-    });
-  });
 }
 
 // The version every crate inherits from the workspace, as the footer must show it.
