@@ -111,20 +111,8 @@ impl<K: Ord, V> VecMap<K, V> {
         self.entries.first().map(|(k, v)| (k, v))
     }
 
-    pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.last().map(|(k, v)| (k, v))
-    }
-
-    pub fn pop_first(&mut self) -> Option<(K, V)> {
-        (!self.entries.is_empty()).then(|| self.entries.remove(0))
-    }
-
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
-    }
-
-    pub fn clear(&mut self) {
-        self.entries.clear();
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator {
@@ -148,15 +136,6 @@ impl<K: Ord, V> VecMap<K, V> {
     pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
         self.entries.iter_mut().map(|(_, v)| v)
     }
-
-    /// The entries whose keys are at least `from`, in order.
-    pub fn range_from<Q: Ord + ?Sized>(&self, from: &Q) -> impl Iterator<Item = (&K, &V)>
-    where
-        K: Borrow<Q>,
-    {
-        let start = self.find(from).unwrap_or_else(|i| i);
-        self.entries[start..].iter().map(|(k, v)| (k, v))
-    }
 }
 
 /// A key's place in a [`VecMap`], as `BTreeMap::entry` gives.
@@ -169,10 +148,6 @@ pub struct Entry<'a, K, V> {
 impl<'a, K: Ord, V> Entry<'a, K, V> {
     pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
         self.map.get_or_insert_with(self.key, make)
-    }
-
-    pub fn or_insert(self, value: V) -> &'a mut V {
-        self.or_insert_with(|| value)
     }
 
     pub fn or_default(self) -> &'a mut V
@@ -262,14 +237,6 @@ impl<T: Ord> VecSet<T> {
         Self::default()
     }
 
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     pub fn contains(&self, item: &T) -> bool {
         self.items.binary_search(item).is_ok()
     }
@@ -282,16 +249,6 @@ impl<T: Ord> VecSet<T> {
                 self.items.insert(i, item);
                 true
             }
-        }
-    }
-
-    pub fn remove(&mut self, item: &T) -> bool {
-        match self.items.binary_search(item) {
-            Ok(i) => {
-                self.items.remove(i);
-                true
-            }
-            Err(_) => false,
         }
     }
 
@@ -327,8 +284,6 @@ mod tests {
         assert!(v.iter().eq(b.iter()));
         assert_eq!(v.first_key_value(), b.first_key_value());
         assert_eq!(v.get(&3), b.get(&3));
-        assert_eq!(v.pop_first(), b.pop_first());
-        assert!(v.range_from(&4).eq(b.range(4..)));
     }
 
     #[test]
