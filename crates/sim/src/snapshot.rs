@@ -166,7 +166,7 @@ impl Snapshot {
                             let f = k.file(e.file);
                             FdView {
                                 fd: *fd,
-                                object: describe_object(k, e.file),
+                                object: describe_object(k, e.file).to_string(),
                                 read: f.flags.read,
                                 write: f.flags.write,
                                 cloexec: e.cloexec,

@@ -177,7 +177,7 @@ struct Shown {
 struct Call<'a, T, A, F, B, S>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>),
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
     B: BlockedText,
     S: Into<StraceText>,
 {
@@ -217,7 +217,7 @@ impl<C: Fn() -> String> BlockedText for C {
 impl<T, A, F, B, S> Future for Call<'_, T, A, F, B, S>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
-    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>) + Unpin,
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>) + Unpin,
     B: BlockedText + Unpin,
     S: Into<StraceText>,
     T: Unpin + RetValue,
@@ -287,7 +287,7 @@ struct Done {
     errno: Option<Errno>,
     resumed: bool,
     entered: usize,
-    shown: Option<(StraceText, Option<String>, Option<u64>)>,
+    shown: Option<(StraceText, Option<Rc<str>>, Option<u64>)>,
 }
 
 /// Whether `pid` may try its call now (it has the step's budget and is alive),
@@ -457,7 +457,7 @@ impl Sys {
     ) -> Call<'a, T, A, F, B, S>
     where
         A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<String>, Option<u64>),
+        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
         B: BlockedText,
         S: Into<StraceText>,
     {
@@ -491,7 +491,7 @@ impl Sys {
         .await
     }
 
-    fn object_of(k: &Kernel, pid: Pid, fd: Fd) -> Option<String> {
+    fn object_of(k: &Kernel, pid: Pid, fd: Fd) -> Option<Rc<str>> {
         let file = k.file_of(pid, fd).ok()?;
         Some(describe_object(k, file))
     }
@@ -657,7 +657,7 @@ impl Sys {
                 move |_, r: &SysResult<Fd>| {
                     (
                         format!("{shown2}) {}", ret_text(r, |fd| fd.to_string())),
-                        Some(path.to_string()),
+                        Some(path.into()),
                         None,
                     )
                 },
@@ -1530,16 +1530,8 @@ fn require_socket(k: &Kernel, pid: Pid, fd: Fd) -> SysResult<()> {
 
 /// A short name for the object behind an open file: `pipe:[3]`, `/tmp/f`,
 /// `socket:[2]`, `/dev/pts/0`.
-pub fn describe_object(k: &Kernel, file: crate::kernel::FileId) -> String {
-    use crate::kernel::fs::Object;
-    let f = k.file(file);
-    match f.object {
-        Object::Pipe {
-            pipe, fifo: None, ..
-        } => format!("pipe:[{}]", pipe.0),
-        Object::Socket { sock } => format!("socket:[{}]", sock.0),
-        _ => f.path.clone().unwrap_or_else(|| file.to_string()),
-    }
+pub fn describe_object(k: &Kernel, file: crate::kernel::FileId) -> Rc<str> {
+    k.file(file).name.clone()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::cell::OnceCell;
 use std::fmt;
+use std::rc::Rc;
 
 use serde::{Serialize, Serializer};
 
@@ -34,7 +35,7 @@ pub enum EventKind {
         errno: Option<Errno>,
         fd: Option<Fd>,
         /// The kernel object it acted on (`pipe3`, `sock2`, `/tmp/f`), if any.
-        object: Option<String>,
+        object: Option<Rc<str>>,
         /// Bytes moved by a read or write.
         bytes: Option<u64>,
         /// It had blocked first (strace's `<... resumed>`).

@@ -5,6 +5,7 @@
 //! program runs as root), no links and no mounts.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use crate::vecmap::VecMap;
 
@@ -271,6 +272,10 @@ pub struct OpenFile {
     pub refs: u32,
     /// The path it was opened by, for display.
     pub path: Option<String>,
+    /// What the trace calls it (`pipe:[3]`, `/tmp/f`): made once here, so that an
+    /// event per syscall shares it instead of formatting its own.
+    #[serde(skip)]
+    pub name: Rc<str>,
     /// For a FIFO read end: the pipe's `w_counter` when it was opened (POLLHUP is
     /// reported only once a writer has come since).
     pub w_counter_at_open: u64,
@@ -283,6 +288,13 @@ impl Kernel {
     pub fn new_file(&mut self, object: Object, flags: OpenFlags, path: Option<String>) -> FileId {
         let id = FileId(self.next_file);
         self.next_file += 1;
+        let name = match object {
+            Object::Pipe {
+                pipe, fifo: None, ..
+            } => format!("pipe:[{}]", pipe.0),
+            Object::Socket { sock } => format!("socket:[{}]", sock.0),
+            _ => path.clone().unwrap_or_else(|| id.to_string()),
+        };
         self.files.insert(
             id,
             OpenFile {
@@ -291,6 +303,7 @@ impl Kernel {
                 offset: 0,
                 refs: 1,
                 path,
+                name: name.into(),
                 w_counter_at_open: 0,
                 r_counter_at_open: 0,
             },

@@ -355,6 +355,27 @@ pub fn wc(sys: Sys, argv: Vec<String>) -> Task {
 // ------------------------------------------------------------------ seq
 
 /// `seq [FIRST [INCREMENT]] LAST`.
+/// `n` in decimal, without `fmt`'s machinery: a `seq 1 100000` for a shell loop
+/// spent most of its time formatting.
+fn push_decimal(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
 pub fn seq(sys: Sys, argv: Vec<String>) -> Task {
     Box::pin(async move {
         let args: Vec<&String> = argv.iter().skip(1).collect();
@@ -416,11 +437,12 @@ pub fn seq(sys: Sys, argv: Vec<String>) -> Task {
             // Whole numbers (the usual `seq 1 N`) skip float formatting.
             line.clear();
             // Writing into a String cannot fail.
-            let _ = if decimals == 0 && v.fract() == 0.0 && v.abs() < 1e15 {
-                writeln!(line, "{}", v as i64)
+            if decimals == 0 && v.fract() == 0.0 && v.abs() < 1e15 {
+                push_decimal(&mut line, v as i64);
+                line.push('\n');
             } else {
-                writeln!(line, "{v:.decimals$}")
-            };
+                let _ = writeln!(line, "{v:.decimals$}");
+            }
             out.put(&sys, line.as_bytes()).await;
             if out.error.is_some() {
                 break;
@@ -958,6 +980,15 @@ pub fn printf(sys: Sys, argv: Vec<String>) -> Task {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_print_as_display_does() {
+        for n in [0, 7, -7, 10, 99_999, 100_000, i64::MAX, i64::MIN] {
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
 
     #[test]
     fn intervals_take_fractions_and_suffixes() {

@@ -1145,11 +1145,14 @@ impl Shell {
                             fields.push(std::mem::take(&mut cur));
                             cur_live = false;
                         }
-                        for (i, piece) in text.split(is_ifs).filter(|p| !p.is_empty()).enumerate() {
+                        let pieces = text.split([' ', '\t', '\n']).filter(|p| !p.is_empty());
+                        for (i, piece) in pieces.enumerate() {
                             if i > 0 {
-                                fields.push(std::mem::take(&mut cur));
+                                // A new field: one exact allocation, not a growing one.
+                                fields.push(std::mem::replace(&mut cur, piece.to_owned()));
+                            } else {
+                                cur.push_str(piece);
                             }
-                            cur.push_str(piece);
                             cur_live = true;
                         }
                         if text.ends_with(is_ifs) && cur_live {
