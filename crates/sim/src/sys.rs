@@ -953,8 +953,9 @@ impl Sys {
                 let text = match r {
                     Ok(Some((p, ExitStatus::Code(c)))) => format!("wait4({target}, [{{WIFEXITED(s) && WEXITSTATUS(s) == {c}}}], {opts}, NULL) = {p}"),
                     Ok(Some((p, ExitStatus::Signaled(s)))) => format!("wait4({target}, [{{WIFSIGNALED(s) && WTERMSIG(s) == {s}}}], {opts}, NULL) = {p}"),
-                    Ok(None) => format!("wait4({target}, {opts}, NULL) = 0"),
-                    Err(e) => format!("wait4({target}, {opts}, NULL) = -1 {e}"),
+                    // No status was stored: strace shows the pointer.
+                    Ok(None) => format!("wait4({target}, {STACK_ADDRESS}, {opts}, NULL) = 0"),
+                    Err(e) => format!("wait4({target}, {STACK_ADDRESS}, {opts}, NULL) = -1 {e}"),
                 };
                 (text, None, None)
             },
@@ -1505,9 +1506,7 @@ fn sock_flags(nonblock: bool, cloexec: bool, none: &str) -> String {
     }
 }
 
-/// A pointer into the caller's stack as strace prints one: the simulation has no
-/// address space, so every such pointer is this one.
-const STACK_ADDRESS: &str = "0x7ffd46f75be0";
+pub(crate) use crate::trace::STACK_ADDRESS;
 
 /// `{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr("127.0.0.1")}`.
 pub fn sockaddr(a: SocketAddrV4) -> String {

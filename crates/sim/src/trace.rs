@@ -136,7 +136,7 @@ pub struct StraceText {
 enum RawText {
     /// Formatted when the call finished.
     Formatted,
-    /// `read(fd, "data", count) = n`, or `read(fd, count) = -1 E (..)`.
+    /// `read(fd, "data", count) = n`, or `read(fd, 0x7ffd..., count) = -1 E (..)`.
     Read {
         fd: Fd,
         count: usize,
@@ -223,7 +223,8 @@ impl StraceText {
             RawText::Formatted => unreachable!("a formatted text is set when made"),
             RawText::Read { fd, count, got } => match got {
                 Ok(d) => format!("read({fd}, {}, {count}) = {}", d.text(), d.len),
-                Err(e) => format!("read({fd}, {count}) = -1 {e}"),
+                // Nothing was read: strace shows the buffer's address.
+                Err(e) => format!("read({fd}, {STACK_ADDRESS}, {count}) = -1 {e}"),
             },
             RawText::Write {
                 name,
@@ -241,6 +242,10 @@ impl StraceText {
         })
     }
 }
+
+/// A pointer into the caller's stack as strace prints one: the simulation has no
+/// address space, so every such pointer is this one.
+pub(crate) const STACK_ADDRESS: &str = "0x7ffd46f75be0";
 
 impl From<String> for StraceText {
     fn from(text: String) -> StraceText {
@@ -363,7 +368,10 @@ mod tests {
         let r = StraceText::read(0, 16384, Ok(b"hi\n"));
         assert_eq!(&*r, "read(0, \"hi\\n\", 16384) = 3");
         let e = StraceText::read(7, 10, Err(Errno::EBADF));
-        assert_eq!(&*e, format!("read(7, 10) = -1 {}", Errno::EBADF));
+        assert_eq!(
+            &*e,
+            format!("read(7, {STACK_ADDRESS}, 10) = -1 {}", Errno::EBADF)
+        );
     }
 
     #[test]
