@@ -3,7 +3,7 @@
 // simulator is called only here; model.js shapes its data, render/*.js draw it.
 
 import { parseLink, formatLink } from './url.js';
-import { layoutRun, diagramModel, traceLines, tracePids, terminalsWritten, costsModel, memoryModel } from './model.js';
+import { layoutRun, arrangements, diagramModel, diagramShape, traceLines, tracePids, terminalsWritten, costsModel, memoryModel } from './model.js';
 import { renderDiagram } from './render/diagram.js';
 import { renderCosts, renderMemory } from './render/panels.js';
 import { renderTrace, highlightTrace } from './render/trace.js';
@@ -184,13 +184,28 @@ function lessonFor(state) {
   return sim.lessons(state.nc).find((l) => l.name === state.lesson) ?? null;
 }
 
+// The diagram's arrangement (columns side by side or in bands, kernel objects
+// beside or below): whichever the panel shows largest. It depends on the run and
+// the panel's size, never on the step, so nothing moves while stepping.
+function arrangement() {
+  const { width: w, height: h } = ui.svg.getBoundingClientRect();
+  const all = arrangements(app.layout);
+  if (!w || !h) return all[0];
+  const scale = (a) => {
+    const shape = diagramShape(app.layout, a);
+    return Math.min(w / shape.width, h / shape.height);
+  };
+  // Ties go to the first, the plainest.
+  return all.reduce((best, a) => (scale(a) > scale(best) * 1.02 ? a : best));
+}
+
 // Redraws everything that depends on the position.
 function draw() {
   const pg = app.pg;
   const snap = pg.snapshot();
   const position = snap.position;
   const stepEvents = position > 0 ? app.events.filter((e) => e.step === position - 1) : [];
-  renderDiagram(ui.svg, diagramModel(snap, stepEvents, app.layout));
+  renderDiagram(ui.svg, diagramModel(snap, stepEvents, app.layout, arrangement()));
   renderMemory(ui.memory, memoryModel(snap));
   // The costs table belongs to the lessons that compare servers.
   renderCosts(ui.costs, app.showCosts ? costsModel(snap) : []);
@@ -330,6 +345,16 @@ function wireControls() {
     if (!li) return;
     pause();
     seek(Number(li.dataset.position));
+  });
+  // A new panel size may suit the other arrangement of the diagram.
+  let resizing = false;
+  window.addEventListener('resize', () => {
+    if (resizing || !app.pg) return;
+    resizing = true;
+    requestAnimationFrame(() => {
+      resizing = false;
+      draw();
+    });
   });
   document.addEventListener('keydown', (event) => {
     if (event.target.closest?.('input[type="text"], select, textarea')) return;

@@ -3,10 +3,11 @@
 
 // Geometry of the diagram, in SVG units.
 export const G = {
-  colWidth: 262,
-  card: { w: 252, h: 60, gap: 6 },
+  colWidth: 232,
+  card: { w: 222, h: 60, gap: 6 },
   cell: { w: 200, h: 54, gap: 6 },
-  // Kernel objects stand in columns to the right of the processes.
+  // Kernel objects stand in columns to the right of the processes, or below
+  // them: whichever shape the panel shows larger (see `diagramShape`).
   objColumns: 2,
   pad: 6,
   header: 22,
@@ -89,8 +90,9 @@ export function layoutRun(events, terminalLabels) {
     objSlot.set(key, cell);
   }
   const columns = Math.max(terminalLabels.length, rowsEnd.length, 1);
-  const rows = Math.max(1, ...rowsEnd.map((r) => (r ? r.length : 0)));
-  return { columns, rows, procSlot, objSlot, cells: Math.max(cellsEnd.length, 1), labels: terminalLabels, end };
+  const colRows = Array.from({ length: columns }, (_, c) => rowsEnd[c]?.length ?? 0);
+  const rows = Math.max(1, ...colRows);
+  return { columns, rows, colRows, procSlot, objSlot, cells: Math.max(cellsEnd.length, 1), labels: terminalLabels, end };
 }
 
 export function stateText(p) {
@@ -106,6 +108,8 @@ function shortCall(text) {
   const open = text.indexOf('(');
   if (open < 0) return text;
   const name = text.slice(0, open);
+  // An array or a struct first (poll's fds, select's sets) says little this short.
+  if (/^[[{]/.test(text.slice(open + 1))) return `${name}(…)`;
   const firstArg = text.slice(open + 1).split(/[,)]/)[0];
   return `${name}(${firstArg.trim()}${text.length > open + 1 + firstArg.length + 1 ? ', …' : ''})`;
 }
@@ -115,15 +119,70 @@ function fdArrow(fd) {
   return fd.read ? '←' : '→';
 }
 
-// The view model of the diagram at one position.
+// A process's fd table in one line, fds that point the same way at the same
+// object grouped: `0,1,2↔/dev/pts/0  3→pipe:[1]`.
+export function fdSummary(fds) {
+  const groups = [];
+  for (const fd of fds) {
+    const how = `${fdArrow(fd)}${fd.object}`;
+    const last = groups[groups.length - 1];
+    if (last && last.how === how) last.fds.push(fd.fd);
+    else groups.push({ fds: [fd.fd], how });
+  }
+  return groups.map((g) => `${g.fds.join(',')}${g.how}`).join('  ');
+}
+
+// The ways a run's drawing can be arranged: its terminals' columns side by side
+// or wrapped into bands of `perBand` columns, one band under the other, and the
+// kernel objects beside the processes or below them.
+export function arrangements(layout) {
+  const out = [];
+  for (let bands = 1; bands <= Math.min(3, layout.columns); bands++) {
+    const perBand = Math.ceil(layout.columns / bands);
+    if (bands > 1 && Math.ceil(layout.columns / (perBand)) < bands) continue;
+    for (const below of [false, true]) out.push({ perBand, below });
+  }
+  return out;
+}
+
+// Where the parts of a run's drawing go in an arrangement.
+function frame(layout, { perBand, below }) {
+  const { colWidth, card, cell, pad, header } = G;
+  const bandTops = [];
+  let top = header + pad;
+  for (let first = 0; first < layout.columns; first += perBand) {
+    bandTops.push(top);
+    const rows = Math.max(1, ...layout.colRows.slice(first, first + perBand));
+    top += rows * (card.h + card.gap) + header;
+  }
+  const procsBottom = top - header;
+  const procsWidth = Math.min(perBand, layout.columns) * colWidth;
+  const objLeft = below ? pad : procsWidth + 10;
+  const objTop = below ? top : header + pad;
+  const perRow = below ? Math.max(1, Math.floor(procsWidth / (cell.w + cell.gap))) : G.objColumns;
+  const width = Math.max(procsWidth, objLeft + perRow * (cell.w + cell.gap)) + pad;
+  return { bandTops, procsBottom, objLeft, objTop, perRow, width };
+}
+
+// The drawing's size for a whole run (as many objects as the run ever holds at
+// once), so the page can pick the arrangement once per run, not per step.
+export function diagramShape(layout, arrangement) {
+  const { cell, pad } = G;
+  const f = frame(layout, arrangement);
+  const objRows = Math.ceil(layout.cells / f.perRow);
+  const height = Math.max(f.procsBottom, f.objTop + objRows * (cell.h + cell.gap)) + pad;
+  return { width: f.width, height };
+}
+
+// The view model of the diagram at one position, in an arrangement (by default
+// every column side by side, objects to the right).
 // `stepEvents` are the events of the step that led here.
-export function diagramModel(snapshot, stepEvents, layout) {
-  const { colWidth, card, cell, pad, header, objColumns } = G;
-  const objLeft = layout.columns * colWidth + 10;
-  const width = objLeft + objColumns * (cell.w + cell.gap) + pad;
-  const procTop = header + pad;
-  const objTop = procTop;
-  const perRow = objColumns;
+export function diagramModel(snapshot, stepEvents, layout, arrangement = { perBand: layout.columns, below: false }) {
+  const { colWidth, card, cell, pad } = G;
+  const { below, perBand } = arrangement;
+  const { bandTops, procsBottom, objLeft, objTop, perRow, width } = frame(layout, arrangement);
+  const colX = (col) => pad + (col % perBand) * colWidth;
+  const colTop = (col) => bandTops[Math.floor(col / perBand)] ?? bandTops[0];
 
   const moved = new Set();
   const signalled = new Map();
@@ -191,15 +250,23 @@ export function diagramModel(snapshot, stepEvents, layout) {
 
   const procs = [];
   const edges = [];
-  let extraRow = layout.rows;
+  // A process the layout does not know (none should be) goes under everything.
+  let extraY = Math.max(procsBottom, below ? 0 : objTop);
+  let extraBottom = extraY;
   for (const p of snapshot.processes) {
-    let slot = layout.procSlot.get(p.pid);
+    const slot = layout.procSlot.get(p.pid);
     // An ended process is drawn a while, then its row goes to a later one.
     if (slot && snapshot.position - 1 > slot.until) continue;
-    if (!slot) slot = { col: 0, row: extraRow++ };
-    const x = pad + slot.col * colWidth;
-    const y = procTop + slot.row * (card.h + card.gap);
-    const fds = p.fds.map((fd) => `${fd.fd}${fdArrow(fd)}${fd.object}`);
+    let x = pad;
+    let y;
+    if (slot) {
+      x = colX(slot.col);
+      y = colTop(slot.col) + slot.row * (card.h + card.gap);
+    } else {
+      y = extraY;
+      extraY += card.h + card.gap;
+      extraBottom = extraY;
+    }
     const ignores = p.ignores.filter((s) => s === 'SIGPIPE' || s === 'SIGINT');
     procs.push({
       pid: p.pid,
@@ -208,7 +275,7 @@ export function diagramModel(snapshot, stepEvents, layout) {
       title: `${p.pid}  ${p.argv.join(' ')}`,
       state: stateText(p),
       stateClass: p.state,
-      fds: fds.join('  '),
+      fds: fdSummary(p.fds),
       ignores: ignores.length ? `ignores ${ignores.join(', ')}` : '',
       signal: signalled.get(p.pid) ?? null,
       actor: p.pid === actor,
@@ -217,19 +284,22 @@ export function diagramModel(snapshot, stepEvents, layout) {
       const o = objectAt.get(fd.object);
       if (!o) continue;
       edges.push({
-        x1: x + card.w,
-        y1: y + card.h / 2,
-        x2: o.x,
-        y2: o.y + cell.h / 2,
+        // From the card's right side to the cell's left, or down to its top.
+        x1: below ? x + card.w / 2 : x + card.w,
+        y1: below ? y + card.h : y + card.h / 2,
+        x2: below ? o.x + cell.w / 2 : o.x,
+        y2: below ? o.y : o.y + cell.h / 2,
+        vertical: below,
         active: o.active && p.pid === actor,
         dir: fd.read && fd.write ? 'both' : fd.read ? 'read' : 'write',
       });
     }
   }
   const objRows = Math.ceil(Math.max(overflow, 1) / perRow);
-  const height = Math.max(procTop + extraRow * (card.h + card.gap), objTop + objRows * (cell.h + cell.gap)) + pad;
-  const columns = layout.labels.map((label, i) => ({ label, x: pad + i * colWidth }));
-  return { width, height, columns, objTop, objLeft, procs, objects, edges };
+  const height = Math.max(procsBottom, extraBottom, objTop + objRows * (cell.h + cell.gap)) + pad;
+  const labelY = (top) => top - 7;
+  const columns = layout.labels.map((label, i) => ({ label, x: colX(i), y: labelY(colTop(i)) }));
+  return { width, height, columns, objTop, objLeft, objLabelY: labelY(objTop), procs, objects, edges };
 }
 
 // The trace lines of a whole run, for the trace panel.

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLink, formatLink } from '../../www/url.js';
-import { layoutRun, diagramModel, G } from '../../www/model.js';
+import { layoutRun, arrangements, diagramModel, diagramShape, fdSummary, G } from '../../www/model.js';
 
 const LESSONS = ['naive-pipe', 'fifo-once', 'sandbox'];
 
@@ -79,4 +79,70 @@ test('the layout is stable: no two cards overlap at any step, and a card never m
   }
   // Twenty short-lived children share a handful of rows.
   assert.ok(layout.rows <= 4, `${layout.rows} rows`);
+});
+
+test('kernel objects drawn below the processes stand below every card, none overlapping', () => {
+  const events = [1, 2, 3].map((t) => ({ step: 0, type: 'spawn', pid: t + 1, parent: 1 }));
+  events.push({ step: 1, type: 'spawn', pid: 5, parent: 2 }, { step: 2, type: 'spawn', pid: 6, parent: 2 });
+  for (let i = 1; i <= 4; i++) events.push({ step: 2 + i, type: 'syscall', pid: 5, object: `pipe:[${i}]` });
+  const layout = layoutRun(events, ['a', 'b', 'c']);
+  const snapshot = {
+    position: 10,
+    processes: [2, 3, 4, 5, 6].map((pid) => ({ pid, argv: ['x'], state: 'running', fds: [], ignores: [] })),
+    pipes: [1, 2, 3, 4].map((i) => ({ name: `pipe:[${i}]`, buffered: 0, capacity: 65536, readers: 1, writers: 1 })),
+    sockets: [],
+  };
+  const vm = diagramModel(snapshot, [], layout, { perBand: 3, below: true });
+  const lowestCard = Math.max(...vm.procs.map((p) => p.y + G.card.h));
+  for (const o of vm.objects) assert.ok(o.y > lowestCard, `${o.key} at y=${o.y} overlaps a card ending at ${lowestCard}`);
+  const spots = vm.objects.map((o) => `${o.x},${o.y}`);
+  assert.equal(new Set(spots).size, spots.length, 'two objects share a cell');
+  for (const o of vm.objects) assert.ok(o.x + G.cell.w <= vm.width, `${o.key} sticks out`);
+  assert.ok(vm.height >= Math.max(...vm.objects.map((o) => o.y + G.cell.h)), 'the height holds the objects');
+  // The shape the page chooses by is the drawing's: taller and narrower below.
+  const [beside, below] = [false, true].map((b) => diagramShape(layout, { perBand: 3, below: b }));
+  assert.deepEqual([below.width, below.height], [vm.width, vm.height]);
+  assert.ok(below.width < beside.width && below.height > beside.height);
+});
+
+test('an fd table reads as one line, fds that point the same way at one object grouped', () => {
+  const tty = (fd) => ({ fd, read: true, write: true, object: '/dev/pts/0' });
+  assert.equal(fdSummary([tty(0), tty(1), tty(2)]), '0,1,2↔/dev/pts/0');
+  assert.equal(
+    fdSummary([{ fd: 0, read: true, write: false, object: 'pipe:[1]' }, tty(1), tty(2), { fd: 3, read: false, write: true, object: 'pipe:[1]' }]),
+    '0←pipe:[1]  1,2↔/dev/pts/0  3→pipe:[1]',
+  );
+  assert.equal(fdSummary([]), '');
+});
+
+test('every arrangement of a five-terminal run keeps cards and cells apart and inside the drawing', () => {
+  const events = [1, 2, 3, 4, 5].map((t) => ({ step: 0, type: 'spawn', pid: t + 1, parent: 1 }));
+  // Terminal 2 runs three children at once; terminal 5 one.
+  for (const pid of [7, 8, 9]) events.push({ step: 1, type: 'spawn', pid, parent: 3 });
+  events.push({ step: 2, type: 'spawn', pid: 10, parent: 6 });
+  for (let i = 1; i <= 5; i++) events.push({ step: 2 + i, type: 'syscall', pid: 7, object: `socket:[${i}]` });
+  const layout = layoutRun(events, ['a', 'b', 'c', 'd', 'e']);
+  const snapshot = {
+    position: 10,
+    processes: [2, 3, 4, 5, 6, 7, 8, 9, 10].map((pid) => ({ pid, argv: ['x'], state: 'running', fds: [], ignores: [] })),
+    pipes: [],
+    sockets: [1, 2, 3, 4, 5].map((id) => ({ id, state: 'ESTABLISHED', local: 'a', remote: 'b', queued: 0 })),
+  };
+  const shapes = arrangements(layout);
+  assert.ok(shapes.some((a) => a.perBand < 5), 'a banded arrangement is offered');
+  for (const a of shapes) {
+    const vm = diagramModel(snapshot, [], layout, a);
+    const boxes = [
+      ...vm.procs.map((p) => ({ x: p.x, y: p.y, w: G.card.w, h: G.card.h })),
+      ...vm.objects.map((o) => ({ x: o.x, y: o.y, w: G.cell.w, h: G.cell.h })),
+    ];
+    for (const [i, b] of boxes.entries()) {
+      assert.ok(b.x + b.w <= vm.width && b.y + b.h <= vm.height, `${JSON.stringify(a)}: box ${i} sticks out`);
+      for (const c of boxes.slice(i + 1)) {
+        const apart = b.x + b.w <= c.x || c.x + c.w <= b.x || b.y + b.h <= c.y || c.y + c.h <= b.y;
+        assert.ok(apart, `${JSON.stringify(a)}: boxes overlap`);
+      }
+    }
+    assert.deepEqual(diagramShape(layout, a), { width: vm.width, height: vm.height }, JSON.stringify(a));
+  }
 });

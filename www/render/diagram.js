@@ -27,15 +27,17 @@ export function renderDiagram(svg, vm) {
   svg.append(defs);
 
   for (const c of vm.columns) {
-    svg.append(el('text', { x: c.x + 2, y: 15, class: 'col-label' }, c.label));
+    svg.append(el('text', { x: c.x + 2, y: c.y, class: 'col-label' }, c.label));
   }
-  svg.append(el('text', { x: vm.objLeft + 2, y: 15, class: 'col-label' }, 'pipes, FIFOs, sockets'));
+  svg.append(el('text', { x: vm.objLeft + 2, y: vm.objLabelY, class: 'col-label' }, 'pipes, FIFOs, sockets'));
 
   const edges = el('g', { class: 'edges' });
   for (const e of vm.edges) {
     const midX = (e.x1 + e.x2) / 2;
+    const midY = (e.y1 + e.y2) / 2;
+    const curve = e.vertical ? `${e.x1},${midY} ${e.x2},${midY}` : `${midX},${e.y1} ${midX},${e.y2}`;
     const attrs = {
-      d: `M${e.x1},${e.y1} C${midX},${e.y1} ${midX},${e.y2} ${e.x2},${e.y2}`,
+      d: `M${e.x1},${e.y1} C${curve} ${e.x2},${e.y2}`,
       class: `edge edge-${e.dir}${e.active ? ' active' : ''}`,
     };
     if (e.dir === 'write' || e.dir === 'both') attrs['marker-end'] = 'url(#arrow)';
@@ -46,11 +48,16 @@ export function renderDiagram(svg, vm) {
 
   for (const p of vm.procs) {
     const g = el('g', { class: `proc proc-${p.stateClass}${p.actor ? ' actor' : ''}`, 'data-pid': p.pid, transform: `translate(${p.x},${p.y})` });
+    // The whole of what a card clips, as its tooltip.
+    g.append(el('title', {}, `${p.title}\n${p.state}\n${p.fds}`));
     g.append(el('rect', { width: card.w, height: card.h, rx: 6, class: 'card' }));
-    g.append(el('text', { x: 7, y: 16, class: 'proc-title' }, clip(p.title, 34)));
-    g.append(el('text', { x: 7, y: 33, class: 'proc-state' }, clip(p.state, 26)));
-    g.append(el('text', { x: 7, y: 50, class: 'proc-fds' }, clip(p.fds, 40)));
-    if (p.ignores) g.append(el('text', { x: card.w - 7, y: 33, 'text-anchor': 'end', class: 'proc-ignores' }, p.ignores));
+    // "ignores SIGPIPE" shares the title's line, which is shortened for it
+    // (about 7 units a title character, 5.3 an italic one).
+    const titleChars = p.ignores ? Math.floor((card.w - 20 - p.ignores.length * 5.3) / 7.2) : 30;
+    g.append(el('text', { x: 7, y: 16, class: 'proc-title' }, clip(p.title, titleChars)));
+    g.append(el('text', { x: 7, y: 33, class: 'proc-state' }, clip(p.state, 32)));
+    g.append(el('text', { x: 7, y: 50, class: 'proc-fds' }, clip(p.fds, 35)));
+    if (p.ignores) g.append(el('text', { x: card.w - 7, y: 15, 'text-anchor': 'end', class: 'proc-ignores' }, p.ignores));
     if (p.signal) {
       const badge = el('g', { class: 'signal-mark', transform: `translate(${card.w - 92},4)` });
       badge.append(el('rect', { width: 88, height: 20, rx: 10 }));
@@ -63,6 +70,7 @@ export function renderDiagram(svg, vm) {
   for (const o of vm.objects) {
     const g = el('g', { class: `obj obj-${o.kind}${o.active ? ' active' : ''}${o.warn ? ' warn' : ''}`, 'data-key': o.key, transform: `translate(${o.x},${o.y})` });
     g.append(el('rect', { width: cell.w, height: cell.h, rx: o.kind === 'socket' ? 4 : 14, class: 'cell' }));
+    g.append(el('title', {}, `${o.title}\n${o.detail}`));
     g.append(el('text', { x: 8, y: 16, class: 'obj-title' }, clip(o.title, 28)));
     g.append(el('text', { x: 8, y: 47, class: 'obj-detail' }, clip(o.detail, 34)));
     if (o.kind !== 'socket') {
