@@ -1,7 +1,10 @@
 //! A small world for kernel tests: one terminal, and processes that run async
-//! closures instead of installed programs; and, for the programs' tests, a world
-//! with every program installed plus [`pipeline`], which forks, wires and execs
-//! commands the way bash does (pipe ends first, then redirections, then execve).
+//! closures instead of installed programs ([`run_logged`] runs one and hands back
+//! what it logged); and, for the programs' tests, a world with every program
+//! installed plus [`pipeline`], which forks, wires and execs commands the way
+//! bash does (pipe ends first, then redirections, then execve). The last
+//! sections hold the steps, look-ups and assertions that several test files
+//! share.
 
 #![allow(dead_code)]
 
@@ -9,7 +12,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use pipelab_sim::kernel::{Kernel, Pid};
+use pipelab_sim::kernel::{Kernel, Limits, Pid};
 use pipelab_sim::sys::{Programs, Sys};
 use pipelab_sim::world::{Step, World};
 
@@ -24,6 +27,13 @@ pub fn world_with(programs: Programs, seed: u64) -> World {
     let mut k = Kernel::default();
     k.add_terminal();
     World::new(k, programs, seed)
+}
+
+/// [`world`] with a kernel whose limits are `limits`.
+pub fn world_with_limits(limits: Limits) -> World {
+    let mut k = Kernel::new(limits);
+    k.add_terminal();
+    World::new(k, Programs::new(), 0)
 }
 
 /// Starts a process (a child of init, on terminal 0) running `body`; its return
@@ -61,6 +71,56 @@ impl Log {
     }
     pub fn lines(&self) -> Vec<String> {
         self.0.borrow().clone()
+    }
+}
+
+/// A finished run of one test process: the world afterwards, the process, and
+/// the lines it logged.
+pub struct Ran {
+    pub world: World,
+    pub pid: Pid,
+    pub lines: Vec<String>,
+}
+
+impl Ran {
+    /// The exit status the shell would show for the process.
+    pub fn status(&self) -> Option<i32> {
+        status(&self.world, self.pid)
+    }
+    /// The strace-like text of the whole run.
+    pub fn strace(&self) -> String {
+        strace(&self.world)
+    }
+    /// Everything written to terminal 0.
+    pub fn terminal(&self) -> String {
+        terminal(&self.world)
+    }
+}
+
+/// Runs `body` as the only test process of a fresh [`world`] until nothing can
+/// move; `body` gets the log whose lines [`Ran`] hands back.
+pub fn run_logged<F, Fut>(body: F) -> Ran
+where
+    F: FnOnce(Sys, Log) -> Fut,
+    Fut: Future<Output = i32> + 'static,
+{
+    run_logged_in(world(), body)
+}
+
+/// [`run_logged`] in a world made for the test (other programs, other limits).
+pub fn run_logged_in<F, Fut>(mut w: World, body: F) -> Ran
+where
+    F: FnOnce(Sys, Log) -> Fut,
+    Fut: Future<Output = i32> + 'static,
+{
+    let log = Log::default();
+    let l = log.clone();
+    let pid = spawn(&mut w, move |sys| body(sys, l));
+    run(&mut w);
+    Ran {
+        world: w,
+        pid,
+        lines: log.lines(),
     }
 }
 
@@ -258,4 +318,44 @@ pub fn file(w: &World, path: &str) -> String {
 /// The strace-like text of the whole run.
 pub fn strace(w: &World) -> String {
     pipelab_sim::trace::strace(&w.kernel().trace)
+}
+
+// ------------------------------------------------------------ syscall steps
+
+/// Reads `fd` in reads of at most `count` bytes until EOF.
+pub async fn read_to_end(sys: &Sys, fd: Fd, count: usize) -> Vec<u8> {
+    let mut all = Vec::new();
+    loop {
+        let d = sys.read(fd, count).await.unwrap();
+        if d.is_empty() {
+            return all;
+        }
+        all.extend(d);
+    }
+}
+
+// ---------------------------------------------------------------- assertions
+
+/// Asserts that `text` (a trace, a log file) contains each of `wants`.
+pub fn assert_contains_all(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "no `{want}` in\n{text}");
+    }
+}
+
+/// Asserts that the first occurrence of each of `wants` in `text` comes after
+/// the first occurrence of the one before it.
+pub fn assert_in_order(text: &str, wants: &[&str]) {
+    let at = |want: &str| {
+        text.find(want)
+            .unwrap_or_else(|| panic!("no `{want}` in\n{text}"))
+    };
+    for pair in wants.windows(2) {
+        assert!(
+            at(pair[0]) < at(pair[1]),
+            "`{}` is not before `{}` in\n{text}",
+            pair[0],
+            pair[1]
+        );
+    }
 }
