@@ -30,7 +30,7 @@ fn yes_head_chunk_reader(args: &str) -> (World, Log) {
         vec![
             cmd("yes"),
             cmd(&format!("head -c {TOTAL_BYTES}")),
-            cmd(&format!("chunk-reader {args}")).redir(to(1, "/tmp/out")),
+            cmd(&format!("chunk-reader {args}")).stdout("/tmp/out"),
         ],
     );
     (w, log)
@@ -135,12 +135,7 @@ fn bad_chunk_sizes_are_usage_errors_with_status_2() {
     for args in ["0", "1048577", "abc", "", "--slow 4096"] {
         let mut w = world_programs(NcFlavor::Openbsd);
         let log = Log::default();
-        spawn_pipeline(
-            &mut w,
-            &log,
-            "p",
-            vec![cmd(&format!("chunk-reader {args}"))],
-        );
+        spawn_cmd(&mut w, &log, "p", cmd(&format!("chunk-reader {args}")));
         run(&mut w);
         assert_eq!(log.lines(), vec!["p PIPESTATUS=2"], "args {args:?}");
         assert!(
@@ -161,7 +156,7 @@ fn a_megabyte_through_nc_and_tcp_reaches_the_reader_whole() {
         "server",
         vec![
             cmd("nc -l -p 7000"),
-            cmd("chunk-reader 65536").redir(to(1, "/tmp/out")),
+            cmd("chunk-reader 65536").stdout("/tmp/out"),
         ],
     );
     spawn_pipeline(

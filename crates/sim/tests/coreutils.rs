@@ -56,7 +56,7 @@ fn cat_reads_131072_byte_chunks_and_copies_files() {
     let mut w = world_programs(NcFlavor::Openbsd);
     w.kernel_mut().write_file("/tmp/a", b"one\ntwo\n");
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "p", vec![cmd("cat /tmp/a /tmp/missing")]);
+    spawn_cmd(&mut w, &log, "p", cmd("cat /tmp/a /tmp/missing"));
     run(&mut w);
     assert_eq!(log.lines(), vec!["p PIPESTATUS=1"]);
     assert_eq!(

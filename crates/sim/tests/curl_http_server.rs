@@ -9,15 +9,15 @@ use pipelab_sim::run::NcFlavor;
 use pipelab_sim::world::World;
 
 fn backend_cmd() -> Cmd {
-    cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-        .redir(to(1, "/tmp/backend.out"))
-        .redir(to(2, "/tmp/backend.err"))
+    backend()
+        .stdout("/tmp/backend.out")
+        .stderr("/tmp/backend.err")
 }
 
 fn with_backend() -> (World, Log) {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "backend", vec![backend_cmd()]);
+    spawn_cmd(&mut w, &log, "backend", backend_cmd());
     (w, log)
 }
 
@@ -25,12 +25,7 @@ fn with_backend() -> (World, Log) {
 fn curl_reports_connection_refused_with_exit_7() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "curl",
-        vec![cmd("curl http://127.0.0.1:6000/")],
-    );
+    spawn_cmd(&mut w, &log, "curl", cmd("curl http://127.0.0.1:6000/"));
     run(&mut w);
     assert_eq!(log.lines(), vec!["curl PIPESTATUS=7"]);
     assert_eq!(
@@ -111,24 +106,22 @@ fn http_server_response_is_210_bytes_for_a_25_byte_file() {
 #[test]
 fn curl_w_prints_code_exitcode_and_size_for_each_url() {
     let (mut w, log) = with_backend();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![
-            Cmd::argv(&[
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code} %{exitcode} %{size_download}\\n",
-                "http://127.0.0.1:5000/",
-                "http://127.0.0.1:5999/",
-                "http://127.0.0.1:5000/nope",
-            ])
-            .after_us(500_000),
-        ],
+        Cmd::argv(&[
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{exitcode} %{size_download}\\n",
+            "http://127.0.0.1:5000/",
+            "http://127.0.0.1:5999/",
+            "http://127.0.0.1:5000/nope",
+        ])
+        .after_us(500_000),
     );
     w.run_until(5_000_000, |_| false);
     assert!(log.lines().contains(&"curl PIPESTATUS=0".to_string()));
@@ -148,16 +141,14 @@ fn curl_w_prints_code_exitcode_and_size_for_each_url() {
 #[test]
 fn curl_verbose_shows_the_exchange_like_curl_7_88() {
     let (mut w, log) = with_backend();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![
-            cmd("curl -sv http://127.0.0.1:5000/")
-                .after_us(500_000)
-                .redir(to(1, "/tmp/out"))
-                .redir(to(2, "/tmp/err")),
-        ],
+        cmd("curl -sv http://127.0.0.1:5000/")
+            .after_us(500_000)
+            .stdout("/tmp/out")
+            .stderr("/tmp/err"),
     );
     w.run_until(5_000_000, |_| false);
     assert_eq!(file(&w, "/tmp/out"), "hello from backend :5000\n");
@@ -229,11 +220,11 @@ fn curl_against(what: &'static str, args: &str) -> (Vec<String>, String) {
     let mut w = world_programs(NcFlavor::Openbsd);
     raw_server(&mut w, what);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![cmd(&format!("curl {args} http://127.0.0.1:6000/")).after_us(100_000)],
+        cmd(&format!("curl {args} http://127.0.0.1:6000/")).after_us(100_000),
     );
     w.run_until(10_000_000, |_| false);
     (log.lines(), terminal(&w))
@@ -321,11 +312,11 @@ fn http_server_holds_its_banner_in_a_buffer_when_stdout_is_not_a_terminal() {
 fn http_server_prints_its_banner_at_once_on_a_terminal() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "backend",
-        vec![cmd("python3 -m http.server 5000 --bind 127.0.0.1")],
+        cmd("python3 -m http.server 5000 --bind 127.0.0.1"),
     );
     w.run_until(100_000, |_| false);
     assert_eq!(
@@ -338,21 +329,19 @@ fn http_server_prints_its_banner_at_once_on_a_terminal() {
 fn a_second_http_server_on_the_same_port_fails_with_address_in_use() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "first",
-        vec![cmd("python3 -m http.server 5000").redir(to(1, "/dev/null"))],
+        cmd("python3 -m http.server 5000").stdout("/dev/null"),
     );
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "second",
-        vec![
-            cmd("python3 -m http.server 5000")
-                .after_us(100_000)
-                .redir(to(2, "/tmp/err")),
-        ],
+        cmd("python3 -m http.server 5000")
+            .after_us(100_000)
+            .stderr("/tmp/err"),
     );
     w.run_until(1_000_000, |_| false);
     assert_eq!(log.lines(), vec!["second PIPESTATUS=1"]);
@@ -371,11 +360,11 @@ fn a_second_http_server_on_the_same_port_fails_with_address_in_use() {
 fn curl_draws_its_progress_meter_when_the_body_does_not_go_to_a_terminal() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![cmd("curl -o /tmp/x http://127.0.0.1:6000/")],
+        cmd("curl -o /tmp/x http://127.0.0.1:6000/"),
     );
     run(&mut w);
     let zeros = "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0";

@@ -37,7 +37,7 @@ fn calls_of(w: &World, pid: Pid) -> Vec<(&'static str, String)> {
 fn echo_run(clients: &[(&str, &str)]) -> (World, Log) {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "server", vec![cmd("echo-server 7000")]);
+    spawn_cmd(&mut w, &log, "server", cmd("echo-server 7000"));
     let clients: Vec<(String, String)> = clients
         .iter()
         .map(|(m, o)| (m.to_string(), o.to_string()))
@@ -50,7 +50,7 @@ fn echo_run(clients: &[(&str, &str)]) -> (World, Log) {
                 &sys,
                 vec![
                     Cmd::argv(&["printf", &msg]),
-                    cmd("nc -N 127.0.0.1 7000").redir(to(1, &out)),
+                    cmd("nc -N 127.0.0.1 7000").stdout(&out),
                 ],
             )
             .await;
@@ -135,7 +135,7 @@ fn two_clients_one_after_the_other_are_both_served() {
 fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "server", vec![cmd("echo-server 7000")]);
+    spawn_cmd(&mut w, &log, "server", cmd("echo-server 7000"));
     spawn_pipeline(
         &mut w,
         &log,
@@ -143,7 +143,7 @@ fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
         vec![
             cmd("yes").after_us(100_000),
             cmd("head -c 10000"),
-            cmd("nc -N 127.0.0.1 7000").redir(to(1, "/tmp/out")),
+            cmd("nc -N 127.0.0.1 7000").stdout("/tmp/out"),
         ],
     );
     run(&mut w);
@@ -162,12 +162,12 @@ fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
 fn a_taken_port_is_reported_like_perror_with_status_1() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "first", vec![cmd("echo-server 7000")]);
-    spawn_pipeline(
+    spawn_cmd(&mut w, &log, "first", cmd("echo-server 7000"));
+    spawn_cmd(
         &mut w,
         &log,
         "second",
-        vec![cmd("echo-server 7000").after_us(100_000)],
+        cmd("echo-server 7000").after_us(100_000),
     );
     run(&mut w);
     assert_eq!(log.lines(), vec!["second PIPESTATUS=1"]);
@@ -184,7 +184,7 @@ fn a_missing_or_bad_port_is_a_usage_error_with_status_2() {
     ] {
         let mut w = world_programs(NcFlavor::Openbsd);
         let log = Log::default();
-        spawn_pipeline(&mut w, &log, "p", vec![cmd(line)]);
+        spawn_cmd(&mut w, &log, "p", cmd(line));
         run(&mut w);
         assert_eq!(log.lines(), vec!["p PIPESTATUS=2"], "{line}");
         assert_eq!(terminal(&w), "usage: echo-server PORT\n", "{line}");

@@ -14,17 +14,17 @@ use pipelab_sim::world::World;
 fn exchange(server: &str, client_args: &str) -> (World, Vec<String>) {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "server",
-        vec![cmd(server).redir(to(1, "/tmp/server.out"))],
+        cmd(server).stdout("/tmp/server.out"),
     );
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "client",
-        vec![cmd(&format!("heartbeat-client 127.0.0.1 7000 {client_args}")).after_us(100_000)],
+        cmd(&format!("heartbeat-client 127.0.0.1 7000 {client_args}")).after_us(100_000),
     );
     w.run_until(3_000_000, |_| false);
     (w, log.lines())
@@ -102,11 +102,11 @@ fn an_honest_heartbeat_gets_its_payload_back_on_both_builds() {
 fn one_connection_may_carry_several_heartbeats() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "server",
-        vec![cmd("heartbeat-server 7000").redir(to(1, "/dev/null"))],
+        cmd("heartbeat-server 7000").stdout("/dev/null"),
     );
     let l = log.clone();
     spawn(&mut w, move |sys| async move {
@@ -151,11 +151,11 @@ fn the_trace_shows_the_socket_calls_of_a_heartbeat() {
 fn a_client_with_no_server_reports_connection_refused() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "client",
-        vec![cmd("heartbeat-client 127.0.0.1 7000 bird")],
+        cmd("heartbeat-client 127.0.0.1 7000 bird"),
     );
     run(&mut w);
     assert_eq!(log.lines(), vec!["client PIPESTATUS=1"]);

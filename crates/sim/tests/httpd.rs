@@ -20,11 +20,11 @@ fn with_httpd() -> (World, Log) {
         k.write_file("/srv/secret.txt", b"not for you\n");
     }
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "httpd",
-        vec![cmd("httpd 8080 /srv/www").redir(to(2, "/tmp/httpd.err"))],
+        cmd("httpd 8080 /srv/www").stderr("/tmp/httpd.err"),
     );
     (w, log)
 }
@@ -32,11 +32,11 @@ fn with_httpd() -> (World, Log) {
 /// Runs `line` 0.1 s after the server started, its stdout to `/tmp/out`.
 fn client(line: &str) -> (World, Log) {
     let (mut w, log) = with_httpd();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "client",
-        vec![cmd(line).after_us(100_000).redir(to(1, "/tmp/out"))],
+        cmd(line).after_us(100_000).stdout("/tmp/out"),
     );
     run(&mut w);
     (w, log)
@@ -161,7 +161,7 @@ fn garbage_through_nc_is_400() {
         "client",
         vec![
             Cmd::argv(&["printf", "garbage\\r\\n\\r\\n"]).after_us(100_000),
-            cmd("nc 127.0.0.1 8080").redir(to(1, "/tmp/out")),
+            cmd("nc 127.0.0.1 8080").stdout("/tmp/out"),
         ],
     );
     run(&mut w);
@@ -244,13 +244,11 @@ fn a_request_head_over_8_kib_is_431() {
 #[test]
 fn httpd_behind_socat_fork_serves_through_the_proxy() {
     let (mut w, log) = with_httpd();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "socat",
-        vec![cmd(
-            "socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:8080",
-        )],
+        cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:8080"),
     );
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(100_000).await.unwrap();
@@ -259,7 +257,7 @@ fn httpd_behind_socat_fork_serves_through_the_proxy() {
                 &sys,
                 vec![
                     cmd(&format!("curl -s -i http://127.0.0.1:6000{path}"))
-                        .redir(to(1, &format!("/tmp/out{i}"))),
+                        .stdout(&format!("/tmp/out{i}")),
                 ],
             )
             .await;
@@ -284,13 +282,8 @@ fn httpd_behind_socat_fork_serves_through_the_proxy() {
 #[test]
 fn a_taken_port_is_reported_like_perror_and_usage_errors_exit_2() {
     let (mut w, log) = with_httpd();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "second",
-        vec![cmd("httpd 8080").after_us(100_000)],
-    );
-    spawn_pipeline(&mut w, &log, "usage", vec![cmd("httpd").after_us(200_000)]);
+    spawn_cmd(&mut w, &log, "second", cmd("httpd 8080").after_us(100_000));
+    spawn_cmd(&mut w, &log, "usage", cmd("httpd").after_us(200_000));
     run(&mut w);
     assert_eq!(
         log.lines(),

@@ -37,8 +37,8 @@ fn stdin_eof(flavor: NcFlavor, args: &str, listen: bool) -> Seen {
             vec![
                 cmd(&line)
                     .after_us(100_000)
-                    .redir(from("/dev/null"))
-                    .redir(to(1, "/tmp/out")),
+                    .stdin("/dev/null")
+                    .stdout("/tmp/out"),
             ],
         )
         .await;
@@ -173,25 +173,14 @@ fn busybox_client_pipeline_writer_dies_of_sigpipe_when_the_connection_is_gone() 
     // against the BusyBox FIFO proxy: the second printf finds no reader.
     let mut w = world_programs(NcFlavor::Busybox);
     let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "backend",
-        vec![
-            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-                .redir(to(1, "/dev/null"))
-                .redir(to(2, "/dev/null")),
-        ],
-    );
+    spawn_cmd(&mut w, &log, "backend", backend().quiet());
     spawn(&mut w, move |sys| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         pipeline(
             &sys,
             vec![
-                cmd("nc -l -p 6000").after_us(200_000).redir(from("/tmp/f")),
-                cmd("nc 127.0.0.1 5000")
-                    .after_us(200_000)
-                    .redir(to(1, "/tmp/f")),
+                cmd("nc -l -p 6000").after_us(200_000).stdin("/tmp/f"),
+                cmd("nc 127.0.0.1 5000").after_us(200_000).stdout("/tmp/f"),
             ],
         )
         .await;

@@ -212,7 +212,32 @@ impl Cmd {
         self.delay_us = us;
         self
     }
+    /// `< path`.
+    pub fn stdin(self, path: &str) -> Cmd {
+        self.redir(from(path))
+    }
+    /// `> path`.
+    pub fn stdout(self, path: &str) -> Cmd {
+        self.redir(to(1, path))
+    }
+    /// `2> path`.
+    pub fn stderr(self, path: &str) -> Cmd {
+        self.redir(to(2, path))
+    }
+    /// `> /dev/null 2> /dev/null`.
+    pub fn quiet(self) -> Cmd {
+        self.stdout("/dev/null").stderr("/dev/null")
+    }
 }
+
+/// The ground truth's backend, serving [`world_programs`]' page on port 5000;
+/// its output goes where the caller redirects it.
+pub fn backend() -> Cmd {
+    cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
+}
+
+/// The page [`backend`] serves.
+pub const PAGE: &str = "hello from backend :5000\n";
 
 /// What bash's forked child does before `execve`: pipe ends onto 0/1, then the
 /// redirections in order, then exec. Exit 127/126 like bash when exec fails.
@@ -305,6 +330,37 @@ pub fn spawn_pipeline(w: &mut World, log: &Log, name: &str, cmds: Vec<Cmd>) -> P
     })
 }
 
+/// Starts a pipeline in a fresh [`world_programs`] (its PIPESTATUS logged as
+/// `"NAME PIPESTATUS=..."`) and runs the world until `until_us`.
+pub fn run_pipeline(flavor: NcFlavor, name: &str, cmds: Vec<Cmd>, until_us: u64) -> (World, Log) {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    spawn_pipeline(&mut w, &log, name, cmds);
+    w.run_until(until_us, |_| false);
+    (w, log)
+}
+
+/// [`spawn_pipeline`] of one command.
+pub fn spawn_cmd(w: &mut World, log: &Log, name: &str, cmd: Cmd) -> Pid {
+    spawn_pipeline(w, log, name, vec![cmd])
+}
+
+/// A [`world_programs`] of `flavor` and its log, with `backend` (the
+/// [`backend`] command, redirected as the test needs) started at t=0 and
+/// logged as `backend`.
+pub fn world_with_backend(flavor: NcFlavor, backend: Cmd) -> (World, Log) {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    spawn_cmd(&mut w, &log, "backend", backend);
+    (w, log)
+}
+
+/// The seed's FIFO proxy, `LISTENER < /tmp/f | CONNECTOR > /tmp/f`; the caller
+/// makes the FIFO.
+pub fn fifo_proxy(listener: Cmd, connector: Cmd) -> Vec<Cmd> {
+    vec![listener.stdin("/tmp/f"), connector.stdout("/tmp/f")]
+}
+
 /// The contents of a regular file in the VFS, as text.
 pub fn file(w: &World, path: &str) -> String {
     match w.kernel().vfs.inode(path) {
@@ -322,6 +378,14 @@ pub fn strace(w: &World) -> String {
 
 // ------------------------------------------------------------ syscall steps
 
+/// `socket(2)` and `connect(2)` to `addr` (`"127.0.0.1:PORT"`), as a client
+/// that expects the server to be there.
+pub async fn connect_to(sys: &Sys, addr: &str) -> Fd {
+    let s = sys.socket().await.unwrap();
+    sys.connect(s, addr.parse().unwrap()).await.unwrap();
+    s
+}
+
 /// Reads `fd` in reads of at most `count` bytes until EOF.
 pub async fn read_to_end(sys: &Sys, fd: Fd, count: usize) -> Vec<u8> {
     let mut all = Vec::new();
@@ -332,6 +396,33 @@ pub async fn read_to_end(sys: &Sys, fd: Fd, count: usize) -> Vec<u8> {
         }
         all.extend(d);
     }
+}
+
+// ------------------------------------------------------- a finished run
+
+/// The first process that ran `argv0`.
+pub fn pid_of(w: &World, argv0: &str) -> Pid {
+    w.kernel()
+        .procs
+        .values()
+        .find(|p| p.argv.first().map(String::as_str) == Some(argv0))
+        .map(|p| p.pid)
+        .unwrap_or_else(|| panic!("no process ran {argv0}"))
+}
+
+/// The completed syscalls of `pid`, as (name, strace text).
+pub fn syscalls_of(w: &World, pid: Pid) -> Vec<(&'static str, String)> {
+    w.kernel()
+        .trace
+        .iter()
+        .filter(|e| e.pid == Some(pid))
+        .filter_map(|e| match &e.kind {
+            pipelab_sim::trace::EventKind::Syscall { name, text, .. } => {
+                Some((*name, text.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------- assertions
@@ -356,6 +447,24 @@ pub fn assert_in_order(text: &str, wants: &[&str]) {
             "`{}` is not before `{}` in\n{text}",
             pair[0],
             pair[1]
+        );
+    }
+}
+
+/// Asserts that the log has each of `wants` among its lines.
+pub fn assert_logged(lines: &[String], wants: &[&str]) {
+    for want in wants {
+        assert!(lines.iter().any(|l| l == want), "no {want:?} in {lines:?}");
+    }
+}
+
+/// [`assert_logged`] for one case of a table (a flavor, a seed), which a
+/// failure names.
+pub fn assert_logged_for(case: impl std::fmt::Debug, lines: &[String], wants: &[&str]) {
+    for want in wants {
+        assert!(
+            lines.iter().any(|l| l == want),
+            "{case:?}: no {want:?} in {lines:?}"
         );
     }
 }
