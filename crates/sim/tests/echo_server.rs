@@ -5,31 +5,12 @@
 mod harness;
 
 use harness::*;
-use pipelab_sim::kernel::Pid;
 use pipelab_sim::run::NcFlavor;
-use pipelab_sim::trace::EventKind;
 use pipelab_sim::world::World;
 
-fn pid_of(w: &World, argv0: &str) -> Pid {
-    w.kernel()
-        .procs
-        .values()
-        .find(|p| p.argv.first().map(String::as_str) == Some(argv0))
-        .map(|p| p.pid)
-        .expect("the process ran")
-}
-
-/// The completed syscalls of `pid`, as (name, strace text).
-fn calls_of(w: &World, pid: Pid) -> Vec<(&'static str, String)> {
-    w.kernel()
-        .trace
-        .iter()
-        .filter(|e| e.pid == Some(pid))
-        .filter_map(|e| match &e.kind {
-            EventKind::Syscall { name, text, .. } => Some((*name, text.to_string())),
-            _ => None,
-        })
-        .collect()
+/// The completed syscalls of the echo server, as (name, strace text).
+fn server_calls(w: &World) -> Vec<(&'static str, String)> {
+    syscalls_of(w, pid_of(w, "echo-server"))
 }
 
 /// `echo-server 7000` in the background, and `printf MSG | nc -N 127.0.0.1
@@ -72,7 +53,7 @@ fn echo_server_sends_back_what_nc_sends() {
 #[test]
 fn the_trace_shows_socket_bind_listen_accept_recvfrom_sendto_in_order() {
     let (w, _log) = echo_run(&[("ping\\n", "/tmp/out1")]);
-    let calls = calls_of(&w, pid_of(&w, "echo-server"));
+    let calls = server_calls(&w);
     let names: Vec<&str> = calls
         .iter()
         .map(|(n, _)| *n)
@@ -124,7 +105,7 @@ fn two_clients_one_after_the_other_are_both_served() {
     assert_eq!(log.lines(), vec!["client [0, 0]", "client [0, 0]"]);
     assert_eq!(file(&w, "/tmp/out1"), "first\n");
     assert_eq!(file(&w, "/tmp/out2"), "second\n");
-    let accepts = calls_of(&w, pid_of(&w, "echo-server"))
+    let accepts = server_calls(&w)
         .iter()
         .filter(|(n, _)| *n == "accept4")
         .count();
@@ -148,7 +129,7 @@ fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
     );
     run(&mut w);
     assert_eq!(file(&w, "/tmp/out"), "y\n".repeat(5000));
-    let calls = calls_of(&w, pid_of(&w, "echo-server"));
+    let calls = server_calls(&w);
     assert!(
         calls
             .iter()
@@ -182,10 +163,7 @@ fn a_missing_or_bad_port_is_a_usage_error_with_status_2() {
         "echo-server http",
         "echo-server 1 2",
     ] {
-        let mut w = world_programs(NcFlavor::Openbsd);
-        let log = Log::default();
-        spawn_cmd(&mut w, &log, "p", cmd(line));
-        run(&mut w);
+        let (w, log) = run_pipeline(NcFlavor::Openbsd, "p", vec![cmd(line)], TEST_UNTIL_US);
         assert_eq!(log.lines(), vec!["p PIPESTATUS=2"], "{line}");
         assert_eq!(terminal(&w), "usage: echo-server PORT\n", "{line}");
     }

@@ -111,10 +111,7 @@ fn one_connection_may_carry_several_heartbeats() {
     let l = log.clone();
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(100_000).await.unwrap();
-        let s = sys.socket().await.unwrap();
-        sys.connect(s, "127.0.0.1:7000".parse().unwrap())
-            .await
-            .unwrap();
+        let s = connect_to(&sys, "127.0.0.1:7000").await;
         for (payload, claimed) in [(&b"one"[..], 3), (&b"two"[..], 8)] {
             let req = pipelab_sim::programs::heartbeat::request(payload, claimed);
             sys.write(s, &req).await.unwrap();
@@ -149,15 +146,8 @@ fn the_trace_shows_the_socket_calls_of_a_heartbeat() {
 
 #[test]
 fn a_client_with_no_server_reports_connection_refused() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_cmd(
-        &mut w,
-        &log,
-        "client",
-        cmd("heartbeat-client 127.0.0.1 7000 bird"),
-    );
-    run(&mut w);
+    let client = cmd("heartbeat-client 127.0.0.1 7000 bird");
+    let (w, log) = run_pipeline(NcFlavor::Openbsd, "client", vec![client], TEST_UNTIL_US);
     assert_eq!(log.lines(), vec!["client PIPESTATUS=1"]);
     assert_eq!(
         terminal(&w),

@@ -46,22 +46,12 @@ fn client(line: &str) -> (World, Log) {
 /// reads the answer to EOF.
 async fn raw_request(sys: &Sys, parts: &[&[u8]]) -> String {
     sys.sleep_us(100_000).await.unwrap();
-    let s = sys.socket().await.unwrap();
-    sys.connect(s, "127.0.0.1:8080".parse().unwrap())
-        .await
-        .unwrap();
+    let s = connect_to(sys, "127.0.0.1:8080").await;
     for p in parts {
         sys.write_all(s, p).await.unwrap();
         sys.sleep_us(10_000).await.unwrap();
     }
-    let mut all = Vec::new();
-    loop {
-        let d = sys.read(s, 65536).await.unwrap();
-        if d.is_empty() {
-            break;
-        }
-        all.extend(d);
-    }
+    let all = read_to_end(sys, s, 65536).await;
     sys.close(s).await.unwrap();
     String::from_utf8(all).unwrap()
 }
