@@ -16,9 +16,7 @@ fn server_calls(w: &World) -> Vec<(&'static str, String)> {
 /// `echo-server 7000` in the background, and `printf MSG | nc -N 127.0.0.1
 /// 7000 > OUT` for each client, one after the other.
 fn echo_run(clients: &[(&str, &str)]) -> (World, Log) {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_cmd(&mut w, &log, "server", cmd("echo-server 7000"));
+    let (mut w, log) = world_running(NcFlavor::Openbsd, "server", cmd("echo-server 7000"));
     let clients: Vec<(String, String)> = clients
         .iter()
         .map(|(m, o)| (m.to_string(), o.to_string()))
@@ -114,9 +112,7 @@ fn two_clients_one_after_the_other_are_both_served() {
 
 #[test]
 fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_cmd(&mut w, &log, "server", cmd("echo-server 7000"));
+    let (mut w, log) = world_running(NcFlavor::Openbsd, "server", cmd("echo-server 7000"));
     spawn_pipeline(
         &mut w,
         &log,
@@ -141,9 +137,7 @@ fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
 
 #[test]
 fn a_taken_port_is_reported_like_perror_with_status_1() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_cmd(&mut w, &log, "first", cmd("echo-server 7000"));
+    let (mut w, log) = world_running(NcFlavor::Openbsd, "first", cmd("echo-server 7000"));
     spawn_cmd(
         &mut w,
         &log,

@@ -12,11 +12,8 @@ use pipelab_sim::world::World;
 /// A server (`--fixed` or not) on 7000, and one client run 0.1 s later with
 /// `client_args`; returns the world after 3 s, the client's PIPESTATUS line.
 fn exchange(server: &str, client_args: &str) -> (World, Vec<String>) {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_cmd(
-        &mut w,
-        &log,
+    let (mut w, log) = world_running(
+        NcFlavor::Openbsd,
         "server",
         cmd(server).stdout("/tmp/server.out"),
     );
@@ -100,11 +97,8 @@ fn an_honest_heartbeat_gets_its_payload_back_on_both_builds() {
 
 #[test]
 fn one_connection_may_carry_several_heartbeats() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_cmd(
-        &mut w,
-        &log,
+    let (mut w, log) = world_running(
+        NcFlavor::Openbsd,
         "server",
         cmd("heartbeat-server 7000").stdout("/dev/null"),
     );

@@ -345,14 +345,19 @@ pub fn spawn_cmd(w: &mut World, log: &Log, name: &str, cmd: Cmd) -> Pid {
     spawn_pipeline(w, log, name, vec![cmd])
 }
 
-/// A [`world_programs`] of `flavor` and its log, with `backend` (the
-/// [`backend`] command, redirected as the test needs) started at t=0 and
-/// logged as `backend`.
-pub fn world_with_backend(flavor: NcFlavor, backend: Cmd) -> (World, Log) {
+/// A [`world_programs`] of `flavor` and its log, with `server` started at t=0
+/// and its PIPESTATUS logged as `name`.
+pub fn world_running(flavor: NcFlavor, name: &str, server: Cmd) -> (World, Log) {
     let mut w = world_programs(flavor);
     let log = Log::default();
-    spawn_cmd(&mut w, &log, "backend", backend);
+    spawn_cmd(&mut w, &log, name, server);
     (w, log)
+}
+
+/// [`world_running`] the `backend` (the [`backend`] command, redirected as the
+/// test needs), logged as `backend`.
+pub fn world_with_backend(flavor: NcFlavor, backend: Cmd) -> (World, Log) {
+    world_running(flavor, "backend", backend)
 }
 
 /// The seed's FIFO proxy, `LISTENER < /tmp/f | CONNECTOR > /tmp/f`; the caller
