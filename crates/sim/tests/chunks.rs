@@ -4,20 +4,11 @@
 mod harness;
 
 use harness::*;
-use pipelab_sim::kernel::Pid;
 use pipelab_sim::run::NcFlavor;
 use pipelab_sim::snapshot::Snapshot;
 use pipelab_sim::world::{Step, World};
 
 const TOTAL_BYTES: u64 = 1_000_000;
-
-fn pid_of(w: &World, argv0: &str) -> Option<Pid> {
-    w.kernel()
-        .procs
-        .values()
-        .find(|p| p.argv.first().map(String::as_str) == Some(argv0))
-        .map(|p| p.pid)
-}
 
 /// `yes | head -c 1000000 | chunk-reader ARGS > /tmp/out`.
 fn yes_head_chunk_reader(args: &str) -> (World, Log) {
@@ -30,7 +21,7 @@ fn yes_head_chunk_reader(args: &str) -> (World, Log) {
         vec![
             cmd("yes"),
             cmd(&format!("head -c {TOTAL_BYTES}")),
-            cmd(&format!("chunk-reader {args}")).redir(to(1, "/tmp/out")),
+            cmd(&format!("chunk-reader {args}")).stdout("/tmp/out"),
         ],
     );
     (w, log)
@@ -116,7 +107,7 @@ fn chunk_count_is_the_ceiling_of_total_over_chunk_size_when_the_writer_is_ahead(
 fn each_read_asks_for_chunk_size_bytes() {
     let (mut w, _log) = yes_head_chunk_reader("--slow 1 4096");
     run(&mut w);
-    let reader = pid_of(&w, "chunk-reader").expect("chunk-reader ran");
+    let reader = pid_of(&w, "chunk-reader");
     let trace = strace(&w);
     let reads: Vec<&str> = trace
         .lines()
@@ -133,15 +124,8 @@ fn each_read_asks_for_chunk_size_bytes() {
 #[test]
 fn bad_chunk_sizes_are_usage_errors_with_status_2() {
     for args in ["0", "1048577", "abc", "", "--slow 4096"] {
-        let mut w = world_programs(NcFlavor::Openbsd);
-        let log = Log::default();
-        spawn_pipeline(
-            &mut w,
-            &log,
-            "p",
-            vec![cmd(&format!("chunk-reader {args}"))],
-        );
-        run(&mut w);
+        let line = cmd(&format!("chunk-reader {args}"));
+        let (w, log) = run_pipeline(NcFlavor::Openbsd, "p", vec![line], TEST_UNTIL_US);
         assert_eq!(log.lines(), vec!["p PIPESTATUS=2"], "args {args:?}");
         assert!(
             terminal(&w).ends_with("usage: chunk-reader [--slow MS] CHUNK_SIZE\n"),
@@ -161,7 +145,7 @@ fn a_megabyte_through_nc_and_tcp_reaches_the_reader_whole() {
         "server",
         vec![
             cmd("nc -l -p 7000"),
-            cmd("chunk-reader 65536").redir(to(1, "/tmp/out")),
+            cmd("chunk-reader 65536").stdout("/tmp/out"),
         ],
     );
     spawn_pipeline(

@@ -7,12 +7,8 @@ use pipelab_sim::kernel::{Disposition, Signal};
 use pipelab_sim::run::NcFlavor;
 
 fn run_one(cmds: Vec<Cmd>) -> (Vec<String>, String, pipelab_sim::world::World) {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(&mut w, &log, "p", cmds);
-    run(&mut w);
-    let out = terminal(&w);
-    (log.lines(), out, w)
+    let (w, log) = run_pipeline(NcFlavor::Openbsd, "p", cmds, TEST_UNTIL_US);
+    (log.lines(), terminal(&w), w)
 }
 
 #[test]
@@ -20,17 +16,15 @@ fn yes_piped_into_head_n1_dies_of_sigpipe() {
     let (log, out, w) = run_one(vec![cmd("yes"), cmd("head -n1")]);
     assert_eq!(log, vec!["p PIPESTATUS=141 0"]);
     assert_eq!(out, "y\n");
-    let trace = strace(&w);
-    assert!(trace.contains("+++ killed by SIGPIPE +++"), "{trace}");
-    assert!(trace.contains("read(0, \"y\\ny\\n"), "{trace}");
+    assert_contains_all(
+        &strace(&w),
+        &["+++ killed by SIGPIPE +++", "read(0, \"y\\ny\\n"],
+    );
 }
 
 #[test]
 fn yes_with_sigpipe_ignored_reports_broken_pipe_and_exits_1() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged_in(world_programs(NcFlavor::Openbsd), |sys, l| async move {
         // `trap '' PIPE`: ignored dispositions survive fork and exec.
         sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
             .await
@@ -39,9 +33,8 @@ fn yes_with_sigpipe_ignored_reports_broken_pipe_and_exits_1() {
         l.push(format!("{st:?}"));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["[1, 0]"]);
-    assert_eq!(terminal(&w), "y\nyes: standard output: Broken pipe\n");
+    assert_eq!(ran.lines, vec!["[1, 0]"]);
+    assert_eq!(ran.terminal(), "y\nyes: standard output: Broken pipe\n");
 }
 
 #[test]
@@ -56,7 +49,7 @@ fn cat_reads_131072_byte_chunks_and_copies_files() {
     let mut w = world_programs(NcFlavor::Openbsd);
     w.kernel_mut().write_file("/tmp/a", b"one\ntwo\n");
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "p", vec![cmd("cat /tmp/a /tmp/missing")]);
+    spawn_cmd(&mut w, &log, "p", cmd("cat /tmp/a /tmp/missing"));
     run(&mut w);
     assert_eq!(log.lines(), vec!["p PIPESTATUS=1"]);
     assert_eq!(
@@ -78,7 +71,6 @@ fn head_c_reads_no_more_than_it_needs() {
 fn wc_counts_in_gnu_columns() {
     let mut w = world_programs(NcFlavor::Openbsd);
     w.kernel_mut().write_file("/tmp/two", b"a\nb\n");
-    let log = Log::default();
     spawn(&mut w, move |sys| async move {
         pipeline(&sys, vec![cmd("wc /tmp/two")]).await;
         pipeline(&sys, vec![cmd("wc -l /tmp/two /tmp/two")]).await;
@@ -87,7 +79,6 @@ fn wc_counts_in_gnu_columns() {
         0
     });
     run(&mut w);
-    let _ = log;
     assert_eq!(
         terminal(&w),
         "2 2 4 /tmp/two\n2 /tmp/two\n2 /tmp/two\n4 total\n3\n      0       2\n"
@@ -100,10 +91,7 @@ fn seq_sleep_echo_printf_print_like_gnu() {
     assert_eq!(log, vec!["p PIPESTATUS=0"]);
     assert_eq!(out, "1\n3\n5\n7\n");
     drop(w);
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged_in(world_programs(NcFlavor::Openbsd), |sys, l| async move {
         pipeline(&sys, vec![cmd("sleep 1.5")]).await;
         l.push(format!("{}", sys.now_us() / 100_000));
         pipeline(&sys, vec![Cmd::argv(&["echo", "-n", "hi"])]).await;
@@ -115,20 +103,16 @@ fn seq_sleep_echo_printf_print_like_gnu() {
         pipeline(&sys, vec![cmd("sleep abc")]).await;
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["15"]);
+    assert_eq!(ran.lines, vec!["15"]);
     assert_eq!(
-        terminal(&w),
+        ran.terminal(),
         "hia-1\nb-2\nsleep: invalid time interval ‘abc’\nTry 'sleep --help' for more information.\n"
     );
 }
 
 #[test]
 fn mkfifo_rm_ls_manage_names() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged_in(world_programs(NcFlavor::Openbsd), |sys, l| async move {
         for line in [
             "mkfifo /tmp/f",
             "mkfifo /tmp/f",
@@ -144,9 +128,8 @@ fn mkfifo_rm_ls_manage_names() {
         }
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec![
             "mkfifo /tmp/f: 0",
             "mkfifo /tmp/f: 1",
@@ -159,7 +142,7 @@ fn mkfifo_rm_ls_manage_names() {
         ]
     );
     assert_eq!(
-        terminal(&w),
+        ran.terminal(),
         "mkfifo: cannot create fifo '/tmp/f': File exists\n\
          f\n\
          prw-r--r-- 1 root root 0 Nov 26 00:00 /tmp/f\n\
@@ -170,10 +153,7 @@ fn mkfifo_rm_ls_manage_names() {
 
 #[test]
 fn kill_sends_signals_and_lists_names() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged_in(world_programs(NcFlavor::Openbsd), |sys, l| async move {
         let victim = sys
             .fork(|c| async move {
                 c.execve("/bin/sleep", vec!["sleep".into(), "100".into()])
@@ -197,12 +177,11 @@ fn kill_sends_signals_and_lists_names() {
         l.push(format!("kill 99999: {}", st[0]));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec!["kill: 0", "victim: 141", "kill -l: 0", "kill 99999: 1"]
     );
-    assert_eq!(terminal(&w), "PIPE\nkill: (99999): No such process\n");
+    assert_eq!(ran.terminal(), "PIPE\nkill: (99999): No such process\n");
 }
 
 #[test]

@@ -8,30 +8,18 @@ use pipelab_sim::kernel::Signal;
 use pipelab_sim::run::NcFlavor;
 use pipelab_sim::world::World;
 
-fn backend_cmd() -> Cmd {
-    cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-        .redir(to(1, "/tmp/backend.out"))
-        .redir(to(2, "/tmp/backend.err"))
-}
-
+/// The backend at t=0, its stdout and stderr in /tmp/backend.{out,err}.
 fn with_backend() -> (World, Log) {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(&mut w, &log, "backend", vec![backend_cmd()]);
-    (w, log)
+    let backend = backend()
+        .stdout("/tmp/backend.out")
+        .stderr("/tmp/backend.err");
+    world_with_backend(NcFlavor::Openbsd, backend)
 }
 
 #[test]
 fn curl_reports_connection_refused_with_exit_7() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "curl",
-        vec![cmd("curl http://127.0.0.1:6000/")],
-    );
-    run(&mut w);
+    let line = cmd("curl http://127.0.0.1:6000/");
+    let (w, log) = run_pipeline(NcFlavor::Openbsd, "curl", vec![line], TEST_UNTIL_US);
     assert_eq!(log.lines(), vec!["curl PIPESTATUS=7"]);
     assert_eq!(
         terminal(&w),
@@ -42,14 +30,12 @@ fn curl_reports_connection_refused_with_exit_7() {
 #[test]
 fn curl_s_is_silent_and_s_capital_s_shows_the_error() {
     let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
     spawn(&mut w, move |sys| async move {
         pipeline(&sys, vec![cmd("curl -s http://127.0.0.1:6000/")]).await;
         pipeline(&sys, vec![cmd("curl -sS http://127.0.0.1:6000/")]).await;
         0
     });
     run(&mut w);
-    let _ = log;
     assert_eq!(
         terminal(&w),
         "curl: (7) Failed to connect to 127.0.0.1 port 6000 after 0 ms: Couldn't connect to server\n"
@@ -62,10 +48,7 @@ fn http_server_response_is_210_bytes_for_a_25_byte_file() {
     let l = log.clone();
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(500_000).await.unwrap();
-        let s = sys.socket().await.unwrap();
-        sys.connect(s, "127.0.0.1:5000".parse().unwrap())
-            .await
-            .unwrap();
+        let s = connect_to(&sys, "127.0.0.1:5000").await;
         let req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
         sys.write(s, req).await.unwrap();
         let mut all = Vec::new();
@@ -111,24 +94,22 @@ fn http_server_response_is_210_bytes_for_a_25_byte_file() {
 #[test]
 fn curl_w_prints_code_exitcode_and_size_for_each_url() {
     let (mut w, log) = with_backend();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![
-            Cmd::argv(&[
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code} %{exitcode} %{size_download}\\n",
-                "http://127.0.0.1:5000/",
-                "http://127.0.0.1:5999/",
-                "http://127.0.0.1:5000/nope",
-            ])
-            .after_us(500_000),
-        ],
+        Cmd::argv(&[
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{exitcode} %{size_download}\\n",
+            "http://127.0.0.1:5000/",
+            "http://127.0.0.1:5999/",
+            "http://127.0.0.1:5000/nope",
+        ])
+        .after_us(500_000),
     );
     w.run_until(5_000_000, |_| false);
     assert!(log.lines().contains(&"curl PIPESTATUS=0".to_string()));
@@ -148,19 +129,17 @@ fn curl_w_prints_code_exitcode_and_size_for_each_url() {
 #[test]
 fn curl_verbose_shows_the_exchange_like_curl_7_88() {
     let (mut w, log) = with_backend();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![
-            cmd("curl -sv http://127.0.0.1:5000/")
-                .after_us(500_000)
-                .redir(to(1, "/tmp/out"))
-                .redir(to(2, "/tmp/err")),
-        ],
+        cmd("curl -sv http://127.0.0.1:5000/")
+            .after_us(500_000)
+            .stdout("/tmp/out")
+            .stderr("/tmp/err"),
     );
     w.run_until(5_000_000, |_| false);
-    assert_eq!(file(&w, "/tmp/out"), "hello from backend :5000\n");
+    assert_eq!(file(&w, "/tmp/out"), PAGE);
     assert_eq!(
         file(&w, "/tmp/err"),
         "*   Trying 127.0.0.1:5000...\n\
@@ -229,11 +208,11 @@ fn curl_against(what: &'static str, args: &str) -> (Vec<String>, String) {
     let mut w = world_programs(NcFlavor::Openbsd);
     raw_server(&mut w, what);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![cmd(&format!("curl {args} http://127.0.0.1:6000/")).after_us(100_000)],
+        cmd(&format!("curl {args} http://127.0.0.1:6000/")).after_us(100_000),
     );
     w.run_until(10_000_000, |_| false);
     (log.lines(), terminal(&w))
@@ -319,15 +298,8 @@ fn http_server_holds_its_banner_in_a_buffer_when_stdout_is_not_a_terminal() {
 
 #[test]
 fn http_server_prints_its_banner_at_once_on_a_terminal() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "backend",
-        vec![cmd("python3 -m http.server 5000 --bind 127.0.0.1")],
-    );
-    w.run_until(100_000, |_| false);
+    let line = cmd("python3 -m http.server 5000 --bind 127.0.0.1");
+    let (w, _) = run_pipeline(NcFlavor::Openbsd, "backend", vec![line], 100_000);
     assert_eq!(
         terminal(&w),
         "Serving HTTP on 127.0.0.1 port 5000 (http://127.0.0.1:5000/) ...\n"
@@ -338,21 +310,19 @@ fn http_server_prints_its_banner_at_once_on_a_terminal() {
 fn a_second_http_server_on_the_same_port_fails_with_address_in_use() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "first",
-        vec![cmd("python3 -m http.server 5000").redir(to(1, "/dev/null"))],
+        cmd("python3 -m http.server 5000").stdout("/dev/null"),
     );
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "second",
-        vec![
-            cmd("python3 -m http.server 5000")
-                .after_us(100_000)
-                .redir(to(2, "/tmp/err")),
-        ],
+        cmd("python3 -m http.server 5000")
+            .after_us(100_000)
+            .stderr("/tmp/err"),
     );
     w.run_until(1_000_000, |_| false);
     assert_eq!(log.lines(), vec!["second PIPESTATUS=1"]);
@@ -369,15 +339,8 @@ fn a_second_http_server_on_the_same_port_fails_with_address_in_use() {
 
 #[test]
 fn curl_draws_its_progress_meter_when_the_body_does_not_go_to_a_terminal() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "curl",
-        vec![cmd("curl -o /tmp/x http://127.0.0.1:6000/")],
-    );
-    run(&mut w);
+    let line = cmd("curl -o /tmp/x http://127.0.0.1:6000/");
+    let (w, _) = run_pipeline(NcFlavor::Openbsd, "curl", vec![line], TEST_UNTIL_US);
     let zeros = "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0";
     assert_eq!(
         terminal(&w),
@@ -398,19 +361,9 @@ fn http_server_error_replies_match_cpython() {
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(500_000).await.unwrap();
         for req in [&b"POST / HTTP/1.1\r\n\r\n"[..], &b"BAD\r\n\r\n"[..]] {
-            let s = sys.socket().await.unwrap();
-            sys.connect(s, "127.0.0.1:5000".parse().unwrap())
-                .await
-                .unwrap();
+            let s = connect_to(&sys, "127.0.0.1:5000").await;
             sys.write(s, req).await.unwrap();
-            let mut all = Vec::new();
-            loop {
-                let d = sys.read(s, 65536).await.unwrap();
-                if d.is_empty() {
-                    break;
-                }
-                all.extend(d);
-            }
+            let all = read_to_end(&sys, s, 65536).await;
             let text = String::from_utf8(all).unwrap();
             l.push(text.lines().next().unwrap_or("").to_string());
             l.push(format!("{}", text.len()));

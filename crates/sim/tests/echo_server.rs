@@ -5,39 +5,18 @@
 mod harness;
 
 use harness::*;
-use pipelab_sim::kernel::Pid;
 use pipelab_sim::run::NcFlavor;
-use pipelab_sim::trace::EventKind;
 use pipelab_sim::world::World;
 
-fn pid_of(w: &World, argv0: &str) -> Pid {
-    w.kernel()
-        .procs
-        .values()
-        .find(|p| p.argv.first().map(String::as_str) == Some(argv0))
-        .map(|p| p.pid)
-        .expect("the process ran")
-}
-
-/// The completed syscalls of `pid`, as (name, strace text).
-fn calls_of(w: &World, pid: Pid) -> Vec<(&'static str, String)> {
-    w.kernel()
-        .trace
-        .iter()
-        .filter(|e| e.pid == Some(pid))
-        .filter_map(|e| match &e.kind {
-            EventKind::Syscall { name, text, .. } => Some((*name, text.to_string())),
-            _ => None,
-        })
-        .collect()
+/// The completed syscalls of the echo server, as (name, strace text).
+fn server_calls(w: &World) -> Vec<(&'static str, String)> {
+    syscalls_of(w, pid_of(w, "echo-server"))
 }
 
 /// `echo-server 7000` in the background, and `printf MSG | nc -N 127.0.0.1
 /// 7000 > OUT` for each client, one after the other.
 fn echo_run(clients: &[(&str, &str)]) -> (World, Log) {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(&mut w, &log, "server", vec![cmd("echo-server 7000")]);
+    let (mut w, log) = world_running(NcFlavor::Openbsd, "server", cmd("echo-server 7000"));
     let clients: Vec<(String, String)> = clients
         .iter()
         .map(|(m, o)| (m.to_string(), o.to_string()))
@@ -50,7 +29,7 @@ fn echo_run(clients: &[(&str, &str)]) -> (World, Log) {
                 &sys,
                 vec![
                     Cmd::argv(&["printf", &msg]),
-                    cmd("nc -N 127.0.0.1 7000").redir(to(1, &out)),
+                    cmd("nc -N 127.0.0.1 7000").stdout(&out),
                 ],
             )
             .await;
@@ -72,7 +51,7 @@ fn echo_server_sends_back_what_nc_sends() {
 #[test]
 fn the_trace_shows_socket_bind_listen_accept_recvfrom_sendto_in_order() {
     let (w, _log) = echo_run(&[("ping\\n", "/tmp/out1")]);
-    let calls = calls_of(&w, pid_of(&w, "echo-server"));
+    let calls = server_calls(&w);
     let names: Vec<&str> = calls
         .iter()
         .map(|(n, _)| *n)
@@ -124,7 +103,7 @@ fn two_clients_one_after_the_other_are_both_served() {
     assert_eq!(log.lines(), vec!["client [0, 0]", "client [0, 0]"]);
     assert_eq!(file(&w, "/tmp/out1"), "first\n");
     assert_eq!(file(&w, "/tmp/out2"), "second\n");
-    let accepts = calls_of(&w, pid_of(&w, "echo-server"))
+    let accepts = server_calls(&w)
         .iter()
         .filter(|(n, _)| *n == "accept4")
         .count();
@@ -133,9 +112,7 @@ fn two_clients_one_after_the_other_are_both_served() {
 
 #[test]
 fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(&mut w, &log, "server", vec![cmd("echo-server 7000")]);
+    let (mut w, log) = world_running(NcFlavor::Openbsd, "server", cmd("echo-server 7000"));
     spawn_pipeline(
         &mut w,
         &log,
@@ -143,12 +120,12 @@ fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
         vec![
             cmd("yes").after_us(100_000),
             cmd("head -c 10000"),
-            cmd("nc -N 127.0.0.1 7000").redir(to(1, "/tmp/out")),
+            cmd("nc -N 127.0.0.1 7000").stdout("/tmp/out"),
         ],
     );
     run(&mut w);
     assert_eq!(file(&w, "/tmp/out"), "y\n".repeat(5000));
-    let calls = calls_of(&w, pid_of(&w, "echo-server"));
+    let calls = server_calls(&w);
     assert!(
         calls
             .iter()
@@ -160,14 +137,12 @@ fn a_message_longer_than_the_buffer_comes_back_whole_in_4096_byte_recvs() {
 
 #[test]
 fn a_taken_port_is_reported_like_perror_with_status_1() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(&mut w, &log, "first", vec![cmd("echo-server 7000")]);
-    spawn_pipeline(
+    let (mut w, log) = world_running(NcFlavor::Openbsd, "first", cmd("echo-server 7000"));
+    spawn_cmd(
         &mut w,
         &log,
         "second",
-        vec![cmd("echo-server 7000").after_us(100_000)],
+        cmd("echo-server 7000").after_us(100_000),
     );
     run(&mut w);
     assert_eq!(log.lines(), vec!["second PIPESTATUS=1"]);
@@ -182,10 +157,7 @@ fn a_missing_or_bad_port_is_a_usage_error_with_status_2() {
         "echo-server http",
         "echo-server 1 2",
     ] {
-        let mut w = world_programs(NcFlavor::Openbsd);
-        let log = Log::default();
-        spawn_pipeline(&mut w, &log, "p", vec![cmd(line)]);
-        run(&mut w);
+        let (w, log) = run_pipeline(NcFlavor::Openbsd, "p", vec![cmd(line)], TEST_UNTIL_US);
         assert_eq!(log.lines(), vec!["p PIPESTATUS=2"], "{line}");
         assert_eq!(terminal(&w), "usage: echo-server PORT\n", "{line}");
     }

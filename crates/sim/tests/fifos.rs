@@ -14,10 +14,8 @@ fn nonblock(mut f: OpenFlags) -> OpenFlags {
 
 #[test]
 fn fifo_read_only_open_blocks_until_a_writer_opens() {
-    let mut w = world();
-    let log = Log::default();
-    let (l1, l2) = (log.clone(), log.clone());
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l1| async move {
+        let l2 = l1.clone();
         sys.mkfifo("/tmp/f").await.unwrap();
         sys.fork(move |c| async move {
             c.sleep_us(300_000).await.unwrap();
@@ -31,19 +29,16 @@ fn fifo_read_only_open_blocks_until_a_writer_opens() {
         l1.push(format!("reader open returned at {}ms", sys.now_us() / 1000));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec!["writer opens at 300ms", "reader open returned at 300ms"]
     );
 }
 
 #[test]
 fn fifo_write_only_open_blocks_until_a_reader_opens() {
-    let mut w = world();
-    let log = Log::default();
-    let (l1, l2) = (log.clone(), log.clone());
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l1| async move {
+        let l2 = l1.clone();
         sys.mkfifo("/tmp/f").await.unwrap();
         sys.fork(move |c| async move {
             c.sleep_us(1_000_000).await.unwrap();
@@ -60,19 +55,15 @@ fn fifo_write_only_open_blocks_until_a_reader_opens() {
         ));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec!["reader opens", "writer open returned at 1s"]
     );
 }
 
 #[test]
 fn fifo_write_only_nonblocking_open_without_reader_is_enxio() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         l.push(format!(
             "{:?}",
@@ -80,19 +71,15 @@ fn fifo_write_only_nonblocking_open_without_reader_is_enxio() {
         ));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec![format!("{:?}", Err::<i32, _>(Errno::ENXIO))]
     );
 }
 
 #[test]
 fn fifo_write_only_nonblocking_open_with_a_reader_succeeds() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         sys.open("/tmp/f", nonblock(OpenFlags::read_only()))
             .await
@@ -105,16 +92,12 @@ fn fifo_write_only_nonblocking_open_with_a_reader_succeeds() {
         ));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["true"]);
+    assert_eq!(ran.lines, vec!["true"]);
 }
 
 #[test]
 fn fifo_read_only_nonblocking_open_returns_at_once() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         let fd = sys
             .open("/tmp/f", nonblock(OpenFlags::read_only()))
@@ -126,16 +109,12 @@ fn fifo_read_only_nonblocking_open_returns_at_once() {
         l.push(format!("{:?}", sys.read(fd, 10).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok([])", "Ok([])"]);
+    assert_eq!(ran.lines, vec!["Ok([])", "Ok([])"]);
 }
 
 #[test]
 fn fifo_read_write_open_never_blocks() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         l.push(format!(
             "{:?}",
@@ -143,16 +122,12 @@ fn fifo_read_write_open_never_blocks() {
         ));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok(3)"]);
+    assert_eq!(ran.lines, vec!["Ok(3)"]);
 }
 
 #[test]
 fn fifo_poll_withholds_pollhup_until_a_writer_has_been_seen() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         let r = sys
             .open("/tmp/f", nonblock(OpenFlags::read_only()))
@@ -176,9 +151,8 @@ fn fifo_poll_withholds_pollhup_until_a_writer_has_been_seen() {
         l.push(format!("drained: {}", p[0].revents == POLLHUP));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec![
             "no writer yet: 0",
             "1 byte queued: true",
@@ -206,14 +180,7 @@ fn fifo_data_flows_between_unrelated_processes_and_ends_with_eof() {
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(10).await.unwrap();
         let fd = sys.open("/tmp/f", OpenFlags::read_only()).await.unwrap();
-        let mut got = Vec::new();
-        loop {
-            let d = sys.read(fd, 2).await.unwrap();
-            if d.is_empty() {
-                break;
-            }
-            got.extend(d);
-        }
+        let got = read_to_end(&sys, fd, 2).await;
         l.push(String::from_utf8(got).unwrap());
         0
     });
@@ -223,10 +190,7 @@ fn fifo_data_flows_between_unrelated_processes_and_ends_with_eof() {
 
 #[test]
 fn unread_fifo_bytes_are_dropped_when_the_last_end_closes() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         let fd = sys.open("/tmp/f", OpenFlags::read_write()).await.unwrap();
         sys.write(fd, b"lost").await.unwrap();
@@ -238,16 +202,12 @@ fn unread_fifo_bytes_are_dropped_when_the_last_end_closes() {
         l.push(format!("{:?}", sys.read(fd, 10).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok([])"]);
+    assert_eq!(ran.lines, vec!["Ok([])"]);
 }
 
 #[test]
 fn mkfifo_on_an_existing_path_is_eexist() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
         l.push(format!("{:?}", sys.mkfifo("/tmp/f").await));
         l.push(format!(
@@ -256,6 +216,5 @@ fn mkfifo_on_an_existing_path_is_eexist() {
         ));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EEXIST)", "Err(ENOENT)"]);
+    assert_eq!(ran.lines, vec!["Err(EEXIST)", "Err(ENOENT)"]);
 }

@@ -12,19 +12,16 @@ use pipelab_sim::world::World;
 /// A server (`--fixed` or not) on 7000, and one client run 0.1 s later with
 /// `client_args`; returns the world after 3 s, the client's PIPESTATUS line.
 fn exchange(server: &str, client_args: &str) -> (World, Vec<String>) {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
+    let (mut w, log) = world_running(
+        NcFlavor::Openbsd,
         "server",
-        vec![cmd(server).redir(to(1, "/tmp/server.out"))],
+        cmd(server).stdout("/tmp/server.out"),
     );
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "client",
-        vec![cmd(&format!("heartbeat-client 127.0.0.1 7000 {client_args}")).after_us(100_000)],
+        cmd(&format!("heartbeat-client 127.0.0.1 7000 {client_args}")).after_us(100_000),
     );
     w.run_until(3_000_000, |_| false);
     (w, log.lines())
@@ -100,21 +97,15 @@ fn an_honest_heartbeat_gets_its_payload_back_on_both_builds() {
 
 #[test]
 fn one_connection_may_carry_several_heartbeats() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
+    let (mut w, log) = world_running(
+        NcFlavor::Openbsd,
         "server",
-        vec![cmd("heartbeat-server 7000").redir(to(1, "/dev/null"))],
+        cmd("heartbeat-server 7000").stdout("/dev/null"),
     );
     let l = log.clone();
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(100_000).await.unwrap();
-        let s = sys.socket().await.unwrap();
-        sys.connect(s, "127.0.0.1:7000".parse().unwrap())
-            .await
-            .unwrap();
+        let s = connect_to(&sys, "127.0.0.1:7000").await;
         for (payload, claimed) in [(&b"one"[..], 3), (&b"two"[..], 8)] {
             let req = pipelab_sim::programs::heartbeat::request(payload, claimed);
             sys.write(s, &req).await.unwrap();
@@ -149,15 +140,8 @@ fn the_trace_shows_the_socket_calls_of_a_heartbeat() {
 
 #[test]
 fn a_client_with_no_server_reports_connection_refused() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "client",
-        vec![cmd("heartbeat-client 127.0.0.1 7000 bird")],
-    );
-    run(&mut w);
+    let client = cmd("heartbeat-client 127.0.0.1 7000 bird");
+    let (w, log) = run_pipeline(NcFlavor::Openbsd, "client", vec![client], TEST_UNTIL_US);
     assert_eq!(log.lines(), vec!["client PIPESTATUS=1"]);
     assert_eq!(
         terminal(&w),

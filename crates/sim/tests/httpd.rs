@@ -20,11 +20,11 @@ fn with_httpd() -> (World, Log) {
         k.write_file("/srv/secret.txt", b"not for you\n");
     }
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "httpd",
-        vec![cmd("httpd 8080 /srv/www").redir(to(2, "/tmp/httpd.err"))],
+        cmd("httpd 8080 /srv/www").stderr("/tmp/httpd.err"),
     );
     (w, log)
 }
@@ -32,11 +32,11 @@ fn with_httpd() -> (World, Log) {
 /// Runs `line` 0.1 s after the server started, its stdout to `/tmp/out`.
 fn client(line: &str) -> (World, Log) {
     let (mut w, log) = with_httpd();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "client",
-        vec![cmd(line).after_us(100_000).redir(to(1, "/tmp/out"))],
+        cmd(line).after_us(100_000).stdout("/tmp/out"),
     );
     run(&mut w);
     (w, log)
@@ -46,22 +46,12 @@ fn client(line: &str) -> (World, Log) {
 /// reads the answer to EOF.
 async fn raw_request(sys: &Sys, parts: &[&[u8]]) -> String {
     sys.sleep_us(100_000).await.unwrap();
-    let s = sys.socket().await.unwrap();
-    sys.connect(s, "127.0.0.1:8080".parse().unwrap())
-        .await
-        .unwrap();
+    let s = connect_to(sys, "127.0.0.1:8080").await;
     for p in parts {
         sys.write_all(s, p).await.unwrap();
         sys.sleep_us(10_000).await.unwrap();
     }
-    let mut all = Vec::new();
-    loop {
-        let d = sys.read(s, 65536).await.unwrap();
-        if d.is_empty() {
-            break;
-        }
-        all.extend(d);
-    }
+    let all = read_to_end(sys, s, 65536).await;
     sys.close(s).await.unwrap();
     String::from_utf8(all).unwrap()
 }
@@ -161,7 +151,7 @@ fn garbage_through_nc_is_400() {
         "client",
         vec![
             Cmd::argv(&["printf", "garbage\\r\\n\\r\\n"]).after_us(100_000),
-            cmd("nc 127.0.0.1 8080").redir(to(1, "/tmp/out")),
+            cmd("nc 127.0.0.1 8080").stdout("/tmp/out"),
         ],
     );
     run(&mut w);
@@ -244,13 +234,11 @@ fn a_request_head_over_8_kib_is_431() {
 #[test]
 fn httpd_behind_socat_fork_serves_through_the_proxy() {
     let (mut w, log) = with_httpd();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "socat",
-        vec![cmd(
-            "socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:8080",
-        )],
+        cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:8080"),
     );
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(100_000).await.unwrap();
@@ -259,7 +247,7 @@ fn httpd_behind_socat_fork_serves_through_the_proxy() {
                 &sys,
                 vec![
                     cmd(&format!("curl -s -i http://127.0.0.1:6000{path}"))
-                        .redir(to(1, &format!("/tmp/out{i}"))),
+                        .stdout(&format!("/tmp/out{i}")),
                 ],
             )
             .await;
@@ -284,13 +272,8 @@ fn httpd_behind_socat_fork_serves_through_the_proxy() {
 #[test]
 fn a_taken_port_is_reported_like_perror_and_usage_errors_exit_2() {
     let (mut w, log) = with_httpd();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "second",
-        vec![cmd("httpd 8080").after_us(100_000)],
-    );
-    spawn_pipeline(&mut w, &log, "usage", vec![cmd("httpd").after_us(200_000)]);
+    spawn_cmd(&mut w, &log, "second", cmd("httpd 8080").after_us(100_000));
+    spawn_cmd(&mut w, &log, "usage", cmd("httpd").after_us(200_000));
     run(&mut w);
     assert_eq!(
         log.lines(),

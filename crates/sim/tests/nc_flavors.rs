@@ -10,10 +10,7 @@ use pipelab_sim::world::World;
 
 /// Runs `line` once in a fresh world of `flavor`; (PIPESTATUS line, terminal).
 fn once(flavor: NcFlavor, line: &str) -> (Vec<String>, String) {
-    let mut w = world_programs(flavor);
-    let log = Log::default();
-    spawn_pipeline(&mut w, &log, "p", vec![cmd(line)]);
-    w.run_until(5_000_000, |_| false);
+    let (w, log) = run_pipeline(flavor, "p", vec![cmd(line)], 5_000_000);
     (log.lines(), terminal(&w))
 }
 
@@ -80,10 +77,12 @@ fn openbsd_argument_errors_match_the_real_texts() {
 
 #[test]
 fn traditional_l_without_p_listens_on_a_random_port() {
-    let mut w = world_programs(NcFlavor::Traditional);
-    let log = Log::default();
-    spawn_pipeline(&mut w, &log, "p", vec![cmd("nc -v -l 6000")]);
-    w.run_until(1_000_000, |_| false);
+    let (w, _) = run_pipeline(
+        NcFlavor::Traditional,
+        "p",
+        vec![cmd("nc -v -l 6000")],
+        1_000_000,
+    );
     let out = terminal(&w);
     // 6000 is read as a host (inet_aton: 0.0.23.112) that has no name.
     let (first, rest) = out.split_once('\n').unwrap();
@@ -98,23 +97,23 @@ fn traditional_l_without_p_listens_on_a_random_port() {
 fn openbsd_z_connects_and_reports_success() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "backend",
-        vec![cmd("python3 -m http.server 5000").redir(to(1, "/dev/null"))],
+        cmd("python3 -m http.server 5000").stdout("/dev/null"),
     );
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "z",
-        vec![cmd("nc -z -v 127.0.0.1 5000").after_us(100_000)],
+        cmd("nc -z -v 127.0.0.1 5000").after_us(100_000),
     );
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "x11",
-        vec![cmd("nc -z -v 127.0.0.1 6000").after_us(200_000)],
+        cmd("nc -z -v 127.0.0.1 6000").after_us(200_000),
     );
     w.run_until(1_000_000, |_| false);
     assert_eq!(log.lines(), vec!["z PIPESTATUS=0", "x11 PIPESTATUS=1"]);
@@ -131,43 +130,30 @@ fn openbsd_z_connects_and_reports_success() {
 const BACKEND_STARTUP_US: u64 = 100_000;
 
 fn naive(flavor: NcFlavor, v: &str) -> (World, Vec<String>) {
-    let mut w = world_programs(flavor);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "backend",
-        vec![
-            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-                .redir(to(1, "/dev/null"))
-                .redir(to(2, "/dev/null")),
-        ],
-    );
+    let (mut w, log) = world_with_backend(flavor, backend().quiet());
     spawn_pipeline(
         &mut w,
         &log,
         "naive",
         vec![
             cmd("sleep 10"),
-            cmd(&format!("nc {v} -l -p 6000")).redir(to(2, "/tmp/L.err")),
+            cmd(&format!("nc {v} -l -p 6000")).stderr("/tmp/L.err"),
             // After python's start-up, as a person types it after the backend.
             cmd(&format!("nc {v} 127.0.0.1 5000"))
                 .after_us(BACKEND_STARTUP_US)
-                .redir(to(1, "/tmp/C.out"))
-                .redir(to(2, "/tmp/C.err")),
+                .stdout("/tmp/C.out")
+                .stderr("/tmp/C.err"),
         ],
     );
     for (n, at) in [(1, 1_000_000), (2, 5_000_000)] {
-        spawn_pipeline(
+        spawn_cmd(
             &mut w,
             &log,
             &format!("curl{n}"),
-            vec![
-                cmd("curl -sv --max-time 3 http://127.0.0.1:6000/")
-                    .after_us(at)
-                    .redir(to(1, "/dev/null"))
-                    .redir(to(2, &format!("/tmp/curl{n}.err"))),
-            ],
+            cmd("curl -sv --max-time 3 http://127.0.0.1:6000/")
+                .after_us(at)
+                .stdout("/dev/null")
+                .stderr(&format!("/tmp/curl{n}.err")),
         );
     }
     w.run_until(15_000_000, |_| false);
@@ -179,17 +165,14 @@ fn naive(flavor: NcFlavor, v: &str) -> (World, Vec<String>) {
 fn naive_pipeline_delivers_the_response_to_the_wrong_terminal() {
     for (flavor, v) in [(NcFlavor::Openbsd, "-v"), (NcFlavor::Traditional, "-v -v")] {
         let (w, log) = naive(flavor, v);
-        assert!(
-            log.contains(&"curl1 PIPESTATUS=28".to_string()),
-            "{flavor:?} {log:?}"
-        );
-        assert!(
-            log.contains(&"curl2 PIPESTATUS=7".to_string()),
-            "{flavor:?} {log:?}"
-        );
-        assert!(
-            log.contains(&"naive PIPESTATUS=0 0 0".to_string()),
-            "{flavor:?} {log:?}"
+        assert_logged_for(
+            flavor,
+            &log,
+            &[
+                "curl1 PIPESTATUS=28",
+                "curl2 PIPESTATUS=7",
+                "naive PIPESTATUS=0 0 0",
+            ],
         );
         let c = file(&w, "/tmp/C.out");
         assert_eq!(c.len(), 210, "{flavor:?}");
@@ -211,45 +194,26 @@ fn naive_pipeline_delivers_the_response_to_the_wrong_terminal() {
 /// Ground truth §6: `while true; do nc -l -p 6000 < f | nc 127.0.0.1 5000 > f;
 /// done`, a fresh pipeline per request, here as a loop in the test process.
 fn restart_loop(flavor: NcFlavor) -> Vec<String> {
-    let mut w = world_programs(flavor);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "backend",
-        vec![
-            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-                .redir(to(1, "/dev/null"))
-                .redir(to(2, "/dev/null")),
-        ],
-    );
+    let (mut w, log) = world_with_backend(flavor, backend().quiet());
     let l = log.clone();
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(BACKEND_STARTUP_US).await.unwrap();
         sys.mkfifo("/tmp/f").await.unwrap();
         for i in 1..=5 {
-            let st = pipeline(
-                &sys,
-                vec![
-                    cmd("nc -l -p 6000").redir(from("/tmp/f")),
-                    cmd("nc 127.0.0.1 5000").redir(to(1, "/tmp/f")),
-                ],
-            )
-            .await;
+            let proxy = fifo_proxy(cmd("nc -l -p 6000"), cmd("nc 127.0.0.1 5000"));
+            let st = pipeline(&sys, proxy).await;
             l.push(format!("iter {i} PIPESTATUS={} {}", st[0], st[1]));
         }
         0
     });
     for n in 1..=5u64 {
-        spawn_pipeline(
+        spawn_cmd(
             &mut w,
             &log,
             &format!("curl{n}"),
-            vec![
-                cmd("curl -s --max-time 3 http://127.0.0.1:6000/")
-                    .after_us(n * 1_000_000)
-                    .redir(to(1, "/dev/null")),
-            ],
+            cmd("curl -s --max-time 3 http://127.0.0.1:6000/")
+                .after_us(n * 1_000_000)
+                .stdout("/dev/null"),
         );
     }
     w.run_until(10_000_000, |_| false);
@@ -261,61 +225,36 @@ fn the_restart_loop_serves_human_paced_clients_every_time() {
     for flavor in [NcFlavor::Openbsd, NcFlavor::Traditional] {
         let log = restart_loop(flavor);
         for n in 1..=5 {
-            assert!(
-                log.contains(&format!("curl{n} PIPESTATUS=0")),
-                "{flavor:?} {log:?}"
-            );
-            assert!(
-                log.contains(&format!("iter {n} PIPESTATUS=0 0")),
-                "{flavor:?} {log:?}"
-            );
+            let curl = format!("curl{n} PIPESTATUS=0");
+            let iter = format!("iter {n} PIPESTATUS=0 0");
+            assert_logged_for(flavor, &log, &[&curl, &iter]);
         }
     }
 }
 
 #[test]
 fn socat_fork_proxy_serves_every_request() {
-    let mut w = world_programs(NcFlavor::Openbsd);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "backend",
-        vec![
-            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-                .redir(to(1, "/dev/null"))
-                .redir(to(2, "/dev/null")),
-        ],
-    );
-    spawn_pipeline(
+    let (mut w, log) = world_with_backend(NcFlavor::Openbsd, backend().quiet());
+    spawn_cmd(
         &mut w,
         &log,
         "socat",
-        vec![cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:5000").after_us(100_000)],
+        cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:5000").after_us(100_000),
     );
     for n in 1..=3u64 {
-        spawn_pipeline(
+        spawn_cmd(
             &mut w,
             &log,
             &format!("curl{n}"),
-            vec![
-                cmd("curl -s --max-time 3 http://127.0.0.1:6000/")
-                    .after_us(n * 500_000)
-                    .redir(to(1, &format!("/tmp/out{n}"))),
-            ],
+            cmd("curl -s --max-time 3 http://127.0.0.1:6000/")
+                .after_us(n * 500_000)
+                .stdout(&format!("/tmp/out{n}")),
         );
     }
     w.run_until(5_000_000, |_| false);
     for n in 1..=3 {
-        assert!(
-            log.lines().contains(&format!("curl{n} PIPESTATUS=0")),
-            "{:?}",
-            log.lines()
-        );
-        assert_eq!(
-            file(&w, &format!("/tmp/out{n}")),
-            "hello from backend :5000\n"
-        );
+        assert_logged(&log.lines(), &[&format!("curl{n} PIPESTATUS=0")]);
+        assert_eq!(file(&w, &format!("/tmp/out{n}")), PAGE);
     }
     // socat is still listening: no PIPESTATUS for it.
     assert!(!log.lines().iter().any(|l| l.starts_with("socat")));
@@ -325,27 +264,20 @@ fn socat_fork_proxy_serves_every_request() {
 fn socat_logs_a_refused_backend_and_the_client_gets_an_empty_reply() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "socat",
-        vec![
-            cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:5000")
-                .redir(to(2, "/tmp/socat.err")),
-        ],
+        cmd("socat TCP-LISTEN:6000,fork,reuseaddr TCP:127.0.0.1:5000").stderr("/tmp/socat.err"),
     );
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![cmd("curl -s --max-time 3 http://127.0.0.1:6000/").after_us(100_000)],
+        cmd("curl -s --max-time 3 http://127.0.0.1:6000/").after_us(100_000),
     );
     w.run_until(2_000_000, |_| false);
-    assert!(
-        log.lines().contains(&"curl PIPESTATUS=52".to_string()),
-        "{:?}",
-        log.lines()
-    );
+    assert_logged(&log.lines(), &["curl PIPESTATUS=52"]);
     let err = file(&w, "/tmp/socat.err");
     assert!(err.starts_with("2026/11/26 00:00:00 socat["), "{err}");
     assert!(
@@ -384,11 +316,11 @@ fn a_port_in_use_gives_each_flavor_its_own_message() {
     ] {
         let mut w = world_programs(flavor);
         let log = Log::default();
-        spawn_pipeline(
+        spawn_cmd(
             &mut w,
             &log,
             "busy",
-            vec![cmd("python3 -m http.server 7000").redir(to(1, "/dev/null"))],
+            cmd("python3 -m http.server 7000").stdout("/dev/null"),
         );
         let l = log.clone();
         spawn(&mut w, move |sys| async move {
@@ -414,44 +346,22 @@ fn e_runs_a_program_on_the_connection_in_traditional_and_busybox() {
     for flavor in [NcFlavor::Traditional, NcFlavor::Busybox] {
         let mut w = world_programs(flavor);
         let log = Log::default();
-        spawn_pipeline(
-            &mut w,
-            &log,
-            "server",
-            vec![cmd("nc -l -p 7000 -e /bin/cat")],
-        );
+        spawn_cmd(&mut w, &log, "server", cmd("nc -l -p 7000 -e /bin/cat"));
         let l = log.clone();
         spawn(&mut w, move |sys| async move {
             sys.sleep_us(100_000).await.unwrap();
-            let s = sys.socket().await.unwrap();
-            sys.connect(s, "127.0.0.1:7000".parse().unwrap())
-                .await
-                .unwrap();
+            let s = connect_to(&sys, "127.0.0.1:7000").await;
             sys.write(s, b"hi\n").await.unwrap();
             sys.shutdown(s, pipelab_sim::kernel::net::Shutdown::Write)
                 .await
                 .unwrap();
-            let mut got = Vec::new();
-            loop {
-                let d = sys.read(s, 100).await.unwrap();
-                if d.is_empty() {
-                    break;
-                }
-                got.extend(d);
-            }
+            let got = read_to_end(&sys, s, 100).await;
             l.push(format!("echo {}", String::from_utf8(got).unwrap().trim()));
             0
         });
         w.run_until(2_000_000, |_| false);
         let lines = log.lines();
-        assert!(
-            lines.contains(&"echo hi".to_string()),
-            "{flavor:?} {lines:?}"
-        );
-        assert!(
-            lines.contains(&"server PIPESTATUS=0".to_string()),
-            "{flavor:?} {lines:?}"
-        );
+        assert_logged_for(flavor, &lines, &["echo hi", "server PIPESTATUS=0"]);
     }
 }
 
@@ -461,30 +371,13 @@ fn e_runs_a_program_on_the_connection_in_traditional_and_busybox() {
 #[test]
 fn back_to_back_urls_hit_the_restart_window() {
     for flavor in [NcFlavor::Openbsd, NcFlavor::Traditional] {
-        let mut w = world_programs(flavor);
-        let log = Log::default();
-        spawn_pipeline(
-            &mut w,
-            &log,
-            "backend",
-            vec![
-                cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-                    .redir(to(1, "/dev/null"))
-                    .redir(to(2, "/dev/null")),
-            ],
-        );
+        let (mut w, log) = world_with_backend(flavor, backend().quiet());
         spawn(&mut w, move |sys| async move {
             sys.sleep_us(BACKEND_STARTUP_US).await.unwrap();
             sys.mkfifo("/tmp/f").await.unwrap();
             for _ in 0..20 {
-                pipeline(
-                    &sys,
-                    vec![
-                        cmd("nc -l -p 6000").redir(from("/tmp/f")),
-                        cmd("nc 127.0.0.1 5000").redir(to(1, "/tmp/f")),
-                    ],
-                )
-                .await;
+                let proxy = fifo_proxy(cmd("nc -l -p 6000"), cmd("nc 127.0.0.1 5000"));
+                pipeline(&sys, proxy).await;
             }
             0
         });
@@ -492,12 +385,7 @@ fn back_to_back_urls_hit_the_restart_window() {
         for _ in 0..10 {
             argv.extend(["-o", "/dev/null", "http://127.0.0.1:6000/"]);
         }
-        spawn_pipeline(
-            &mut w,
-            &log,
-            "curl",
-            vec![Cmd::argv(&argv).after_us(1_000_000)],
-        );
+        spawn_cmd(&mut w, &log, "curl", Cmd::argv(&argv).after_us(1_000_000));
         w.run_until(20_000_000, |_| false);
         let codes: Vec<String> = terminal(&w).split_whitespace().map(String::from).collect();
         assert_eq!(codes.len(), 10, "{flavor:?} {codes:?}");

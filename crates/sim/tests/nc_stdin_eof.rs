@@ -37,8 +37,8 @@ fn stdin_eof(flavor: NcFlavor, args: &str, listen: bool) -> Seen {
             vec![
                 cmd(&line)
                     .after_us(100_000)
-                    .redir(from("/dev/null"))
-                    .redir(to(1, "/tmp/out")),
+                    .stdin("/dev/null")
+                    .stdout("/tmp/out"),
             ],
         )
         .await;
@@ -171,30 +171,14 @@ fn traditional_q1_exits_one_second_after_stdin_eof() {
 fn busybox_client_pipeline_writer_dies_of_sigpipe_when_the_connection_is_gone() {
     // `{ printf 'GET ...'; sleep 1; printf 'GET ...'; } | nc 127.0.0.1 6000`
     // against the BusyBox FIFO proxy: the second printf finds no reader.
-    let mut w = world_programs(NcFlavor::Busybox);
-    let log = Log::default();
-    spawn_pipeline(
-        &mut w,
-        &log,
-        "backend",
-        vec![
-            cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-                .redir(to(1, "/dev/null"))
-                .redir(to(2, "/dev/null")),
-        ],
-    );
+    let (mut w, log) = world_with_backend(NcFlavor::Busybox, backend().quiet());
     spawn(&mut w, move |sys| async move {
         sys.mkfifo("/tmp/f").await.unwrap();
-        pipeline(
-            &sys,
-            vec![
-                cmd("nc -l -p 6000").after_us(200_000).redir(from("/tmp/f")),
-                cmd("nc 127.0.0.1 5000")
-                    .after_us(200_000)
-                    .redir(to(1, "/tmp/f")),
-            ],
-        )
-        .await;
+        let proxy = fifo_proxy(
+            cmd("nc -l -p 6000").after_us(200_000),
+            cmd("nc 127.0.0.1 5000").after_us(200_000),
+        );
+        pipeline(&sys, proxy).await;
         0
     });
     let l = log.clone();

@@ -7,36 +7,30 @@ use pipelab_sim::kernel::{Disposition, Errno, Signal};
 
 #[test]
 fn a_write_to_a_pipe_with_no_readers_raises_sigpipe_and_kills_by_default() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    let pid = spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         sys.close(r).await.unwrap();
         let res = sys.write(wr, b"x").await;
         l.push(format!("survived {res:?}"));
         0
     });
-    run(&mut w);
-    assert_eq!(status(&w, pid), Some(141));
+    assert_eq!(ran.status(), Some(141));
     assert!(
-        log.lines().is_empty(),
+        ran.lines.is_empty(),
         "the process never saw the write return"
     );
-    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
-    assert!(
-        trace.contains("write(4, \"x\", 1) = -1 EPIPE (Broken pipe)"),
-        "{trace}"
+    assert_contains_all(
+        &ran.strace(),
+        &[
+            "write(4, \"x\", 1) = -1 EPIPE (Broken pipe)",
+            "+++ killed by SIGPIPE +++",
+        ],
     );
-    assert!(trace.contains("+++ killed by SIGPIPE +++"), "{trace}");
 }
 
 #[test]
 fn with_sigpipe_ignored_the_write_fails_with_epipe() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    let pid = spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
             .await
             .unwrap();
@@ -45,18 +39,14 @@ fn with_sigpipe_ignored_the_write_fails_with_epipe() {
         l.push(format!("{:?}", sys.write(wr, b"x").await));
         1
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EPIPE)"]);
-    assert_eq!(status(&w, pid), Some(1));
+    assert_eq!(ran.lines, vec!["Err(EPIPE)"]);
+    assert_eq!(ran.status(), Some(1));
 }
 
 #[test]
 fn a_reader_that_dies_breaks_the_writer_but_a_writer_that_dies_gives_eof() {
     // Writer dies: the reader sees its bytes, then EOF.
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         let child = sys
             .fork(move |c| async move {
@@ -75,16 +65,12 @@ fn a_reader_that_dies_breaks_the_writer_but_a_writer_that_dies_gives_eof() {
         sys.waitpid(child as i32, false).await.unwrap();
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok(\"bye\")", "0"]);
+    assert_eq!(ran.lines, vec!["Ok(\"bye\")", "0"]);
 }
 
 #[test]
 fn read_of_an_empty_pipe_blocks_until_a_writer_writes() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         let l2 = l.clone();
         sys.fork(move |c| async move {
@@ -103,37 +89,30 @@ fn read_of_an_empty_pipe_blocks_until_a_writer_writes() {
         ));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["writing at 2", "read late at 2"]);
-    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
-    assert!(trace.contains("read(3,  <unfinished ...>"), "{trace}");
-    assert!(
-        trace.contains("<... read resumed>\"late\", 10) = 4"),
-        "{trace}"
+    assert_eq!(ran.lines, vec!["writing at 2", "read late at 2"]);
+    assert_contains_all(
+        &ran.strace(),
+        &[
+            "read(3,  <unfinished ...>",
+            "<... read resumed>\"late\", 10) = 4",
+        ],
     );
 }
 
 #[test]
 fn read_of_an_empty_nonblocking_pipe_is_eagain() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, _wr) = sys.pipe().await.unwrap();
         sys.set_nonblock(r, true).await.unwrap();
         l.push(format!("{:?}", sys.read(r, 10).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EAGAIN)"]);
+    assert_eq!(ran.lines, vec!["Err(EAGAIN)"]);
 }
 
 #[test]
 fn a_full_pipe_blocks_its_writer_until_the_reader_drains_it() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         let l2 = l.clone();
         sys.fork(move |c| async move {
@@ -147,20 +126,12 @@ fn a_full_pipe_blocks_its_writer_until_the_reader_drains_it() {
         .unwrap();
         sys.close(wr).await.unwrap();
         sys.sleep_us(5_000_000).await.unwrap();
-        let mut total = 0;
-        loop {
-            let d = sys.read(r, 4096).await.unwrap();
-            if d.is_empty() {
-                break;
-            }
-            total += d.len();
-        }
+        let total = read_to_end(&sys, r, 4096).await.len();
         l.push(format!("read {total}"));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["wrote 100000 at 5s", "read 100000"]);
-    let blocked = w.kernel().trace.iter().any(|e| {
+    assert_eq!(ran.lines, vec!["wrote 100000 at 5s", "read 100000"]);
+    let blocked = ran.world.kernel().trace.iter().any(|e| {
         matches!(
             &e.kind,
             pipelab_sim::trace::EventKind::Blocked { name: "write", .. }
@@ -171,8 +142,7 @@ fn a_full_pipe_blocks_its_writer_until_the_reader_drains_it() {
 
 #[test]
 fn a_reader_that_exits_mid_write_gives_the_writer_a_short_count_and_sigpipe() {
-    let mut w = world();
-    let writer = spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, _| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         sys.fork(move |c| async move {
             c.close(wr).await.unwrap();
@@ -185,55 +155,38 @@ fn a_reader_that_exits_mid_write_gives_the_writer_a_short_count_and_sigpipe() {
         sys.write(wr, &[1u8; 200_000]).await.unwrap();
         0
     });
-    run(&mut w);
-    assert_eq!(status(&w, writer), Some(141));
+    assert_eq!(ran.status(), Some(141));
 }
 
 #[test]
 fn eof_is_ok_zero_not_an_error() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         sys.close(wr).await.unwrap();
         l.push(format!("{:?}", sys.read(r, 10).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok([])"]);
+    assert_eq!(ran.lines, vec!["Ok([])"]);
 }
 
 #[test]
 fn closing_an_fd_twice_is_ebadf() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, _) = sys.pipe().await.unwrap();
         sys.close(r).await.unwrap();
         l.push(format!("{:?}", sys.close(r).await));
         0
     });
-    run(&mut w);
-    assert_eq!(
-        log.lines(),
-        vec![format!("{:?}", Err::<(), _>(Errno::EBADF))]
-    );
+    assert_eq!(ran.lines, vec![format!("{:?}", Err::<(), _>(Errno::EBADF))]);
 }
 
 #[test]
 fn the_failed_write_is_traced_before_the_sigpipe_it_raises() {
-    let mut w = world();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, _| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         sys.close(r).await.unwrap();
         let _ = sys.write(wr, b"x").await;
         0
     });
-    run(&mut w);
-    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
-    let write = trace.find("= -1 EPIPE").expect("write traced");
-    let signal = trace.find("--- SIGPIPE").expect("signal traced");
-    assert!(write < signal, "{trace}");
+    assert_in_order(&ran.strace(), &["= -1 EPIPE", "--- SIGPIPE"]);
 }

@@ -5,7 +5,7 @@ mod harness;
 use harness::*;
 use pipelab_sim::kernel::fs::{Inode, OpenFlags};
 use pipelab_sim::kernel::process::State;
-use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Kernel, Limits, Signal};
+use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Limits, Signal};
 use pipelab_sim::sys::{Program, Programs, Sys, Task};
 use pipelab_sim::world::{Step, World};
 
@@ -52,8 +52,7 @@ fn world_with_probe() -> World {
 
 #[test]
 fn fork_shares_open_file_descriptions_so_offsets_are_shared() {
-    let mut w = world();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, _| async move {
         let fd = sys
             .open("/tmp/out", OpenFlags::create_truncate())
             .await
@@ -69,9 +68,8 @@ fn fork_shares_open_file_descriptions_so_offsets_are_shared() {
         sys.write(fd, b"parent").await.unwrap();
         0
     });
-    run(&mut w);
     assert_eq!(
-        w.kernel().vfs.inode("/tmp/out"),
+        ran.world.kernel().vfs.inode("/tmp/out"),
         Some(&Inode::File {
             data: b"child parent".to_vec()
         })
@@ -80,22 +78,19 @@ fn fork_shares_open_file_descriptions_so_offsets_are_shared() {
 
 #[test]
 fn exec_keeps_fds_but_closes_cloexec_ones() {
-    let mut w = world_with_probe();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged_in(world_with_probe(), |sys, _| async move {
         let (a, b) = sys.pipe().await.unwrap();
         sys.set_cloexec(b, true).await.unwrap();
         let _ = (a, b);
         sys.execve("/bin/probe", vec!["probe".into()]).await;
         1
     });
-    run(&mut w);
-    assert_eq!(terminal(&w), "fds=[3] SIGPIPE=Default SIGINT=Default\n");
+    assert_eq!(ran.terminal(), "fds=[3] SIGPIPE=Default SIGINT=Default\n");
 }
 
 #[test]
 fn exec_keeps_ignored_signals_and_resets_handled_ones() {
-    let mut w = world_with_probe();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged_in(world_with_probe(), |sys, _| async move {
         sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
             .await
             .unwrap();
@@ -105,14 +100,12 @@ fn exec_keeps_ignored_signals_and_resets_handled_ones() {
         sys.execve("/bin/probe", vec!["probe".into()]).await;
         1
     });
-    run(&mut w);
-    assert_eq!(terminal(&w), "fds=[] SIGPIPE=Ignore SIGINT=Default\n");
+    assert_eq!(ran.terminal(), "fds=[] SIGPIPE=Ignore SIGINT=Default\n");
 }
 
 #[test]
 fn fork_inherits_signal_dispositions() {
-    let mut w = world_with_probe();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged_in(world_with_probe(), |sys, _| async move {
         sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
             .await
             .unwrap();
@@ -126,30 +119,22 @@ fn fork_inherits_signal_dispositions() {
         sys.waitpid(child as i32, false).await.unwrap();
         0
     });
-    run(&mut w);
-    assert_eq!(terminal(&w), "fds=[] SIGPIPE=Ignore SIGINT=Default\n");
+    assert_eq!(ran.terminal(), "fds=[] SIGPIPE=Ignore SIGINT=Default\n");
 }
 
 #[test]
 fn execve_of_a_missing_file_is_enoent_and_the_caller_goes_on() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let e = sys.execve("/bin/nope", vec!["nope".into()]).await;
         l.push(format!("{e:?}"));
         127
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["ENOENT"]);
+    assert_eq!(ran.lines, vec!["ENOENT"]);
 }
 
 #[test]
 fn wait_reports_the_exit_code_or_128_plus_the_signal() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let a = sys.fork(|_| async move { 3 }).await.unwrap();
         let b = sys
             .fork(|c| async move {
@@ -165,8 +150,7 @@ fn wait_reports_the_exit_code_or_128_plus_the_signal() {
         }
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["3", "143"]);
+    assert_eq!(ran.lines, vec!["3", "143"]);
 }
 
 #[test]
@@ -197,10 +181,7 @@ fn a_dead_child_stays_a_zombie_until_its_parent_waits() {
 
 #[test]
 fn orphans_are_adopted_by_init() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let l2 = l.clone();
         sys.fork(move |c| async move {
             c.sleep_us(1_000_000).await.unwrap();
@@ -211,28 +192,22 @@ fn orphans_are_adopted_by_init() {
         .unwrap();
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec![format!("ppid {INIT_PID}")]);
+    assert_eq!(ran.lines, vec![format!("ppid {INIT_PID}")]);
 }
 
 #[test]
 fn sigchld_is_ignored_by_default_so_a_childs_death_does_not_kill_the_parent() {
-    let mut w = world();
-    let parent = spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, _| async move {
         sys.fork(|_| async move { 0 }).await.unwrap();
         sys.sleep_us(1000).await.unwrap();
         7
     });
-    run(&mut w);
-    assert_eq!(status(&w, parent), Some(7));
+    assert_eq!(ran.status(), Some(7));
 }
 
 #[test]
 fn a_caught_signal_interrupts_a_blocked_read_with_eintr() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: false })
             .await
             .unwrap();
@@ -249,16 +224,12 @@ fn a_caught_signal_interrupts_a_blocked_read_with_eintr() {
         l.push(format!("{:?}", sys.take_caught_signals()));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EINTR)", "[SIGUSR1]"]);
+    assert_eq!(ran.lines, vec!["Err(EINTR)", "[SIGUSR1]"]);
 }
 
 #[test]
 fn sa_restart_restarts_the_blocked_read() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: true })
             .await
             .unwrap();
@@ -275,8 +246,7 @@ fn sa_restart_restarts_the_blocked_read() {
         l.push(format!("{:?}", sys.read(r, 10).await.map(|d| d.len())));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok(5)"]);
+    assert_eq!(ran.lines, vec!["Ok(5)"]);
 }
 
 #[test]
@@ -330,10 +300,7 @@ fn an_ignored_sigterm_does_nothing() {
 
 #[test]
 fn kill_of_a_process_group_reaches_every_member() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let pg = sys.pid();
         let mut kids = Vec::new();
         for _ in 0..2 {
@@ -356,27 +323,21 @@ fn kill_of_a_process_group_reaches_every_member() {
         }
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["143", "143"]);
+    assert_eq!(ran.lines, vec!["143", "143"]);
 }
 
 #[test]
 fn waitpid_with_no_children_is_echild() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         l.push(format!("{:?}", sys.waitpid(-1, false).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(ECHILD)"]);
+    assert_eq!(ran.lines, vec!["Err(ECHILD)"]);
 }
 
 #[test]
 fn dup2_onto_an_open_fd_closes_what_it_held() {
-    let mut w = world();
-    let pid = spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, _| async move {
         let (r, wr) = sys.pipe().await.unwrap();
         sys.dup2(wr, r).await.unwrap();
         // The read end had no other fd, so the pipe lost its only reader: writing
@@ -384,16 +345,12 @@ fn dup2_onto_an_open_fd_closes_what_it_held() {
         let _ = sys.write(r, b"x").await;
         0
     });
-    run(&mut w);
-    assert_eq!(status(&w, pid), Some(141));
+    assert_eq!(ran.status(), Some(141));
 }
 
 #[test]
 fn open_takes_the_lowest_free_fd() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let a = sys.open("/dev/null", OpenFlags::read_only()).await.unwrap();
         let b = sys.open("/dev/null", OpenFlags::read_only()).await.unwrap();
         sys.close(a).await.unwrap();
@@ -401,47 +358,33 @@ fn open_takes_the_lowest_free_fd() {
         l.push(format!("{a} {b} {c}"));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["3 4 3"]);
+    assert_eq!(ran.lines, vec!["3 4 3"]);
 }
 
 #[test]
 fn a_full_fd_table_is_emfile() {
-    let mut k = Kernel::new(Limits {
+    let limits = Limits {
         max_fds: 5,
         ..Limits::default()
-    });
-    k.add_terminal();
-    let mut w = World::new(k, Programs::new(), 0);
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
-        l.push(format!(
-            "{:?}",
-            sys.open("/dev/null", OpenFlags::read_only()).await
-        ));
-        l.push(format!(
-            "{:?}",
-            sys.open("/dev/null", OpenFlags::read_only()).await
-        ));
-        l.push(format!(
-            "{:?}",
-            sys.open("/dev/null", OpenFlags::read_only()).await
-        ));
+    };
+    let ran = run_logged_in(world_with_limits(limits), |sys, l| async move {
+        for _ in 0..3 {
+            l.push(format!(
+                "{:?}",
+                sys.open("/dev/null", OpenFlags::read_only()).await
+            ));
+        }
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok(3)", "Ok(4)", "Err(EMFILE)"]);
+    assert_eq!(ran.lines, vec!["Ok(3)", "Ok(4)", "Err(EMFILE)"]);
 }
 
 #[test]
 fn a_runaway_run_stops_at_the_step_limit() {
-    let mut k = Kernel::new(Limits {
+    let mut w = world_with_limits(Limits {
         max_steps: 1000,
         ..Limits::default()
     });
-    k.add_terminal();
-    let mut w = World::new(k, Programs::new(), 0);
     spawn(&mut w, move |sys| async move {
         loop {
             sys.write(1, b"y\n").await.unwrap();
@@ -471,10 +414,7 @@ fn sleeping_advances_virtual_time_and_an_idle_world_jumps_to_the_next_timer() {
 
 #[test]
 fn poll_with_a_timeout_returns_zero_when_nothing_is_ready() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (r, _wr) = sys.pipe().await.unwrap();
         let t0 = sys.now_us();
         let mut p = [pipelab_sim::kernel::poll::PollFd::new(
@@ -488,8 +428,7 @@ fn poll_with_a_timeout_returns_zero_when_nothing_is_ready() {
         ));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok(0) after 250ms"]);
+    assert_eq!(ran.lines, vec!["Ok(0) after 250ms"]);
 }
 
 #[test]
@@ -506,15 +445,11 @@ fn a_world_where_everyone_waits_forever_is_idle() {
 
 #[test]
 fn fork_past_the_process_limit_is_eagain() {
-    let mut k = Kernel::new(Limits {
+    let limits = Limits {
         max_processes: 4,
         ..Limits::default()
-    });
-    k.add_terminal();
-    let mut w = World::new(k, Programs::new(), 0);
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    };
+    let ran = run_logged_in(world_with_limits(limits), |sys, l| async move {
         // init and this process make two; two children fit, the third does not.
         for _ in 0..3 {
             let r = sys
@@ -527,17 +462,14 @@ fn fork_past_the_process_limit_is_eagain() {
         }
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok(())", "Ok(())", "Err(EAGAIN)"]);
+    assert_eq!(ran.lines, vec!["Ok(())", "Ok(())", "Err(EAGAIN)"]);
 }
 
 #[test]
 fn exit_group_is_traced_before_the_process_is_gone() {
-    let mut w = world();
-    spawn(&mut w, |_| async move { 3 });
-    run(&mut w);
-    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
-    let call = trace.find("exit_group(3) = ?").expect("exit_group traced");
-    let gone = trace.find("+++ exited with 3 +++").expect("exit traced");
-    assert!(call < gone, "{trace}");
+    let ran = run_logged(|_, _| async move { 3 });
+    assert_in_order(
+        &ran.strace(),
+        &["exit_group(3) = ?", "+++ exited with 3 +++"],
+    );
 }

@@ -12,13 +12,13 @@ use pipelab_sim::snapshot::Snapshot;
 
 fn backend() -> Cmd {
     cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
-        .redir(to(1, "/dev/null"))
-        .redir(to(2, "/tmp/backend.err"))
+        .stdout("/dev/null")
+        .stderr("/tmp/backend.err")
 }
 
 fn proxy(backend_port: u16) -> Cmd {
     cmd(&format!("pipelab-proxy -v 6000 127.0.0.1:{backend_port}"))
-        .redir(to(2, "/tmp/proxy.err"))
+        .stderr("/tmp/proxy.err")
         .after_us(50_000)
 }
 
@@ -34,18 +34,16 @@ fn proxies(k: &Kernel) -> Vec<pipelab_sim::snapshot::ProcessView> {
 fn three_concurrent_curls_through_one_proxy_process_all_get_the_page() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "backend", vec![backend()]);
-    spawn_pipeline(&mut w, &log, "proxy", vec![proxy(5000)]);
+    spawn_cmd(&mut w, &log, "backend", backend());
+    spawn_cmd(&mut w, &log, "proxy", proxy(5000));
     for i in 0..3 {
-        spawn_pipeline(
+        spawn_cmd(
             &mut w,
             &log,
             &format!("curl{i}"),
-            vec![
-                cmd("curl -s http://127.0.0.1:6000/")
-                    .redir(to(1, &format!("/tmp/page{i}")))
-                    .after_us(200_000),
-            ],
+            cmd("curl -s http://127.0.0.1:6000/")
+                .stdout(&format!("/tmp/page{i}"))
+                .after_us(200_000),
         );
     }
     let mut most_proxies = 0;
@@ -122,7 +120,7 @@ fn the_proxy_passes_a_half_close_on_to_the_backend() {
         sys.close(c).await.unwrap();
         0
     });
-    spawn_pipeline(&mut w, &log, "proxy", vec![proxy(5000)]);
+    spawn_cmd(&mut w, &log, "proxy", proxy(5000));
     spawn_pipeline(
         &mut w,
         &log,
@@ -144,7 +142,7 @@ fn the_proxy_passes_a_half_close_on_to_the_backend() {
 fn a_refused_backend_closes_the_client_at_once_with_a_warning() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "proxy", vec![proxy(5999)]);
+    spawn_cmd(&mut w, &log, "proxy", proxy(5999));
     let l = log.clone();
     spawn(&mut w, move |sys| async move {
         sys.sleep_us(200_000).await.unwrap();
@@ -190,13 +188,13 @@ fn a_refused_backend_closes_the_client_at_once_with_a_warning() {
 fn the_proxy_ignores_sigpipe_and_sends_with_msg_nosignal() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "backend", vec![backend()]);
-    spawn_pipeline(&mut w, &log, "proxy", vec![proxy(5000)]);
-    spawn_pipeline(
+    spawn_cmd(&mut w, &log, "backend", backend());
+    spawn_cmd(&mut w, &log, "proxy", proxy(5000));
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![cmd("curl -s -o /dev/null http://127.0.0.1:6000/").after_us(200_000)],
+        cmd("curl -s -o /dev/null http://127.0.0.1:6000/").after_us(200_000),
     );
     w.run_until(3_000_000, |_| false);
     let p = &proxies(&w.kernel())[0];
@@ -208,12 +206,12 @@ fn the_proxy_ignores_sigpipe_and_sends_with_msg_nosignal() {
 fn a_second_proxy_on_the_same_port_exits_4() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "first", vec![proxy(5000)]);
-    spawn_pipeline(
+    spawn_cmd(&mut w, &log, "first", proxy(5000));
+    spawn_cmd(
         &mut w,
         &log,
         "second",
-        vec![cmd("pipelab-proxy 6000 127.0.0.1:5000").after_us(100_000)],
+        cmd("pipelab-proxy 6000 127.0.0.1:5000").after_us(100_000),
     );
     w.run_until(1_000_000, |_| false);
     assert_eq!(log.lines(), vec!["second PIPESTATUS=4"]);
@@ -228,7 +226,7 @@ fn a_second_proxy_on_the_same_port_exits_4() {
 fn rss_is_shown_for_every_measured_program() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(&mut w, &log, "backend", vec![backend()]);
+    spawn_cmd(&mut w, &log, "backend", backend());
     for (name, line) in [
         (
             "socat",
@@ -239,12 +237,7 @@ fn rss_is_shown_for_every_measured_program() {
         ("busybox", "busybox nc -l -p 7003"),
         ("proxy", "pipelab-proxy 6000 127.0.0.1:5000"),
     ] {
-        spawn_pipeline(
-            &mut w,
-            &log,
-            name,
-            vec![cmd(line).redir(to(1, "/dev/null"))],
-        );
+        spawn_cmd(&mut w, &log, name, cmd(line).stdout("/dev/null"));
     }
     spawn_pipeline(
         &mut w,
@@ -256,11 +249,11 @@ fn rss_is_shown_for_every_measured_program() {
         ],
     );
     // curl waiting on a server that accepts and never answers.
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "curl",
-        vec![cmd("curl -s http://127.0.0.1:7001/").after_us(100_000)],
+        cmd("curl -s http://127.0.0.1:7001/").after_us(100_000),
     );
     w.run_until(1_000_000, |_| false);
     let snap = Snapshot::of(&w.kernel());
@@ -292,11 +285,11 @@ fn rss_is_shown_for_every_measured_program() {
 fn bash_and_forked_shells_show_bash_rss() {
     let mut w = world_programs(NcFlavor::Openbsd);
     let log = Log::default();
-    spawn_pipeline(
+    spawn_cmd(
         &mut w,
         &log,
         "sh",
-        vec![Cmd::argv(&["bash", "-c", "sleep 1; true"])],
+        Cmd::argv(&["bash", "-c", "sleep 1; true"]),
     );
     w.run_until(500_000, |_| false);
     let snap = Snapshot::of(&w.kernel());

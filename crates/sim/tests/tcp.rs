@@ -42,10 +42,7 @@ async fn pair(sys: &Sys) -> (i32, i32) {
 
 #[test]
 fn connect_to_a_port_with_no_listener_is_refused_at_once() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let t0 = sys.now_us();
         l.push(format!("{:?}", connect(&sys, 6000).await));
         l.push(format!(
@@ -54,19 +51,15 @@ fn connect_to_a_port_with_no_listener_is_refused_at_once() {
         ));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec!["Err(ECONNREFUSED)", "within a millisecond: true"]
     );
 }
 
 #[test]
 fn nonblocking_connect_is_einprogress_then_so_error_tells_the_outcome() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         for port in [5999, 5000] {
             if port == 5000 {
                 listener(&sys, 5000, 1).await;
@@ -84,10 +77,9 @@ fn nonblocking_connect_is_einprogress_then_so_error_tells_the_outcome() {
         }
         0
     });
-    run(&mut w);
     // Measured here: refused = POLLIN|POLLOUT|POLLERR|POLLHUP (29), open = POLLOUT (4).
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec![
             "5999: Err(EINPROGRESS) revents=29 so_error=Some(ECONNREFUSED)",
             "5000: Err(EINPROGRESS) revents=4 so_error=None",
@@ -97,10 +89,7 @@ fn nonblocking_connect_is_einprogress_then_so_error_tells_the_outcome() {
 
 #[test]
 fn listen_backlog_1_completes_2_connections_then_drops_syns() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         listener(&sys, 5000, 1).await;
         for i in 0..4 {
             let fd = sys.socket().await.unwrap();
@@ -112,9 +101,8 @@ fn listen_backlog_1_completes_2_connections_then_drops_syns() {
         }
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec!["0: ok", "1: ok", "2: timeout", "3: timeout"]
     );
 }
@@ -153,10 +141,7 @@ fn a_dropped_syn_gets_in_after_a_retransmit_once_accept_makes_room() {
 
 #[test]
 fn after_the_peer_closes_recv_is_eof_and_the_first_send_succeeds() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
             .await
             .unwrap();
@@ -168,9 +153,8 @@ fn after_the_peer_closes_recv_is_eof_and_the_first_send_succeeds() {
         }
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec![
             "recv Ok([])",
             "send Ok(5)",
@@ -182,43 +166,32 @@ fn after_the_peer_closes_recv_is_eof_and_the_first_send_succeeds() {
 
 #[test]
 fn second_send_after_peer_close_raises_sigpipe() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    let pid = spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (c, a) = pair(&sys).await;
         sys.close(a).await.unwrap();
         l.push(format!("first {:?}", sys.write(c, b"hello").await));
         l.push(format!("second {:?}", sys.write(c, b"hello").await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["first Ok(5)"]);
-    assert_eq!(status(&w, pid), Some(141));
+    assert_eq!(ran.lines, vec!["first Ok(5)"]);
+    assert_eq!(ran.status(), Some(141));
 }
 
 #[test]
 fn msg_nosignal_gives_epipe_without_sigpipe() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (c, a) = pair(&sys).await;
         sys.close(a).await.unwrap();
         sys.send_nosignal(c, b"x").await.unwrap();
         l.push(format!("{:?}", sys.send_nosignal(c, b"x").await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EPIPE)"]);
+    assert_eq!(ran.lines, vec!["Err(EPIPE)"]);
 }
 
 #[test]
 fn close_with_unread_data_resets_the_peer() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (c, a) = pair(&sys).await;
         sys.write(c, b"unread").await.unwrap();
         sys.close(a).await.unwrap();
@@ -226,32 +199,24 @@ fn close_with_unread_data_resets_the_peer() {
         l.push(format!("{:?}", sys.read(c, 10).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(ECONNRESET)", "Ok([])"]);
+    assert_eq!(ran.lines, vec!["Err(ECONNRESET)", "Ok([])"]);
 }
 
 #[test]
 fn closing_a_listener_resets_the_connections_in_its_queue() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let lfd = listener(&sys, 5000, 1).await;
         let c = connect(&sys, 5000).await.unwrap();
         sys.close(lfd).await.unwrap();
         l.push(format!("{:?}", sys.read(c, 10).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(ECONNRESET)"]);
+    assert_eq!(ran.lines, vec!["Err(ECONNRESET)"]);
 }
 
 #[test]
 fn shutdown_wr_gives_the_peer_eof_while_the_other_direction_flows() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (c, a) = pair(&sys).await;
         sys.shutdown(c, Shutdown::Write).await.unwrap();
         l.push(format!("peer reads {:?}", sys.read(a, 10).await));
@@ -262,19 +227,15 @@ fn shutdown_wr_gives_the_peer_eof_while_the_other_direction_flows() {
         ));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec!["peer reads Ok([])", "client reads Ok(\"back\")"]
     );
 }
 
 #[test]
 fn tcp_states_follow_the_close_sequence() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (c, a) = pair(&sys).await;
         sys.close(c).await.unwrap();
         sys.read(a, 10).await.unwrap();
@@ -282,8 +243,7 @@ fn tcp_states_follow_the_close_sequence() {
         l.push("done");
         0
     });
-    run(&mut w);
-    let k = w.kernel();
+    let k = ran.world.kernel();
     let transitions: Vec<(TcpState, TcpState)> = k
         .trace
         .iter()
@@ -306,10 +266,7 @@ fn tcp_states_follow_the_close_sequence() {
 
 #[test]
 fn poll_flags_after_peer_fin_reset_and_own_shutdown_match_linux() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
             .await
             .unwrap();
@@ -336,9 +293,8 @@ fn poll_flags_after_peer_fin_reset_and_own_shutdown_match_linux() {
         l.push(format!("after own SHUT_RDWR {}", p[0].revents));
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec![
             format!("after peer FIN {}", POLLIN | POLLOUT),
             format!(
@@ -353,10 +309,7 @@ fn poll_flags_after_peer_fin_reset_and_own_shutdown_match_linux() {
 
 #[test]
 fn binding_a_port_in_use_is_eaddrinuse_unless_both_set_reuseport() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let a = sys.socket().await.unwrap();
         sys.bind(a, any(6000)).await.unwrap();
         sys.listen(a, 1).await.unwrap();
@@ -372,16 +325,12 @@ fn binding_a_port_in_use_is_eaddrinuse_unless_both_set_reuseport() {
         l.push(format!("{:?}", sys.bind(d, any(6001)).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EADDRINUSE)", "Ok(())"]);
+    assert_eq!(ran.lines, vec!["Err(EADDRINUSE)", "Ok(())"]);
 }
 
 #[test]
 fn connecting_sockets_get_ephemeral_ports_in_the_linux_range() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         listener(&sys, 5000, 8).await;
         for _ in 0..3 {
             let c = connect(&sys, 5000).await.unwrap();
@@ -390,16 +339,12 @@ fn connecting_sockets_get_ephemeral_ports_in_the_linux_range() {
         }
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["true"; 3]);
+    assert_eq!(ran.lines, vec!["true"; 3]);
 }
 
 #[test]
 fn a_sender_with_no_reader_blocks_when_the_window_is_full() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (c, _a) = pair(&sys).await;
         sys.set_nonblock(c, true).await.unwrap();
         let mut total = 0;
@@ -414,9 +359,8 @@ fn a_sender_with_no_reader_blocks_when_the_window_is_full() {
         }
         0
     });
-    run(&mut w);
     assert_eq!(
-        log.lines(),
+        ran.lines,
         vec![format!(
             "EAGAIN after {}",
             pipelab_sim::kernel::net::TCP_WINDOW
@@ -426,10 +370,7 @@ fn a_sender_with_no_reader_blocks_when_the_window_is_full() {
 
 #[test]
 fn data_round_trips_through_a_connection_byte_exact() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let (c, a) = pair(&sys).await;
         let payload: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let p2 = payload.clone();
@@ -440,27 +381,16 @@ fn data_round_trips_through_a_connection_byte_exact() {
         })
         .await
         .unwrap();
-        let mut got = Vec::new();
-        loop {
-            let d = sys.read(a, 1000).await.unwrap();
-            if d.is_empty() {
-                break;
-            }
-            got.extend(d);
-        }
+        let got = read_to_end(&sys, a, 1000).await;
         l.push(format!("{}", got == payload));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["true"]);
+    assert_eq!(ran.lines, vec!["true"]);
 }
 
 #[test]
 fn after_the_peers_fin_a_later_reset_still_reads_as_eof() {
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         sys.sigaction(Signal::SIGPIPE, Disposition::Ignore)
             .await
             .unwrap();
@@ -471,8 +401,7 @@ fn after_the_peers_fin_a_later_reset_still_reads_as_eof() {
         l.push(format!("{:?}", sys.read(c, 10).await));
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Ok([])"]);
+    assert_eq!(ran.lines, vec!["Ok([])"]);
 }
 
 /// Linux keeps the side that closed first in TIME-WAIT for `TCP_TIMEWAIT_LEN`
@@ -518,10 +447,7 @@ fn time_wait_lasts_60_s_then_the_socket_is_gone_and_its_port_free() {
 #[test]
 fn accept_prints_and_applies_what_each_program_passes() {
     use pipelab_sim::sys::Accept;
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         let lfd = listener(&sys, 5000, 8).await;
         let hows = [
             Accept {
@@ -548,19 +474,18 @@ fn accept_prints_and_applies_what_each_program_passes() {
         }
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EAGAIN)"]);
-    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
-    for want in [
-        "accept4(3, {sa_family=AF_INET, sin_port=htons(",
-        "}, [128 => 16], SOCK_NONBLOCK) = 5",
-        "}, [16], SOCK_CLOEXEC) = 7",
-        "accept(3, {sa_family=AF_INET, sin_port=htons(",
-        "}, [16]) = 9",
-        "accept(3, NULL, NULL) = 11",
-    ] {
-        assert!(trace.contains(want), "no `{want}` in\n{trace}");
-    }
+    assert_eq!(ran.lines, vec!["Err(EAGAIN)"]);
+    assert_contains_all(
+        &ran.strace(),
+        &[
+            "accept4(3, {sa_family=AF_INET, sin_port=htons(",
+            "}, [128 => 16], SOCK_NONBLOCK) = 5",
+            "}, [16], SOCK_CLOEXEC) = 7",
+            "accept(3, {sa_family=AF_INET, sin_port=htons(",
+            "}, [16]) = 9",
+            "accept(3, NULL, NULL) = 11",
+        ],
+    );
 }
 
 /// socket(2) as the real programs call it (strace here): nc.openbsd's client
@@ -569,10 +494,7 @@ fn accept_prints_and_applies_what_each_program_passes() {
 #[test]
 fn socket_prints_and_applies_its_type_flags() {
     use pipelab_sim::sys::SockType;
-    let mut w = world();
-    let log = Log::default();
-    let l = log.clone();
-    spawn(&mut w, move |sys| async move {
+    let ran = run_logged(|sys, l| async move {
         listener(&sys, 5000, 8).await;
         let nb = SockType {
             nonblock: true,
@@ -588,13 +510,12 @@ fn socket_prints_and_applies_its_type_flags() {
         sys.socket_as(py).await.unwrap();
         0
     });
-    run(&mut w);
-    assert_eq!(log.lines(), vec!["Err(EINPROGRESS)"]);
-    let trace = pipelab_sim::trace::strace(&w.kernel().trace);
-    for want in [
-        "socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 4",
-        "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 5",
-    ] {
-        assert!(trace.contains(want), "no `{want}` in\n{trace}");
-    }
+    assert_eq!(ran.lines, vec!["Err(EINPROGRESS)"]);
+    assert_contains_all(
+        &ran.strace(),
+        &[
+            "socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 4",
+            "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 5",
+        ],
+    );
 }

@@ -1,7 +1,10 @@
 //! A small world for kernel tests: one terminal, and processes that run async
-//! closures instead of installed programs; and, for the programs' tests, a world
-//! with every program installed plus [`pipeline`], which forks, wires and execs
-//! commands the way bash does (pipe ends first, then redirections, then execve).
+//! closures instead of installed programs ([`run_logged`] runs one and hands back
+//! what it logged); and, for the programs' tests, a world with every program
+//! installed plus [`pipeline`], which forks, wires and execs commands the way
+//! bash does (pipe ends first, then redirections, then execve). The last
+//! sections hold the steps, look-ups and assertions that several test files
+//! share.
 
 #![allow(dead_code)]
 
@@ -9,7 +12,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use pipelab_sim::kernel::{Kernel, Pid};
+use pipelab_sim::kernel::{Kernel, Limits, Pid};
 use pipelab_sim::sys::{Programs, Sys};
 use pipelab_sim::world::{Step, World};
 
@@ -24,6 +27,13 @@ pub fn world_with(programs: Programs, seed: u64) -> World {
     let mut k = Kernel::default();
     k.add_terminal();
     World::new(k, programs, seed)
+}
+
+/// [`world`] with a kernel whose limits are `limits`.
+pub fn world_with_limits(limits: Limits) -> World {
+    let mut k = Kernel::new(limits);
+    k.add_terminal();
+    World::new(k, Programs::new(), 0)
 }
 
 /// Starts a process (a child of init, on terminal 0) running `body`; its return
@@ -61,6 +71,56 @@ impl Log {
     }
     pub fn lines(&self) -> Vec<String> {
         self.0.borrow().clone()
+    }
+}
+
+/// A finished run of one test process: the world afterwards, the process, and
+/// the lines it logged.
+pub struct Ran {
+    pub world: World,
+    pub pid: Pid,
+    pub lines: Vec<String>,
+}
+
+impl Ran {
+    /// The exit status the shell would show for the process.
+    pub fn status(&self) -> Option<i32> {
+        status(&self.world, self.pid)
+    }
+    /// The strace-like text of the whole run.
+    pub fn strace(&self) -> String {
+        strace(&self.world)
+    }
+    /// Everything written to terminal 0.
+    pub fn terminal(&self) -> String {
+        terminal(&self.world)
+    }
+}
+
+/// Runs `body` as the only test process of a fresh [`world`] until nothing can
+/// move; `body` gets the log whose lines [`Ran`] hands back.
+pub fn run_logged<F, Fut>(body: F) -> Ran
+where
+    F: FnOnce(Sys, Log) -> Fut,
+    Fut: Future<Output = i32> + 'static,
+{
+    run_logged_in(world(), body)
+}
+
+/// [`run_logged`] in a world made for the test (other programs, other limits).
+pub fn run_logged_in<F, Fut>(mut w: World, body: F) -> Ran
+where
+    F: FnOnce(Sys, Log) -> Fut,
+    Fut: Future<Output = i32> + 'static,
+{
+    let log = Log::default();
+    let l = log.clone();
+    let pid = spawn(&mut w, move |sys| body(sys, l));
+    run(&mut w);
+    Ran {
+        world: w,
+        pid,
+        lines: log.lines(),
     }
 }
 
@@ -152,7 +212,32 @@ impl Cmd {
         self.delay_us = us;
         self
     }
+    /// `< path`.
+    pub fn stdin(self, path: &str) -> Cmd {
+        self.redir(from(path))
+    }
+    /// `> path`.
+    pub fn stdout(self, path: &str) -> Cmd {
+        self.redir(to(1, path))
+    }
+    /// `2> path`.
+    pub fn stderr(self, path: &str) -> Cmd {
+        self.redir(to(2, path))
+    }
+    /// `> /dev/null 2> /dev/null`.
+    pub fn quiet(self) -> Cmd {
+        self.stdout("/dev/null").stderr("/dev/null")
+    }
 }
+
+/// The ground truth's backend, serving [`world_programs`]' page on port 5000;
+/// its output goes where the caller redirects it.
+pub fn backend() -> Cmd {
+    cmd("python3 -m http.server 5000 --bind 127.0.0.1 --directory /srv/www")
+}
+
+/// The page [`backend`] serves.
+pub const PAGE: &str = "hello from backend :5000\n";
 
 /// What bash's forked child does before `execve`: pipe ends onto 0/1, then the
 /// redirections in order, then exec. Exit 127/126 like bash when exec fails.
@@ -245,6 +330,42 @@ pub fn spawn_pipeline(w: &mut World, log: &Log, name: &str, cmds: Vec<Cmd>) -> P
     })
 }
 
+/// Starts a pipeline in a fresh [`world_programs`] (its PIPESTATUS logged as
+/// `"NAME PIPESTATUS=..."`) and runs the world until `until_us`.
+pub fn run_pipeline(flavor: NcFlavor, name: &str, cmds: Vec<Cmd>, until_us: u64) -> (World, Log) {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    spawn_pipeline(&mut w, &log, name, cmds);
+    w.run_until(until_us, |_| false);
+    (w, log)
+}
+
+/// [`spawn_pipeline`] of one command.
+pub fn spawn_cmd(w: &mut World, log: &Log, name: &str, cmd: Cmd) -> Pid {
+    spawn_pipeline(w, log, name, vec![cmd])
+}
+
+/// A [`world_programs`] of `flavor` and its log, with `server` started at t=0
+/// and its PIPESTATUS logged as `name`.
+pub fn world_running(flavor: NcFlavor, name: &str, server: Cmd) -> (World, Log) {
+    let mut w = world_programs(flavor);
+    let log = Log::default();
+    spawn_cmd(&mut w, &log, name, server);
+    (w, log)
+}
+
+/// [`world_running`] the `backend` (the [`backend`] command, redirected as the
+/// test needs), logged as `backend`.
+pub fn world_with_backend(flavor: NcFlavor, backend: Cmd) -> (World, Log) {
+    world_running(flavor, "backend", backend)
+}
+
+/// The seed's FIFO proxy, `LISTENER < /tmp/f | CONNECTOR > /tmp/f`; the caller
+/// makes the FIFO.
+pub fn fifo_proxy(listener: Cmd, connector: Cmd) -> Vec<Cmd> {
+    vec![listener.stdin("/tmp/f"), connector.stdout("/tmp/f")]
+}
+
 /// The contents of a regular file in the VFS, as text.
 pub fn file(w: &World, path: &str) -> String {
     match w.kernel().vfs.inode(path) {
@@ -258,4 +379,97 @@ pub fn file(w: &World, path: &str) -> String {
 /// The strace-like text of the whole run.
 pub fn strace(w: &World) -> String {
     pipelab_sim::trace::strace(&w.kernel().trace)
+}
+
+// ------------------------------------------------------------ syscall steps
+
+/// `socket(2)` and `connect(2)` to `addr` (`"127.0.0.1:PORT"`), as a client
+/// that expects the server to be there.
+pub async fn connect_to(sys: &Sys, addr: &str) -> Fd {
+    let s = sys.socket().await.unwrap();
+    sys.connect(s, addr.parse().unwrap()).await.unwrap();
+    s
+}
+
+/// Reads `fd` in reads of at most `count` bytes until EOF.
+pub async fn read_to_end(sys: &Sys, fd: Fd, count: usize) -> Vec<u8> {
+    let mut all = Vec::new();
+    loop {
+        let d = sys.read(fd, count).await.unwrap();
+        if d.is_empty() {
+            return all;
+        }
+        all.extend(d);
+    }
+}
+
+// ------------------------------------------------------- a finished run
+
+/// The first process that ran `argv0`.
+pub fn pid_of(w: &World, argv0: &str) -> Pid {
+    w.kernel()
+        .procs
+        .values()
+        .find(|p| p.argv.first().map(String::as_str) == Some(argv0))
+        .map(|p| p.pid)
+        .unwrap_or_else(|| panic!("no process ran {argv0}"))
+}
+
+/// The completed syscalls of `pid`, as (name, strace text).
+pub fn syscalls_of(w: &World, pid: Pid) -> Vec<(&'static str, String)> {
+    w.kernel()
+        .trace
+        .iter()
+        .filter(|e| e.pid == Some(pid))
+        .filter_map(|e| match &e.kind {
+            pipelab_sim::trace::EventKind::Syscall { name, text, .. } => {
+                Some((*name, text.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- assertions
+
+/// Asserts that `text` (a trace, a log file) contains each of `wants`.
+pub fn assert_contains_all(text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "no `{want}` in\n{text}");
+    }
+}
+
+/// Asserts that the first occurrence of each of `wants` in `text` comes after
+/// the first occurrence of the one before it.
+pub fn assert_in_order(text: &str, wants: &[&str]) {
+    let at = |want: &str| {
+        text.find(want)
+            .unwrap_or_else(|| panic!("no `{want}` in\n{text}"))
+    };
+    for pair in wants.windows(2) {
+        assert!(
+            at(pair[0]) < at(pair[1]),
+            "`{}` is not before `{}` in\n{text}",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+/// Asserts that the log has each of `wants` among its lines.
+pub fn assert_logged(lines: &[String], wants: &[&str]) {
+    for want in wants {
+        assert!(lines.iter().any(|l| l == want), "no {want:?} in {lines:?}");
+    }
+}
+
+/// [`assert_logged`] for one case of a table (a flavor, a seed), which a
+/// failure names.
+pub fn assert_logged_for(case: impl std::fmt::Debug, lines: &[String], wants: &[&str]) {
+    for want in wants {
+        assert!(
+            lines.iter().any(|l| l == want),
+            "{case:?}: no {want:?} in {lines:?}"
+        );
+    }
 }
