@@ -99,7 +99,6 @@ fn stdin_eof(flavor: NcFlavor, args: &str, listen: bool) -> Seen {
         Some(pipelab_sim::kernel::fs::Inode::File { data }) => data.clone(),
         _ => Vec::new(),
     };
-    let _ = OpenFlags::read_only();
     Seen {
         peer_eof_ms,
         late_data_delivered: out == b"late\n",
