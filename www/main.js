@@ -149,11 +149,14 @@ function open(state) {
 function refreshRun() {
   const pg = app.pg;
   app.info = pg.info();
-  app.events = pg.events(0, app.info.end);
-  app.lines = traceLines(app.events);
+  // The layout reads an outline of the whole run; the trace panel and each step
+  // fetch their own events, so a 200,000-step loop costs no more than a lesson.
+  const outline = pg.outline();
+  app.traceWindow = null;
   const lesson = lessonFor(app.state);
   const labels = app.info.terminals.map((t) => t.label);
-  app.layout = layoutRun(app.events, labels);
+  app.layout = layoutRun(outline, labels);
+  arrange();
   const presets = lesson?.presets ?? [];
   app.showCosts = !!lesson?.showCosts;
   app.panes = buildTerminals(ui.terminals, app.info.terminals, presets, app.histories, {
@@ -162,11 +165,10 @@ function refreshRun() {
     onEof: (t) => act(() => typeInput({ step: app.pg.position(), terminal: t, text: '!eof' })),
   });
   ui.timeline.max = String(app.info.end);
-  const pids = tracePids(app.events);
+  const pids = tracePids(outline);
   ui.traceFilter.replaceChildren(new Option('all', ''), ...pids.map((p) => new Option(String(p), String(p))));
   if (app.filterPid !== null && !pids.includes(app.filterPid)) app.filterPid = null;
   ui.traceFilter.value = app.filterPid === null ? '' : String(app.filterPid);
-  renderTrace(ui.traceList, app.lines, app.filterPid);
   if (lesson) {
     ui.lessonTitle.textContent = lesson.title;
     renderRichText(ui.lessonIntro, lesson.intro);
@@ -185,18 +187,39 @@ function lessonFor(state) {
 }
 
 // The diagram's arrangement (columns side by side or in bands, kernel objects
-// beside or below): whichever the panel shows largest. It depends on the run and
-// the panel's size, never on the step, so nothing moves while stepping.
-function arrangement() {
+// beside or below): whichever the panel shows largest. Chosen per run and panel
+// size, never per step, so nothing moves while stepping. A small world is drawn
+// a little larger, not blown up to fill the panel (more so when presenting).
+function arrange() {
+  ui.svg.style.maxWidth = ui.svg.style.maxHeight = '';
   const { width: w, height: h } = ui.svg.getBoundingClientRect();
   const all = arrangements(app.layout);
-  if (!w || !h) return all[0];
   const scale = (a) => {
     const shape = diagramShape(app.layout, a);
     return Math.min(w / shape.width, h / shape.height);
   };
   // Ties go to the first, the plainest.
-  return all.reduce((best, a) => (scale(a) > scale(best) * 1.02 ? a : best));
+  app.arrangement = w && h ? all.reduce((best, a) => (scale(a) > scale(best) * 1.02 ? a : best)) : all[0];
+  const shape = diagramShape(app.layout, app.arrangement);
+  const most = app.state.present ? 2.5 : 1.3;
+  ui.svg.style.maxWidth = `${Math.round(shape.width * most)}px`;
+  ui.svg.style.maxHeight = `${Math.round(shape.height * most)}px`;
+}
+
+// The trace panel holds the lines of the positions around the current one (a
+// whole lesson fits), and is rebuilt only when the position nears its edge.
+const TRACE_SPAN = 3000;
+function showTraceAround(position) {
+  const w = app.traceWindow;
+  const end = app.info.end;
+  const inside = w && position >= w.from && position <= w.to;
+  const nearEdge = w && ((w.from > 1 && position < w.from + TRACE_SPAN / 4) || (w.to < end && position > w.to - TRACE_SPAN / 4));
+  if (inside && !nearEdge) return;
+  const from = Math.max(1, position - TRACE_SPAN / 2);
+  const to = Math.min(end, from + TRACE_SPAN);
+  app.traceWindow = { from, to };
+  const lines = traceLines(app.pg.events(from, to));
+  renderTrace(ui.traceList, lines, app.filterPid, { before: from > 1 ? from : null, after: to < end ? to : null });
 }
 
 // Redraws everything that depends on the position.
@@ -204,8 +227,8 @@ function draw() {
   const pg = app.pg;
   const snap = pg.snapshot();
   const position = snap.position;
-  const stepEvents = position > 0 ? app.events.filter((e) => e.step === position - 1) : [];
-  renderDiagram(ui.svg, diagramModel(snap, stepEvents, app.layout, arrangement()));
+  const stepEvents = position > 0 ? pg.events(position, position) : [];
+  renderDiagram(ui.svg, diagramModel(snap, stepEvents, app.layout, app.arrangement));
   renderMemory(ui.memory, memoryModel(snap));
   // The costs table belongs to the lessons that compare servers.
   renderCosts(ui.costs, app.showCosts ? costsModel(snap) : []);
@@ -214,6 +237,7 @@ function draw() {
   updateTerminals(app.panes, snap, terminalsWritten(stepEvents));
   ui.timeline.value = String(position);
   ui.position.textContent = `${position} / ${app.info.end}`;
+  showTraceAround(position);
   highlightTrace(ui.traceList, position, true);
   ui.back.disabled = position === 0;
   ui.step.disabled = position >= app.info.end;
@@ -304,6 +328,8 @@ function setPresent(on) {
   document.body.classList.toggle('present', on);
   ui.present.setAttribute('aria-pressed', String(on));
   if (app.state) app.state.present = on;
+  // The diagram's panel has a new size.
+  if (app.layout) arrange();
 }
 
 function wireControls() {
@@ -337,7 +363,8 @@ function wireControls() {
   });
   ui.traceFilter.addEventListener('change', () => {
     app.filterPid = ui.traceFilter.value === '' ? null : Number(ui.traceFilter.value);
-    renderTrace(ui.traceList, app.lines, app.filterPid);
+    app.traceWindow = null;
+    showTraceAround(app.pg.position());
     highlightTrace(ui.traceList, app.pg.position(), true);
   });
   ui.traceList.addEventListener('click', (event) => {
@@ -353,6 +380,7 @@ function wireControls() {
     resizing = true;
     requestAnimationFrame(() => {
       resizing = false;
+      arrange();
       draw();
     });
   });

@@ -310,8 +310,9 @@ export function traceLines(events) {
 }
 
 // The pids that appear in a run's trace, for the filter.
+// The processes of a run (from its outline or its events), for the trace filter.
 export function tracePids(events) {
-  return [...new Set(events.filter((e) => e.line && e.pid).map((e) => e.pid))].sort((a, b) => a - b);
+  return [...new Set(events.filter((e) => e.type === 'spawn').map((e) => e.pid))].sort((a, b) => a - b);
 }
 
 // The terminals written to in this step (`/dev/pts/N` is terminal N).

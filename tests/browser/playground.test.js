@@ -216,6 +216,26 @@ test('Back restores the earlier view exactly', async () => {
   await page.close();
 });
 
+test('an endless loop runs to the step bound and the page holds a window of it: trace lines around the step, the terminal\'s last lines', async () => {
+  const { page, problems } = await open(`?t=${encodeURIComponent('while true; do echo x; done')}`);
+  assert.ok((await end(page)) >= 200_000, `the run ends at ${await end(page)}`);
+  const lines = page.locator('#trace-list li[data-position]');
+  assert.ok((await lines.count()) <= 3002, `${await lines.count()} trace lines`);
+  assert.match(await page.locator('#trace-list li.more').last().textContent(), /later lines: go on past step \d+/);
+  await page.keyboard.press('End');
+  assert.equal(await position(page), await end(page));
+  // The trace follows the position: the last line is there, and the note is for earlier ones.
+  assert.equal(await page.locator('#trace-list li.current').count(), 1);
+  assert.match(await page.locator('#trace-list li.current').textContent(), /write\(1, "x\\n", 2\) = 2/);
+  assert.match(await page.locator('#trace-list li.more').first().textContent(), /earlier lines/);
+  const shown = await page.locator('.term-out').first().textContent();
+  assert.equal(shown.split('\n').filter((l) => l === 'x').length, 1000, 'a scrollback of 1000 lines');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await position(page), (await end(page)) - 1);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a link restores a run at its step, and the page keeps its link current', async () => {
   const { page } = await open('?lesson=fifo-once&nc=traditional&step=140');
   assert.equal(await position(page), 140);

@@ -146,3 +146,13 @@ test('every arrangement of a five-terminal run keeps cards and cells apart and i
     assert.deepEqual(diagramShape(layout, a), { width: vm.width, height: vm.height }, JSON.stringify(a));
   }
 });
+
+test('a terminal pane keeps the last lines only, like a scrollback', async () => {
+  const { scrollback, SCROLLBACK_LINES } = await import('../../www/render/terminals.js');
+  assert.equal(scrollback('$ echo hi\nhi\n$ '), '$ echo hi\nhi\n$ ');
+  const lines = Array.from({ length: 3 * SCROLLBACK_LINES }, (_, i) => `line ${i}\n`).join('');
+  const kept = scrollback(`${lines}$ `);
+  assert.equal(kept.split('\n').length, SCROLLBACK_LINES + 1, 'the last lines and the prompt');
+  assert.ok(kept.startsWith(`line ${2 * SCROLLBACK_LINES}\n`), kept.slice(0, 20));
+  assert.ok(kept.endsWith(`line ${3 * SCROLLBACK_LINES - 1}\n$ `));
+});

@@ -82,10 +82,23 @@ export function buildTerminals(container, terminals, presets, histories, handler
   return panes;
 }
 
+// Like a terminal's scrollback, a pane keeps the last lines only: a loop can
+// print 200,000 of them, and laying those out again at every step stalls the page.
+export const SCROLLBACK_LINES = 1000;
+
+export function scrollback(text) {
+  let at = text.length;
+  for (let n = 0; n <= SCROLLBACK_LINES; n++) {
+    at = text.lastIndexOf('\n', at - 1);
+    if (at < 0) return text;
+  }
+  return text.slice(at + 1);
+}
+
 export function updateTerminals(panes, snapshot, written) {
   panes.forEach((p, i) => {
     p.pane.classList.toggle('written', written.has(i));
-    const text = snapshot.terminals[i]?.output ?? '';
+    const text = scrollback(snapshot.terminals[i]?.output ?? '');
     if (p.out.textContent !== text) {
       p.out.textContent = text;
       p.out.scrollTop = p.out.scrollHeight;

@@ -1,8 +1,11 @@
 // The trace panel: strace -f lines, the current step's lines highlighted.
 // Built once per run (`renderTrace`), then only re-highlighted (`highlightTrace`).
 
-export function renderTrace(list, lines, filterPid) {
+// `more.before` / `more.after`: the first and last position shown, when the
+// lines stop short of the run's start or end.
+export function renderTrace(list, lines, filterPid, more = {}) {
   const items = [];
+  if (more.before) items.push(note(`… earlier lines: go back before step ${more.before}`));
   for (const line of lines) {
     if (filterPid !== null && line.pid !== filterPid) continue;
     const li = document.createElement('li');
@@ -16,7 +19,15 @@ export function renderTrace(list, lines, filterPid) {
     li.append(pos, text);
     items.push(li);
   }
+  if (more.after) items.push(note(`… later lines: go on past step ${more.after}`));
   list.replaceChildren(...items);
+}
+
+function note(text) {
+  const li = document.createElement('li');
+  li.className = 'more';
+  li.textContent = text;
+  return li;
 }
 
 export function highlightTrace(list, position, scroll) {

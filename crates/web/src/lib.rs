@@ -12,13 +12,15 @@
 
 #![forbid(unsafe_code)]
 
+use pipelab_sim::kernel::WaitKey;
 use pipelab_sim::lessons::{self, Lesson};
 use pipelab_sim::narrate;
 use pipelab_sim::programs::bash::syntax;
 use pipelab_sim::run::{NcFlavor, RunConfig};
 use pipelab_sim::session::{InputKind, Session, TerminalMode};
 use pipelab_sim::snapshot::Snapshot;
-use pipelab_sim::trace::Event;
+use pipelab_sim::trace::{Event, EventKind};
+use pipelab_sim::vecmap::{VecMap, VecSet};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -141,6 +143,27 @@ pub struct EventOut<'a> {
     event: &'a Event,
     line: Option<String>,
     key: bool,
+}
+
+/// The pipes, FIFOs and sockets an event touches, named as the trace names them
+/// (the page's layout keys: `pipe:[3]`, `socket:[2]`, a FIFO's path in /tmp).
+fn object_keys(e: &Event) -> Vec<String> {
+    match &e.kind {
+        EventKind::Syscall {
+            object: Some(o), ..
+        } if o.starts_with("pipe:[") || o.starts_with("socket:[") || o.starts_with("/tmp/") => {
+            vec![o.to_string()]
+        }
+        EventKind::Blocked { on, .. } => on
+            .iter()
+            .filter_map(|k| match k {
+                WaitKey::Pipe(p) => Some(format!("pipe:[{}]", p.0)),
+                WaitKey::Socket(s) => Some(format!("socket:[{}]", s.0)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// What the page needs to know about a run as a whole.
@@ -287,15 +310,55 @@ impl Core {
 
     /// Events of positions `from..=to` of the whole known run.
     pub fn events(&self, from: u64, to: u64) -> Vec<EventOut<'_>> {
-        self.trace
+        // The trace is in step order: the position `p` is made by step `p - 1`.
+        let start = self.trace.partition_point(|e| e.step + 1 < from);
+        let end = self.trace.partition_point(|e| e.step < to);
+        self.trace[start..end.max(start)]
             .iter()
-            .filter(|e| e.step + 1 >= from && e.step < to)
             .map(|e| EventOut {
                 event: e,
                 line: e.strace_line(),
                 key: narrate::is_key(e),
             })
             .collect()
+    }
+
+    /// What the page's layout needs of the whole run, without the trace lines:
+    /// every spawn, exit and TCP state change, and of the events that touch a
+    /// pipe, FIFO or socket only the first and the last for each (the layout
+    /// gives an object a cell for that span). A 200,000-step loop is a handful.
+    pub fn outline(&self) -> Vec<EventOut<'_>> {
+        let mut last = VecMap::new();
+        for (i, e) in self.trace.iter().enumerate() {
+            for key in object_keys(e) {
+                last.insert(key, i);
+            }
+        }
+        let mut seen = VecSet::new();
+        let mut out = Vec::new();
+        for (i, e) in self.trace.iter().enumerate() {
+            let keep = match e.kind {
+                EventKind::Spawn { .. } | EventKind::Exit { .. } | EventKind::TcpState { .. } => {
+                    true
+                }
+                _ => {
+                    let mut keep = false;
+                    for key in object_keys(e) {
+                        keep |= last.get(&key) == Some(&i);
+                        keep |= seen.insert(key);
+                    }
+                    keep
+                }
+            };
+            if keep {
+                out.push(EventOut {
+                    event: e,
+                    line: None,
+                    key: narrate::is_key(e),
+                });
+            }
+        }
+        out
     }
 
     /// The current position told in words.
@@ -471,6 +534,13 @@ impl Playground {
         to_js(&self.core.events(from, to))
     }
 
+    /// The events the page's layout needs from the whole run (every spawn, exit
+    /// and TCP state change; the first and last touch of each pipe, FIFO and
+    /// socket), without trace lines: cheap even for the longest run.
+    pub fn outline(&self) -> Result<JsValue, JsError> {
+        to_js(&self.core.outline())
+    }
+
     /// `{step, text, man, key}` for the current position.
     pub fn narration(&self) -> Result<JsValue, JsError> {
         to_js(&self.core.narration())
@@ -624,6 +694,63 @@ mod tests {
                  (regenerate natively: PIPELAB_BLESS=1 cargo test -p pipelab-web)"
             );
         }
+    }
+
+    /// What the layout reads of a list of events: spawns and exits, TCP state
+    /// changes, and the first and last position of each object.
+    fn layout_facts(events: &[EventOut<'_>]) -> (Vec<String>, Vec<(String, u64, u64)>) {
+        let mut lives = Vec::new();
+        let mut spans: Vec<(String, u64, u64)> = Vec::new();
+        for e in events {
+            match e.event.kind {
+                EventKind::Spawn { .. } | EventKind::Exit { .. } | EventKind::TcpState { .. } => {
+                    lives.push(format!("{} {:?}", e.event.step, e.event.kind))
+                }
+                _ => {}
+            }
+            for key in object_keys(e.event) {
+                match spans.iter_mut().find(|(k, ..)| *k == key) {
+                    Some(span) => span.2 = e.event.step,
+                    None => spans.push((key, e.event.step, e.event.step)),
+                }
+            }
+        }
+        (lives, spans)
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_outline_tells_the_layout_what_the_whole_trace_does() {
+        for name in ["fifo-once", "concurrency", "chunks"] {
+            let c = Core::from_lesson(name, "openbsd").unwrap();
+            let (all, outline) = (c.events(0, c.end()), c.outline());
+            assert_eq!(layout_facts(&outline), layout_facts(&all), "{name}");
+            assert!(outline.len() < all.len(), "{name}: the outline is shorter");
+        }
+        // An endless loop: the longest run a page can get, outlined in a few events.
+        let c =
+            Core::from_scripts(vec!["while true; do echo x; done".into()], "openbsd", 0).unwrap();
+        assert!(
+            c.end() >= MAX_RUN_STEPS,
+            "the run goes on to the step bound"
+        );
+        assert!(c.outline().len() < 20, "{} events", c.outline().len());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn events_of_a_window_are_those_of_its_positions() {
+        let c = Core::from_lesson("fifo-once", "openbsd").unwrap();
+        let window = c.events(40, 60);
+        assert!(!window.is_empty());
+        assert!(window.iter().all(|e| (39..60).contains(&e.event.step)));
+        let all = c.events(0, c.end());
+        let inside = all
+            .iter()
+            .filter(|e| (39..60).contains(&e.event.step))
+            .count();
+        assert_eq!(window.len(), inside);
+        assert!(c.events(c.end() + 1, c.end() + 5).is_empty());
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
