@@ -296,20 +296,48 @@ impl Serialize for StraceText {
 }
 
 /// The whole trace as `strace -f -tt` text: pid, virtual wall-clock time, call.
+///
+/// As strace does, a call that blocked prints as one whole line (at the time it
+/// was entered) when no other line came before it resumed; only an interrupted
+/// one is split into `<unfinished ...>` and `<... resumed>`. (The page keeps the
+/// two halves: there they are two steps, the block and the wake-up.)
 pub fn strace_timed(events: &[Event]) -> String {
+    let printed: Vec<(&Event, String)> = events
+        .iter()
+        .filter_map(|e| e.strace_line().map(|line| (e, line)))
+        .collect();
     let mut out = String::new();
-    for e in events {
-        if let Some(line) = e.strace_line() {
-            let (pid, rest) = line.split_at(6.min(line.len()));
-            let t = e.time_us;
-            let (h, m, s, us) = (
-                t / 3_600_000_000,
-                t / 60_000_000 % 60,
-                t / 1_000_000 % 60,
-                t % 1_000_000,
-            );
-            out.push_str(&format!("{pid}{h:02}:{m:02}:{s:02}.{us:06} {rest}\n"));
-        }
+    let mut i = 0;
+    while i < printed.len() {
+        let (e, line) = &printed[i];
+        let whole = match (&e.kind, printed.get(i + 1)) {
+            (EventKind::Blocked { .. }, Some((next, _))) if next.pid == e.pid => match &next.kind {
+                EventKind::Syscall {
+                    text,
+                    resumed: true,
+                    ..
+                } => Some(format!("{:<5} {}", e.pid.unwrap_or(0), text.as_str())),
+                _ => None,
+            },
+            _ => None,
+        };
+        let line = match &whole {
+            Some(whole) => {
+                i += 1;
+                whole
+            }
+            None => line,
+        };
+        let (pid, rest) = line.split_at(6.min(line.len()));
+        let t = e.time_us;
+        let (h, m, s, us) = (
+            t / 3_600_000_000,
+            t / 60_000_000 % 60,
+            t / 1_000_000 % 60,
+            t % 1_000_000,
+        );
+        out.push_str(&format!("{pid}{h:02}:{m:02}:{s:02}.{us:06} {rest}\n"));
+        i += 1;
     }
     out
 }
@@ -399,6 +427,46 @@ mod tests {
         assert_eq!(
             blocked.strace_line().unwrap(),
             "12    read(0,  <unfinished ...>"
+        );
+    }
+
+    #[test]
+    fn the_timed_trace_splits_a_blocked_call_only_when_another_line_comes_between() {
+        let at = |t, pid, kind| Event {
+            step: 1,
+            time_us: t,
+            pid: Some(pid),
+            kind,
+        };
+        let blocked = || EventKind::Blocked {
+            name: "read",
+            text: "read(0, ".into(),
+            on: Vec::new(),
+        };
+        let resumed = || EventKind::Syscall {
+            name: "read",
+            text: "read(0, \"hi\", 16384) = 2".into(),
+            ret: 2,
+            errno: None,
+            fd: Some(0),
+            object: None,
+            bytes: Some(2),
+            resumed: true,
+            entered: "read(0, ".len(),
+        };
+        // Uninterrupted: one line, at the time the call was entered.
+        let whole = strace_timed(&[at(5, 12, blocked()), at(9, 12, resumed())]);
+        assert_eq!(whole, "12    00:00:00.000005 read(0, \"hi\", 16384) = 2\n");
+        // Another process's line in between: strace's two halves.
+        let exit = EventKind::Exit {
+            status: ExitStatus::Code(0),
+        };
+        let split = strace_timed(&[at(5, 12, blocked()), at(7, 13, exit), at(9, 12, resumed())]);
+        assert_eq!(
+            split,
+            "12    00:00:00.000005 read(0,  <unfinished ...>\n\
+             13    00:00:00.000007 +++ exited with 0 +++\n\
+             12    00:00:00.000009 <... read resumed>\"hi\", 16384) = 2\n"
         );
     }
 }
