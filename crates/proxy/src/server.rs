@@ -7,9 +7,10 @@
 //! CPU per request than tokio's work-stealing runtime here.
 //!
 //! Whichever worker wakes first may accept a whole burst of connections, so a
-//! worker that finds itself ahead of the least loaded one hands the
-//! new connection over (deregistered from its reactor, sent through a channel,
-//! registered in the other's). Balanced, without a cost per byte or per wakeup.
+//! worker that finds itself ahead of the least loaded one hands the new connection
+//! over through a channel. A connection is registered with a reactor (`epoll_ctl`)
+//! only once it is known which worker serves it, so a hand-off costs no syscall of
+//! its own. Balanced, without a cost per byte or per wakeup.
 
 use std::io;
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::unix::AsyncFd;
+use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::{sleep, timeout};
@@ -127,7 +129,10 @@ fn worker(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = TcpListener::from_std(listener)?;
+        // SAFETY: a `std::net::TcpListener` owns its fd and always returns that one.
+        let listener =
+            unsafe { AsyncFd::register_with_interest(listener, tokio::io::Interest::READABLE) }
+                .map_err(|e| e.into_parts().1)?;
         let tracker = TaskTracker::new();
         tokio::join!(
             accept_loop(index, &listener, &tracker, &ctx),
@@ -168,7 +173,12 @@ async fn take_handoffs(mut inbox: UnboundedReceiver<Handoff>, tracker: &TaskTrac
     }
 }
 
-async fn accept_loop(index: usize, listener: &TcpListener, tracker: &TaskTracker, ctx: &Ctx) {
+async fn accept_loop(
+    index: usize,
+    listener: &AsyncFd<std::net::TcpListener>,
+    tracker: &TaskTracker,
+    ctx: &Ctx,
+) {
     let shared = &ctx.shared;
     let stop = &ctx.stop;
     let mut backoff = BACKOFF_MIN;
@@ -184,7 +194,7 @@ async fn accept_loop(index: usize, listener: &TcpListener, tracker: &TaskTracker
             None => None,
         };
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = accept(listener) => accepted,
             _ = stop.cancelled() => return,
         };
         match accepted {
@@ -196,17 +206,19 @@ async fn accept_loop(index: usize, listener: &TcpListener, tracker: &TaskTracker
                 backoff = BACKOFF_MIN;
                 let (other, other_load) = shared.least_loaded();
                 if other != index && other_load < shared.load(index) {
-                    match stream.into_std() {
-                        Ok(stream) => {
-                            let ticket = Ticket::new(shared, other);
-                            // Fails only when that worker has stopped: the
-                            // connection is then closed, as at any shutdown.
-                            let _ = ctx.inboxes[other].send((stream, peer, ticket, permit));
-                        }
-                        Err(e) => debug!("cannot hand over a connection: {e}"),
-                    }
+                    let ticket = Ticket::new(shared, other);
+                    // Fails only when that worker has stopped: the connection is
+                    // then closed, as at any shutdown.
+                    let _ = ctx.inboxes[other].send((stream, peer, ticket, permit));
                     continue;
                 }
+                let stream = match TcpStream::from_std(stream) {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        warn!("cannot serve [{}] {}: {e}", peer.ip(), peer.port());
+                        continue;
+                    }
+                };
                 tracker.spawn(relay::serve(
                     stream,
                     peer,
@@ -235,6 +247,41 @@ async fn accept_loop(index: usize, listener: &TcpListener, tracker: &TaskTracker
             }
         }
     }
+}
+
+/// `accept(2)` (as `accept4(2)` with `SOCK_NONBLOCK | SOCK_CLOEXEC` where there is
+/// one) once the listener is readable. Unlike tokio's `TcpListener::accept`, the new
+/// socket is not registered with this worker's reactor yet: it may be handed to
+/// another worker, and registering it here would cost an `epoll_ctl` ADD, then a
+/// DEL before the hand-off.
+async fn accept(
+    listener: &AsyncFd<std::net::TcpListener>,
+) -> io::Result<(std::net::TcpStream, std::net::SocketAddr)> {
+    loop {
+        let mut ready = listener.readable().await?;
+        // `WouldBlock` clears the readiness: another worker took the connection.
+        if let Ok(accepted) = ready.try_io(|listener| accept_nonblocking(listener.get_ref())) {
+            return accepted;
+        }
+    }
+}
+
+fn accept_nonblocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(std::net::TcpStream, std::net::SocketAddr)> {
+    let listener = socket2::SockRef::from(listener);
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    let (socket, peer) = listener.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    let (socket, peer) = {
+        let (socket, peer) = listener.accept()?;
+        socket.set_nonblocking(true)?;
+        (socket, peer)
+    };
+    let peer = peer
+        .as_socket()
+        .ok_or_else(|| io::Error::other("accept(2) gave a peer that is not an IP address"))?;
+    Ok((socket.into(), peer))
 }
 
 /// Waits for this worker's connections, up to `--shutdown-timeout`, then closes
