@@ -152,6 +152,8 @@ pub(crate) async fn serve(
         }
     };
     debug!(conn = id, "forwarding to {name}");
+    // On Linux the client socket has TCP_NODELAY from the listener already.
+    #[cfg(not(target_os = "linux"))]
     let _ = client.set_nodelay(true);
     let _ = backend.set_nodelay(true);
 
