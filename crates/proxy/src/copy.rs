@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -105,14 +106,20 @@ pub(crate) async fn pump(
     };
     loop {
         // Wait with empty hands: an idle direction holds no buffer and no pipe.
-        src.readable().await?;
+        let ready = src.ready(Interest::READABLE | Interest::ERROR).await?;
+        // The peer's FIN had arrived (EPOLLRDHUP) before this burst's reads, and no
+        // error (a reset) with it: a short read then takes the last bytes.
+        let fin_seen = ready.is_read_closed() && !ready.is_error();
         let ended = match mode {
             #[cfg(target_os = "linux")]
             CopyMode::Splice => match linux::splice_burst(&flow).await? {
                 Some(ended) => ended,
-                None => flow.buffered_burst(false).await?, // no pipe to be had
+                None => flow.buffered_burst(false, fin_seen).await?, // no pipe to be had
             },
-            _ => flow.buffered_burst(mode == CopyMode::Auto).await?,
+            _ => {
+                flow.buffered_burst(mode == CopyMode::Auto, fin_seen)
+                    .await?
+            }
         };
         if ended {
             break;
@@ -146,8 +153,9 @@ impl Flow<'_> {
 
     /// Moves what `src` has until it would block (`Ok(false)`) or ends (`Ok(true)`),
     /// through a pooled buffer; with `then_splice`, switches to `splice(2)` as soon
-    /// as a read fills the buffer.
-    async fn buffered_burst(&self, then_splice: bool) -> io::Result<bool> {
+    /// as a read fills the buffer. `fin_seen`: `src`'s peer had sent its FIN before
+    /// the first read here.
+    async fn buffered_burst(&self, then_splice: bool, fin_seen: bool) -> io::Result<bool> {
         let mut buf = take_buffer(self.buffer_size);
         let result = async {
             loop {
@@ -155,6 +163,14 @@ impl Flow<'_> {
                 // `try_read_buf` reads into the spare capacity: no zeroing per read.
                 match self.src.try_read_buf(&mut buf) {
                     Ok(0) => return Ok(Some(true)),
+                    Ok(n) if n < self.buffer_size && fin_seen => {
+                        // A short read emptied the receive queue, and no byte comes
+                        // after a FIN: this is the end, without the `recv` that
+                        // would return 0 (an HTTP response and its FIN, typically).
+                        write_all(self.dst, &buf[..n]).await?;
+                        self.count(n);
+                        return Ok(Some(true));
+                    }
                     Ok(n) => {
                         let drained = n < self.buffer_size && self.trust_short_reads;
                         if drained {
@@ -189,7 +205,7 @@ impl Flow<'_> {
                     return Ok(ended);
                 }
                 // No pipe to be had (out of fds?): carry on with a buffer.
-                Box::pin(self.buffered_burst(false)).await
+                Box::pin(self.buffered_burst(false, false)).await
             }
         }
     }
