@@ -212,8 +212,8 @@ impl Snapshot {
             .map(|(id, s)| SocketView {
                 id: id.0,
                 state: s.state.name(),
-                local: s.local.map(|a| a.to_string()),
-                remote: s.remote.map(|a| a.to_string()),
+                local: s.local.map(|a| address(a, s.v6)),
+                remote: s.remote.map(|a| address(a, s.v6)),
                 peer: s.peer.map(|p| p.0),
                 queued: s.rx.len(),
                 accept_queue: s.accept_queue.len(),
@@ -237,5 +237,15 @@ impl Snapshot {
             sockets,
             terminals,
         }
+    }
+}
+
+/// An address as `ss` shows it: `127.0.0.1:6000`, or on a dual-stack AF_INET6
+/// socket `[::]:6000` and `[::ffff:127.0.0.1]:6000`.
+fn address(a: std::net::SocketAddrV4, v6: bool) -> String {
+    if v6 {
+        format!("[{}]:{}", crate::sys::v6_text(*a.ip()), a.port())
+    } else {
+        a.to_string()
     }
 }

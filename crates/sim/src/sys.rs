@@ -1218,7 +1218,7 @@ impl Sys {
         self.simple(
             "socket",
             None,
-            move |k, pid| k.sys_socket(pid, flags),
+            move |k, pid| k.sys_socket(pid, flags, how.v6),
             move |r| {
                 let ty = match sock_flags(how.nonblock, how.cloexec, "") {
                     f if f.is_empty() => "SOCK_STREAM".to_string(),
@@ -1229,8 +1229,9 @@ impl Sys {
                 } else {
                     "IPPROTO_TCP"
                 };
+                let family = if how.v6 { "AF_INET6" } else { "AF_INET" };
                 format!(
-                    "socket(AF_INET, {ty}, {proto}) {}",
+                    "socket({family}, {ty}, {proto}) {}",
                     ret_text(r, |f| f.to_string())
                 )
             },
@@ -1262,19 +1263,27 @@ impl Sys {
 
     /// `bind(2)`.
     pub async fn bind(&self, fd: Fd, addr: SocketAddrV4) -> SysResult<()> {
+        let v6 = self.is_v6(fd);
         self.simple(
             "bind",
             Some(fd),
             move |k, pid| k.sys_bind(pid, fd, addr),
             move |r| {
                 format!(
-                    "bind({fd}, {}, 16) {}",
-                    sockaddr(addr),
+                    "bind({fd}, {}, {}) {}",
+                    sockaddr_as(addr, v6),
+                    sockaddr_len(v6),
                     ret_text(r, |_| "0".into())
                 )
             },
         )
         .await
+    }
+
+    /// Whether `fd` is an AF_INET6 socket, whose addresses print in the v6 form.
+    fn is_v6(&self, fd: Fd) -> bool {
+        let k = self.shared.kernel.borrow();
+        k.sock_of(self.pid, fd).is_ok_and(|id| k.sock(id).v6)
     }
 
     /// `listen(2)`.
@@ -1303,6 +1312,8 @@ impl Sys {
             cloexec: how.cloexec,
             ..OpenFlags::default()
         };
+        let v6 = self.is_v6(fd);
+        let full = sockaddr_len(v6);
         self.call(
             name,
             Some(fd),
@@ -1311,8 +1322,8 @@ impl Sys {
             move |k, r: &SysResult<(Fd, SocketAddrV4)>| {
                 let (addr, len) = match (r, how.addrlen) {
                     (_, None) => ("NULL".to_string(), "NULL".to_string()),
-                    (Ok((_, a)), Some(16)) => (sockaddr(*a), "[16]".to_string()),
-                    (Ok((_, a)), Some(n)) => (sockaddr(*a), format!("[{n} => 16]")),
+                    (Ok((_, a)), Some(n)) if n == full => (sockaddr_as(*a, v6), format!("[{n}]")),
+                    (Ok((_, a)), Some(n)) => (sockaddr_as(*a, v6), format!("[{n} => {full}]")),
                     (Err(_), Some(n)) => (STACK_ADDRESS.to_string(), format!("[{n}]")),
                 };
                 let tail = if how.accept4 {
@@ -1370,14 +1381,16 @@ impl Sys {
     /// `getsockname(2)` (`peer` false) or `getpeername(2)`.
     pub async fn sockname(&self, fd: Fd, peer: bool) -> SysResult<SocketAddrV4> {
         let name = if peer { "getpeername" } else { "getsockname" };
+        let v6 = self.is_v6(fd);
         self.simple(
             name,
             Some(fd),
             move |k, pid| k.sys_sockname(pid, fd, peer),
             move |r| {
                 format!(
-                    "{name}({fd}, {}, [16]) {}",
-                    r.map(sockaddr).unwrap_or_default(),
+                    "{name}({fd}, {}, [{}]) {}",
+                    r.map(|a| sockaddr_as(a, v6)).unwrap_or_default(),
+                    sockaddr_len(v6),
                     ret_text(r, |_| "0".into())
                 )
             },
@@ -1485,6 +1498,8 @@ pub struct SockType {
     /// Protocol 0 (`IPPROTO_IP`, "the default for the type") rather than
     /// `IPPROTO_TCP`: the same socket either way.
     pub proto_zero: bool,
+    /// AF_INET6 (dual-stack: see [`crate::kernel::net::Socket::v6`]).
+    pub v6: bool,
 }
 
 impl SockType {
@@ -1493,6 +1508,7 @@ impl SockType {
         nonblock: false,
         cloexec: false,
         proto_zero: false,
+        v6: false,
     };
 }
 
@@ -1509,6 +1525,35 @@ fn sock_flags(nonblock: bool, cloexec: bool, none: &str) -> String {
 pub(crate) use crate::trace::STACK_ADDRESS;
 
 /// `{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr("127.0.0.1")}`.
+/// An address as strace prints it for a socket of the given family: an IPv4 peer
+/// of a dual-stack AF_INET6 socket is `::ffff:a.b.c.d`, its wildcard `::`.
+fn sockaddr_as(a: SocketAddrV4, v6: bool) -> String {
+    if !v6 {
+        return sockaddr(a);
+    }
+    format!(
+        "{{sa_family=AF_INET6, sin6_port=htons({}), sin6_flowinfo=htonl(0), \
+         inet_pton(AF_INET6, \"{}\", &sin6_addr), sin6_scope_id=0}}",
+        a.port(),
+        v6_text(*a.ip())
+    )
+}
+
+/// `sizeof(struct sockaddr_in6)` or `sizeof(struct sockaddr_in)`.
+fn sockaddr_len(v6: bool) -> u32 {
+    if v6 { 28 } else { 16 }
+}
+
+/// An IPv4 address as a dual-stack socket sees it: `::` for the wildcard, else
+/// v4-mapped.
+pub fn v6_text(ip: std::net::Ipv4Addr) -> String {
+    if ip.is_unspecified() {
+        "::".to_string()
+    } else {
+        format!("::ffff:{ip}")
+    }
+}
+
 pub fn sockaddr(a: SocketAddrV4) -> String {
     format!(
         "{{sa_family=AF_INET, sin_port=htons({}), sin_addr=inet_addr(\"{}\")}}",

@@ -398,3 +398,50 @@ fn back_to_back_urls_hit_the_restart_window() {
         assert!(failed >= 8, "{flavor:?} {codes:?}");
     }
 }
+
+#[test]
+fn busybox_listens_dual_stack_on_ipv6_and_sees_ipv4_clients_mapped() {
+    use pipelab_sim::run::RunConfig;
+    use pipelab_sim::session::{Session, TerminalMode};
+    let mut s = Session::new(
+        RunConfig {
+            terminals: vec![
+                "nc -l -p 6000 > /tmp/o".into(),
+                // `sleep 5` keeps the client's stdin, so the connection stays up.
+                "sleep 0.2; sleep 5 | nc 127.0.0.1 6000".into(),
+            ],
+            nc: NcFlavor::Busybox,
+            seed: 0,
+            until_ms: 1_000,
+        },
+        TerminalMode::Script,
+    );
+    s.run(10_000);
+    let trace = pipelab_sim::trace::strace(&s.world().kernel().trace);
+    assert_in_order(
+        &trace,
+        &[
+            "socket(AF_INET6, SOCK_STREAM, IPPROTO_IP) = 3",
+            "bind(3, {sa_family=AF_INET6, sin6_port=htons(6000), sin6_flowinfo=htonl(0), \
+             inet_pton(AF_INET6, \"::\", &sin6_addr), sin6_scope_id=0}, 28) = 0",
+            "listen(3, 1) = 0",
+            // The client is an ordinary IPv4 socket.
+            "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3",
+        ],
+    );
+    // As `ss` shows the connection: the server's side mapped, the client's plain.
+    let snap = s.snapshot();
+    let ends: Vec<(String, String)> = snap
+        .sockets
+        .iter()
+        .filter(|k| k.state == "ESTAB")
+        .map(|k| (k.local.clone().unwrap(), k.remote.clone().unwrap()))
+        .collect();
+    assert_eq!(ends.len(), 2, "{ends:?}");
+    let server = ends.iter().find(|(l, _)| l.ends_with(":6000")).unwrap();
+    assert_eq!(server.0, "[::ffff:127.0.0.1]:6000");
+    assert!(server.1.starts_with("[::ffff:127.0.0.1]:"), "{server:?}");
+    let client = ends.iter().find(|(_, r)| r.ends_with(":6000")).unwrap();
+    assert_eq!(client.1, "127.0.0.1:6000");
+    assert!(client.0.starts_with("127.0.0.1:"), "{client:?}");
+}

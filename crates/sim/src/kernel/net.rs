@@ -73,6 +73,10 @@ impl TcpState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Socket {
+    /// An AF_INET6 socket. The simulated network is IPv4 only; a v6 socket bound
+    /// to `::` is dual-stack (as `net.ipv6.bindv6only=0` makes it) and sees its IPv4
+    /// peers as `::ffff:a.b.c.d`, so only how its addresses print differs.
+    pub v6: bool,
     pub state: TcpState,
     pub local: Option<SocketAddrV4>,
     pub remote: Option<SocketAddrV4>,
@@ -109,6 +113,7 @@ pub struct Socket {
 impl Socket {
     fn new() -> Socket {
         Socket {
+            v6: false,
             state: TcpState::Close,
             local: None,
             remote: None,
@@ -211,14 +216,17 @@ impl Kernel {
     }
 
     /// `socket(AF_INET, SOCK_STREAM, 0)`.
-    pub fn sys_socket(&mut self, pid: Pid, flags: OpenFlags) -> SysResult<Fd> {
+    pub fn sys_socket(&mut self, pid: Pid, flags: OpenFlags, v6: bool) -> SysResult<Fd> {
         if self.files.len() >= self.limits.max_files {
             return Err(Errno::ENFILE);
         }
         if self.proc(pid).fds.len() >= self.limits.max_fds {
             return Err(Errno::EMFILE);
         }
-        let sock = self.alloc_sock(Socket::new());
+        let sock = self.alloc_sock(Socket {
+            v6,
+            ..Socket::new()
+        });
         let file = self.new_file(
             Object::Socket { sock },
             OpenFlags {
@@ -494,6 +502,8 @@ impl Kernel {
         let server_local = SocketAddrV4::new(*addr.ip(), addr.port());
         let client_local = self.sock(id).local.expect("bound");
         let mut server = Socket::new();
+        // An accepted socket has its listener's family.
+        server.v6 = self.sock(listener).v6;
         server.local = Some(server_local);
         server.remote = Some(client_local);
         server.peer = Some(id);

@@ -11,8 +11,8 @@
 //! Network EOF: exit 0 at once. Stdin EOF: `shutdown(SHUT_WR)` and keep reading
 //! the network.
 //!
-//! Simplifications: the real listener binds `[::]` (IPv6, dual stack); this one
-//! binds 0.0.0.0, which loopback IPv4 clients cannot tell apart. `-ll` (keep
+//! The listener is an AF_INET6 socket bound to `::`, dual-stack, as measured: its
+//! IPv4 clients show as `::ffff:127.0.0.1`. Simplifications: `-ll` (keep
 //! listening, with `-e`) and `-f FILE` are not simulated; `-i` is ignored.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -72,7 +72,15 @@ pub async fn main(sys: Sys, argv: Vec<String>) -> i32 {
             eprint(&sys, USAGE).await;
             return 1;
         }
-        let s = match sys.socket().await {
+        // BusyBox listens on `::`, dual-stack (measured: socket(AF_INET6, ...)).
+        let s = match sys
+            .socket_as(crate::sys::SockType {
+                v6: true,
+                proto_zero: true,
+                ..crate::sys::SockType::TCP
+            })
+            .await
+        {
             Ok(s) => s,
             Err(e) => return die(&sys, &format!("socket: {}", strerror(e))).await,
         };
