@@ -471,9 +471,10 @@ impl Playground {
     #[wasm_bindgen(js_name = fromScripts)]
     pub fn from_scripts(scripts: Vec<String>, nc: &str, seed: f64) -> Result<Playground, JsError> {
         if !(seed.is_finite() && seed >= 0.0 && seed.fract() == 0.0 && seed < 9.0e15) {
-            return Err(err(format!(
-                "the seed must be a whole number ≥ 0, not {seed}"
-            )));
+            // Not echoed: printing a float would bring float formatting into the wasm.
+            return Err(err(
+                "the seed must be a whole number from 0 to 2^53".to_string()
+            ));
         }
         Core::from_scripts(scripts, nc, seed as u64)
             .map(|core| Playground { core })
@@ -577,7 +578,15 @@ fn position_arg(n: f64) -> Result<u64, JsError> {
     if n.is_finite() && n >= 0.0 {
         Ok(n.min(u64::MAX as f64 / 2.0) as u64)
     } else {
-        Err(err(format!("a position is a number ≥ 0, not {n}")))
+        // Said in words: printing the float would bring float formatting into the wasm.
+        let what = if n.is_nan() {
+            "NaN"
+        } else if n.is_infinite() {
+            "infinite"
+        } else {
+            "negative"
+        };
+        Err(err(format!("a position is a number ≥ 0, not {what}")))
     }
 }
 

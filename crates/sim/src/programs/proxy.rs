@@ -376,13 +376,16 @@ async fn close_conn(sys: &Sys, c: &Conn, verbose: bool) {
         return;
     }
     if verbose {
-        let seconds = (sys.now_us() - c.started_us) as f64 / 1e6;
+        // Rounded to milliseconds in integers: no float formatting in the wasm.
+        let ms = (sys.now_us() - c.started_us + 500) / 1000;
         eprint(
             sys,
             &format!(
-                " sent {}, rcvd {} ({seconds:.3}s, [{}] {})\n",
+                " sent {}, rcvd {} ({}.{:03}s, [{}] {})\n",
                 c.down.bytes,
                 c.up.bytes,
+                ms / 1000,
+                ms % 1000,
                 c.peer.ip(),
                 c.peer.port()
             ),
