@@ -15,8 +15,15 @@
 //!
 //! Errors are socat's log lines, `YYYY/MM/DD HH:MM:SS socat[PID] E ...`, with the
 //! simulated wall clock. Simplifications: no other address types or options;
-//! socat's own fd numbers differ (the real one has more files open); SIGCHLD
-//! reaping of forked children is a `wait4(WNOHANG)` sweep before each `accept`.
+//! SIGCHLD reaping of forked children is a `wait4(WNOHANG)` sweep before each
+//! `accept`. socat's own fd numbers differ: measured with strace here, the real
+//! one first makes `socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4])` for its logging
+//! (each forked child makes its own after closing its parent's), so its listener
+//! is fd 5, an accepted client fd 6 and a child's backend socket fd 5 (its error
+//! line says `connect(5, ...`); it polls fd 3 with `recvfrom(3, ..., MSG_DONTWAIT)`
+//! (EAGAIN) around most calls, selects on `[3 5]`, sets FD_CLOEXEC with `fcntl` on
+//! each socket, and calls `getsockname`/`getpeername` after bind and accept. None
+//! of that is simulated: this one's listener is fd 3.
 //! On an error exit socat shuts down (SHUT_RDWR) each socket it holds, as strace
 //! shows; that FIN is why a client of a failed child reads an empty reply.
 
