@@ -532,6 +532,32 @@ mod tests {
     }
 
     #[test]
+    fn ctrl_c_kills_a_subshell_of_an_interactive_shell_as_bash_does() {
+        // The loop runs in a forked bash (a pipeline element); bash resets SIGINT
+        // there, so Ctrl-C kills it and cat rather than ending the loop politely.
+        let mut s = Session::new(
+            script(&["while true; do sleep 1; done | cat; echo \"status $?\""]),
+            TerminalMode::Interactive,
+        );
+        s.run(1000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(1000);
+        let trace = crate::trace::strace(&s.world().kernel().trace);
+        assert!(
+            trace.contains("rt_sigaction(SIGINT, {sa_handler=SIG_DFL}"),
+            "the child resets SIGINT:\n{trace}"
+        );
+        let killed = trace.matches("+++ killed by SIGINT +++").count();
+        assert!(
+            killed >= 2,
+            "the loop's bash and cat die of SIGINT:\n{trace}"
+        );
+        // The interactive shell drops the rest of the line: no `echo` runs.
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(out.ends_with("^C\n$ "), "{out:?}");
+    }
+
+    #[test]
     fn a_command_typed_at_the_time_limit_still_runs() {
         let mut s = Session::new(
             RunConfig {

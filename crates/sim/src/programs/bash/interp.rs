@@ -264,6 +264,19 @@ impl Shell {
     }
 
     /// Runs the actions of traps whose signals arrived.
+    /// First thing in a child an interactive shell forks: bash puts back the
+    /// signals it handles itself (SIGINT caught, SIGQUIT ignored) to their defaults,
+    /// so a Ctrl-C kills the child, subshell or not (measured: the child's
+    /// `rt_sigaction` calls come before anything else it does).
+    async fn restore_signals_in_child(&self) {
+        if !self.interactive {
+            return;
+        }
+        for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+            let _ = self.sys.sigaction(sig, Disposition::Default).await;
+        }
+    }
+
     async fn run_traps(&mut self) {
         for sig in self.sys.take_caught_signals() {
             if let Some(action) = self.traps.get(&sig).cloned() {
@@ -415,6 +428,7 @@ impl Shell {
                 .sys
                 .fork(move |sys| async move {
                     child.sys = sys;
+                    child.restore_signals_in_child().await;
                     if let Some((r, w)) = pipe {
                         let _ = child.sys.close(r).await;
                         let _ = child.sys.dup2(w, 1).await;
@@ -561,6 +575,7 @@ impl Shell {
             .sys
             .fork(move |sys| async move {
                 child.sys = sys;
+                child.restore_signals_in_child().await;
                 if child.apply_redirects(&redirects, false).await.is_err() {
                     return 1;
                 }
@@ -771,6 +786,7 @@ impl Shell {
             .sys
             .fork(move |sys| async move {
                 child.sys = sys;
+                child.restore_signals_in_child().await;
                 if child.apply_redirects(&redirects, false).await.is_err() {
                     return 1;
                 }
@@ -1065,6 +1081,7 @@ impl Shell {
             .sys
             .fork(move |sys| async move {
                 child.sys = sys;
+                child.restore_signals_in_child().await;
                 let _ = child.sys.close(r).await;
                 let _ = child.sys.dup2(w, 1).await;
                 let _ = child.sys.close(w).await;
