@@ -208,7 +208,7 @@ impl Snapshot {
         let sockets = k
             .sockets
             .iter()
-            .filter(|(_, s)| !(s.orphan && s.state == TcpState::Close))
+            .filter(|(_, s)| !s.unix && !(s.orphan && s.state == TcpState::Close))
             .map(|(id, s)| SocketView {
                 id: id.0,
                 state: s.state.name(),

@@ -757,6 +757,20 @@ impl Sys {
         .await
     }
 
+    /// `socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)` (see [`crate::kernel::net::Socket::unix`]).
+    pub async fn socketpair(&self) -> SysResult<(Fd, Fd)> {
+        self.simple(
+            "socketpair",
+            None,
+            move |k, pid| k.sys_socketpair(pid),
+            move |r| match r {
+                Ok((a, b)) => format!("socketpair(AF_UNIX, SOCK_DGRAM, 0, [{a}, {b}]) = 0"),
+                Err(e) => format!("socketpair(AF_UNIX, SOCK_DGRAM, 0, {STACK_ADDRESS}) = -1 {e}"),
+            },
+        )
+        .await
+    }
+
     /// `mknod(path, S_IFIFO|0666)`, as `mkfifo(3)` does it.
     pub async fn mkfifo(&self, path: &str) -> SysResult<()> {
         let p = path.to_string();

@@ -280,11 +280,42 @@ fn socat_logs_a_refused_backend_and_the_client_gets_an_empty_reply() {
     assert_logged(&log.lines(), &["curl PIPESTATUS=52"]);
     let err = file(&w, "/tmp/socat.err");
     assert!(err.starts_with("2026/11/26 00:00:00 socat["), "{err}");
-    // The real socat says `connect(5, ...`: it also holds a socketpair (fds 3
-    // and 4) for its SIGCHLD handling, which the simulation leaves out.
+    // fd 5, as on the real machine: socat's socketpair holds 3 and 4.
     assert!(
-        err.ends_with("] E connect(3, AF=2 127.0.0.1:5000, 16): Connection refused\n"),
+        err.ends_with("] E connect(5, AF=2 127.0.0.1:5000, 16): Connection refused\n"),
         "{err}"
+    );
+    let calls = |pid| {
+        syscalls_of(&w, pid)
+            .into_iter()
+            .map(|(_, text)| text + "\n")
+            .collect::<String>()
+    };
+    let parent = calls(pid_of(&w, "socat"));
+    assert_in_order(
+        &parent,
+        &[
+            "socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4]) = 0",
+            "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 5",
+            "listen(5, 5) = 0",
+            "pselect6(6, [3 5], NULL, NULL, NULL, NULL",
+            "accept(5, {sa_family=AF_INET, ",
+            "clone(",
+        ],
+    );
+    // The child: its parent's pair goes, a new one comes, then the listener.
+    let clone = parent.lines().find(|l| l.starts_with("clone(")).unwrap();
+    let child: u32 = clone.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_in_order(
+        &calls(child),
+        &[
+            "close(4) = 0",
+            "close(3) = 0",
+            "socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4]) = 0",
+            "close(5) = 0",
+            "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 5",
+            "connect(5, ",
+        ],
     );
 }
 

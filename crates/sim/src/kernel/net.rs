@@ -77,6 +77,10 @@ pub struct Socket {
     /// to `::` is dual-stack (as `net.ipv6.bindv6only=0` makes it) and sees its IPv4
     /// peers as `::ffff:a.b.c.d`, so only how its addresses print differs.
     pub v6: bool,
+    /// One end of a `socketpair(AF_UNIX, SOCK_DGRAM)`. Only socat makes one, for
+    /// its own log messages, and nothing is ever sent on it here: it never becomes
+    /// ready, takes no part in TCP, and the diagram leaves it out.
+    pub unix: bool,
     pub state: TcpState,
     pub local: Option<SocketAddrV4>,
     pub remote: Option<SocketAddrV4>,
@@ -114,6 +118,7 @@ impl Socket {
     fn new() -> Socket {
         Socket {
             v6: false,
+            unix: false,
             state: TcpState::Close,
             local: None,
             remote: None,
@@ -237,6 +242,37 @@ impl Kernel {
             None,
         );
         self.install_fd(pid, file, flags.cloexec)
+    }
+
+    /// `socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)`: two connected ends.
+    pub fn sys_socketpair(&mut self, pid: Pid) -> SysResult<(Fd, Fd)> {
+        if self.files.len() + 2 > self.limits.max_files {
+            return Err(Errno::ENFILE);
+        }
+        if self.proc(pid).fds.len() + 2 > self.limits.max_fds {
+            return Err(Errno::EMFILE);
+        }
+        let end = || Socket {
+            unix: true,
+            ..Socket::new()
+        };
+        let (a, b) = (self.alloc_sock(end()), self.alloc_sock(end()));
+        self.sock_mut(a).peer = Some(b);
+        self.sock_mut(b).peer = Some(a);
+        let mut fds = [0; 2];
+        for (i, sock) in [a, b].into_iter().enumerate() {
+            let file = self.new_file(
+                Object::Socket { sock },
+                OpenFlags {
+                    read: true,
+                    write: true,
+                    ..OpenFlags::default()
+                },
+                None,
+            );
+            fds[i] = self.install_fd(pid, file, false)?;
+        }
+        Ok((fds[0], fds[1]))
     }
 
     /// `setsockopt(SOL_SOCKET, ...)` to 1 or 0.
@@ -767,6 +803,14 @@ impl Kernel {
     /// The last fd of a socket closed (`tcp_close`). Unread data means RST instead
     /// of FIN; a listener resets the connections still in its queue.
     pub(crate) fn socket_closed(&mut self, id: SockId) {
+        if self.sock(id).unix {
+            // A datagram socket has no connection to take down.
+            if let Some(peer) = self.sock(id).peer {
+                self.sock_mut(peer).peer = None;
+            }
+            self.sockets.remove(&id);
+            return;
+        }
         let s = self.sock(id);
         let state = s.state;
         let unread = !s.rx.is_empty();

@@ -102,6 +102,10 @@ impl Kernel {
             }
             Object::Socket { sock } => {
                 let s = self.sock(sock);
+                if s.unix {
+                    // Nothing is ever sent on socat's pair: writable, never readable.
+                    return POLLOUT;
+                }
                 let mut m = 0;
                 match s.state {
                     TcpState::Listen => {

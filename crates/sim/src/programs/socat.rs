@@ -16,14 +16,14 @@
 //! Errors are socat's log lines, `YYYY/MM/DD HH:MM:SS socat[PID] E ...`, with the
 //! simulated wall clock. Simplifications: no other address types or options;
 //! SIGCHLD reaping of forked children is a `wait4(WNOHANG)` sweep before each
-//! `accept`. socat's own fd numbers differ: measured with strace here, the real
-//! one first makes `socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4])` for its logging
-//! (each forked child makes its own after closing its parent's), so its listener
-//! is fd 5, an accepted client fd 6 and a child's backend socket fd 5 (its error
-//! line says `connect(5, ...`); it polls fd 3 with `recvfrom(3, ..., MSG_DONTWAIT)`
-//! (EAGAIN) around most calls, selects on `[3 5]`, sets FD_CLOEXEC with `fcntl` on
-//! each socket, and calls `getsockname`/`getpeername` after bind and accept. None
-//! of that is simulated: this one's listener is fd 3.
+//! `accept`. As measured with strace here, socat first makes
+//! `socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4])` for its log messages and selects
+//! on it beside the listener (`[3 5]`); each forked child closes its parent's pair
+//! and makes its own. So the listener is fd 5, an accepted client fd 6 and a
+//! child's backend socket fd 5 (`E connect(5, ...`), as on the real machine. Left
+//! out: the `recvfrom(3, ..., MSG_DONTWAIT)` polls of that pair (EAGAIN) around
+//! most calls, `fcntl(FD_CLOEXEC)` on each socket, and `getsockname` /
+//! `getpeername` after bind and accept.
 //! On an error exit socat shuts down (SHUT_RDWR) each socket it holds, as strace
 //! shows; that FIN is why a client of a failed child reads an empty reply.
 
@@ -155,6 +155,11 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
     }
     let first = parsed.remove(0);
     let second = parsed.remove(0);
+    // socat's first act: a socket pair for its log messages (fds 3 and 4).
+    let Ok(pair) = sys.socketpair().await else {
+        log_error(&sys, "socketpair(1, 2, 0, ...): Too many open files").await;
+        return 1;
+    };
     match first {
         Address::Listen {
             port,
@@ -192,8 +197,8 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
             loop {
                 // Reap children that have finished (socat's SIGCHLD handler).
                 while let Ok(Some(_)) = sys.waitpid(-1, true).await {}
-                // socat waits in select, then accepts.
-                match sys.select(&[s], &[], -1).await {
+                // socat waits in select (on its pair too), then accepts.
+                match sys.select(&[pair.0, s], &[], -1).await {
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(_) => return 1,
                 }
@@ -213,6 +218,10 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
                 let child = sys
                     .fork(move |c| async move {
                         c.set_rss_kb(Some(rss::SOCAT_CHILD));
+                        // A new pair of its own, then the listener goes.
+                        let _ = c.close(pair.1).await;
+                        let _ = c.close(pair.0).await;
+                        let _ = c.socketpair().await;
                         let _ = c.close(s).await;
                         let code = serve(&c, conn, &second).await;
                         c.exit(code).await
