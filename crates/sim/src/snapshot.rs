@@ -208,7 +208,8 @@ impl Snapshot {
         let sockets = k
             .sockets
             .iter()
-            .filter(|(_, s)| !s.unix && !(s.orphan && s.state == TcpState::Close))
+            // Neither socat's private pair nor a closed socket nobody holds.
+            .filter(|(_, s)| !(s.unix || s.orphan && s.state == TcpState::Close))
             .map(|(id, s)| SocketView {
                 id: id.0,
                 state: s.state.name(),
