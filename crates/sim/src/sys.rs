@@ -1394,17 +1394,33 @@ impl Sys {
 
     /// `getsockname(2)` (`peer` false) or `getpeername(2)`.
     pub async fn sockname(&self, fd: Fd, peer: bool) -> SysResult<SocketAddrV4> {
+        self.sockname_buf(fd, peer, None).await
+    }
+
+    /// [`Sys::sockname`] into a buffer of `buflen` bytes, as programs that keep a
+    /// generic address buffer call it (CPython 128, socat 112): strace shows
+    /// `[128 => 16]`, the size given and the size used.
+    pub async fn sockname_buf(
+        &self,
+        fd: Fd,
+        peer: bool,
+        buflen: Option<u32>,
+    ) -> SysResult<SocketAddrV4> {
         let name = if peer { "getpeername" } else { "getsockname" };
         let v6 = self.is_v6(fd);
+        let used = sockaddr_len(v6);
+        let len = match buflen {
+            Some(n) if n != used => format!("{n} => {used}"),
+            _ => used.to_string(),
+        };
         self.simple(
             name,
             Some(fd),
             move |k, pid| k.sys_sockname(pid, fd, peer),
             move |r| {
                 format!(
-                    "{name}({fd}, {}, [{}]) {}",
+                    "{name}({fd}, {}, [{len}]) {}",
                     r.map(|a| sockaddr_as(a, v6)).unwrap_or_default(),
-                    sockaddr_len(v6),
                     ret_text(r, |_| "0".into())
                 )
             },

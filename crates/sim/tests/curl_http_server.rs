@@ -389,3 +389,33 @@ fn http_server_error_replies_match_cpython() {
         pipelab_sim::programs::http_server::error_page(501, "Unsupported method ('POST')");
     assert!(lines[1].parse::<usize>().unwrap() > page501.len());
 }
+
+#[test]
+fn http_server_reads_an_accepted_sockets_address_into_cpythons_128_byte_buffer() {
+    let (mut w, _) = with_backend();
+    spawn(&mut w, move |sys| async move {
+        sys.sleep_us(500_000).await.unwrap();
+        let s = connect_to(&sys, "127.0.0.1:5000").await;
+        sys.write(s, b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+        read_to_end(&sys, s, 65536).await;
+        0
+    });
+    w.run_until(5_000_000, |_| false);
+    // As strace shows CPython 3.11 here: the listener's own check passes 16
+    // bytes, the accepted socket's its generic 128-byte buffer.
+    let trace = strace(&w);
+    assert!(
+        trace.contains(
+            "getsockname(4, {sa_family=AF_INET, sin_port=htons(5000), \
+             sin_addr=inet_addr(\"127.0.0.1\")}, [128 => 16]) = 0"
+        ),
+        "{trace}"
+    );
+    assert!(
+        trace.contains(
+            "getsockname(3, {sa_family=AF_INET, sin_port=htons(5000), \
+             sin_addr=inet_addr(\"127.0.0.1\")}, [16]) = 0"
+        ),
+        "{trace}"
+    );
+}

@@ -297,9 +297,14 @@ fn socat_logs_a_refused_backend_and_the_client_gets_an_empty_reply() {
         &[
             "socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4]) = 0",
             "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 5",
+            "fcntl(5, F_SETFD, FD_CLOEXEC) = 0",
+            "getsockname(5, {sa_family=AF_INET, sin_port=htons(6000), sin_addr=inet_addr(\"0.0.0.0\")}, [16]) = 0",
             "listen(5, 5) = 0",
             "pselect6(6, [3 5], NULL, NULL, NULL, NULL",
             "accept(5, {sa_family=AF_INET, ",
+            "fcntl(6, F_SETFD, FD_CLOEXEC) = 0",
+            "getpeername(6, {sa_family=AF_INET, ",
+            "}, [112 => 16]) = 0",
             "clone(",
         ],
     );
@@ -314,6 +319,7 @@ fn socat_logs_a_refused_backend_and_the_client_gets_an_empty_reply() {
             "socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4]) = 0",
             "close(5) = 0",
             "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 5",
+            "fcntl(5, F_SETFD, FD_CLOEXEC) = 0",
             "connect(5, ",
         ],
     );

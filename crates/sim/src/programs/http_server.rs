@@ -226,7 +226,8 @@ async fn serve(sys: Sys, args: Vec<String>) -> i32 {
                 )
                 .await
         {
-            let _ = sys.sockname(fd, false).await;
+            // CPython's socket module passes its 128-byte address buffer.
+            let _ = sys.sockname_buf(fd, false, Some(128)).await;
             server.conns.push(Conn {
                 fd,
                 peer,

@@ -20,10 +20,12 @@
 //! `socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4])` for its log messages and selects
 //! on it beside the listener (`[3 5]`); each forked child closes its parent's pair
 //! and makes its own. So the listener is fd 5, an accepted client fd 6 and a
-//! child's backend socket fd 5 (`E connect(5, ...`), as on the real machine. Left
-//! out: the `recvfrom(3, ..., MSG_DONTWAIT)` polls of that pair (EAGAIN) around
-//! most calls, `fcntl(FD_CLOEXEC)` on each socket, and `getsockname` /
-//! `getpeername` after bind and accept.
+//! child's backend socket fd 5 (`E connect(5, ...`), as on the real machine. Each
+//! socket gets `fcntl(FD_CLOEXEC)`; the listener's address is read back after
+//! bind, an accepted client's two addresses after accept. Left out: the
+//! `recvfrom(3, ..., MSG_DONTWAIT)` polls of the pair (EAGAIN) around most calls,
+//! `rt_sigprocmask` around fork, and the error path's `getsockname` and
+//! `recvmsg(MSG_ERRQUEUE)`.
 //! On an error exit socat shuts down (SHUT_RDWR) each socket it holds, as strace
 //! shows; that FIN is why a client of a failed child reads an empty reply.
 
@@ -176,6 +178,7 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
                     return 1;
                 }
             };
+            let _ = sys.set_cloexec(s, true).await;
             if reuseaddr {
                 let _ = sys.setsockopt(s, SockOpt::ReuseAddr, true).await;
             }
@@ -190,6 +193,7 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
                 .await;
                 return 1;
             }
+            let _ = sys.sockname(s, false).await;
             if let Err(e) = sys.listen(s, backlog).await {
                 log_error(&sys, &format!("listen({s}, {backlog}): {}", e.text())).await;
                 return 1;
@@ -210,6 +214,10 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
                         return 1;
                     }
                 };
+                let _ = sys.set_cloexec(conn, true).await;
+                // Both ends' addresses, into socat's 112-byte address buffer.
+                let _ = sys.sockname_buf(conn, true, Some(112)).await;
+                let _ = sys.sockname_buf(conn, false, Some(112)).await;
                 if !fork {
                     let _ = sys.close(s).await;
                     return serve(&sys, conn, &second).await;
@@ -273,6 +281,7 @@ async fn open_side(sys: &Sys, a: &Address) -> Result<Side, Option<Fd>> {
                 return Err(None);
             };
             let s = sys.socket().await.map_err(|_| None)?;
+            let _ = sys.set_cloexec(s, true).await;
             if let Err(e) = sys.connect(s, SocketAddrV4::new(ip, *port)).await {
                 log_error(
                     sys,
