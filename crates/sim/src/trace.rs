@@ -402,9 +402,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_resumed_call_prints_like_strace() {
-        let e = ev(EventKind::Syscall {
+    /// `read(0, ...)` blocking, then returning "hi".
+    fn read_blocked() -> EventKind {
+        EventKind::Blocked {
+            name: "read",
+            text: "read(0, ".into(),
+            on: Vec::new(),
+        }
+    }
+
+    fn read_resumed() -> EventKind {
+        EventKind::Syscall {
             name: "read",
             text: "read(0, \"hi\", 16384) = 2".into(),
             ret: 2,
@@ -414,16 +422,17 @@ mod tests {
             bytes: Some(2),
             resumed: true,
             entered: "read(0, ".len(),
-        });
+        }
+    }
+
+    #[test]
+    fn a_resumed_call_prints_like_strace() {
+        let e = ev(read_resumed());
         assert_eq!(
             e.strace_line().unwrap(),
             "12    <... read resumed>\"hi\", 16384) = 2"
         );
-        let blocked = ev(EventKind::Blocked {
-            name: "read",
-            text: "read(0, ".into(),
-            on: Vec::new(),
-        });
+        let blocked = ev(read_blocked());
         assert_eq!(
             blocked.strace_line().unwrap(),
             "12    read(0,  <unfinished ...>"
@@ -438,30 +447,18 @@ mod tests {
             pid: Some(pid),
             kind,
         };
-        let blocked = || EventKind::Blocked {
-            name: "read",
-            text: "read(0, ".into(),
-            on: Vec::new(),
-        };
-        let resumed = || EventKind::Syscall {
-            name: "read",
-            text: "read(0, \"hi\", 16384) = 2".into(),
-            ret: 2,
-            errno: None,
-            fd: Some(0),
-            object: None,
-            bytes: Some(2),
-            resumed: true,
-            entered: "read(0, ".len(),
-        };
         // Uninterrupted: one line, at the time the call was entered.
-        let whole = strace_timed(&[at(5, 12, blocked()), at(9, 12, resumed())]);
+        let whole = strace_timed(&[at(5, 12, read_blocked()), at(9, 12, read_resumed())]);
         assert_eq!(whole, "12    00:00:00.000005 read(0, \"hi\", 16384) = 2\n");
         // Another process's line in between: strace's two halves.
         let exit = EventKind::Exit {
             status: ExitStatus::Code(0),
         };
-        let split = strace_timed(&[at(5, 12, blocked()), at(7, 13, exit), at(9, 12, resumed())]);
+        let split = strace_timed(&[
+            at(5, 12, read_blocked()),
+            at(7, 13, exit),
+            at(9, 12, read_resumed()),
+        ]);
         assert_eq!(
             split,
             "12    00:00:00.000005 read(0,  <unfinished ...>\n\
