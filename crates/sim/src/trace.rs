@@ -127,7 +127,7 @@ impl Event {
 /// and serializes, compares and prints as the text.
 #[derive(Clone)]
 pub struct StraceText {
-    text: OnceCell<String>,
+    text: OnceCell<Box<str>>,
     raw: RawText,
 }
 
@@ -156,7 +156,8 @@ enum RawText {
 #[derive(Clone)]
 struct Shown {
     head: [u8; Shown::MAX],
-    len: usize,
+    /// The buffer's whole length (a read or write moves at most a few MiB).
+    len: u32,
 }
 
 impl Shown {
@@ -169,15 +170,15 @@ impl Shown {
         head[..n].copy_from_slice(&data[..n]);
         Shown {
             head,
-            len: data.len(),
+            len: u32::try_from(data.len()).unwrap_or(u32::MAX),
         }
     }
 
     /// As [`strace_bytes`] prints the whole buffer.
     fn text(&self) -> String {
-        let n = self.len.min(Shown::MAX);
+        let n = (self.len as usize).min(Shown::MAX);
         let mut s = strace_bytes(&self.head[..n]);
-        if self.len > Shown::MAX {
+        if self.len as usize > Shown::MAX {
             s.push_str("...");
         }
         s
@@ -219,26 +220,29 @@ impl StraceText {
     }
 
     pub fn as_str(&self) -> &str {
-        self.text.get_or_init(|| match &self.raw {
-            RawText::Formatted => unreachable!("a formatted text is set when made"),
-            RawText::Read { fd, count, got } => match got {
-                Ok(d) => format!("read({fd}, {}, {count}) = {}", d.text(), d.len),
-                // Nothing was read: strace shows the buffer's address.
-                Err(e) => format!("read({fd}, {STACK_ADDRESS}, {count}) = -1 {e}"),
-            },
-            RawText::Write {
-                name,
-                fd,
-                data,
-                flags,
-                ret,
-            } => {
-                let (shown, len) = (data.text(), data.len);
-                match ret {
-                    Ok(n) => format!("{name}({fd}, {shown}, {len}{flags}) = {n}"),
-                    Err(e) => format!("{name}({fd}, {shown}, {len}{flags}) = -1 {e}"),
+        self.text.get_or_init(|| {
+            let text = match &self.raw {
+                RawText::Formatted => unreachable!("a formatted text is set when made"),
+                RawText::Read { fd, count, got } => match got {
+                    Ok(d) => format!("read({fd}, {}, {count}) = {}", d.text(), d.len),
+                    // Nothing was read: strace shows the buffer's address.
+                    Err(e) => format!("read({fd}, {STACK_ADDRESS}, {count}) = -1 {e}"),
+                },
+                RawText::Write {
+                    name,
+                    fd,
+                    data,
+                    flags,
+                    ret,
+                } => {
+                    let (shown, len) = (data.text(), data.len);
+                    match ret {
+                        Ok(n) => format!("{name}({fd}, {shown}, {len}{flags}) = {n}"),
+                        Err(e) => format!("{name}({fd}, {shown}, {len}{flags}) = -1 {e}"),
+                    }
                 }
-            }
+            };
+            text.into_boxed_str()
         })
     }
 }
@@ -250,7 +254,7 @@ pub(crate) const STACK_ADDRESS: &str = "0x7ffd46f75be0";
 impl From<String> for StraceText {
     fn from(text: String) -> StraceText {
         StraceText {
-            text: OnceCell::from(text),
+            text: OnceCell::from(text.into_boxed_str()),
             raw: RawText::Formatted,
         }
     }
