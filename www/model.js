@@ -42,7 +42,8 @@ export function layoutRun(events, terminalLabels) {
       if (e.status && e.status.signaled) killed.add(e.pid);
     } else if (e.type === 'syscall' && e.object) {
       // Pipes, sockets, and FIFOs (which live in /tmp in the lessons; a FIFO
-      // elsewhere still gets a cell, after these).
+      // elsewhere still gets a cell, after these). The outline the page reads
+      // keeps these same keys (`object_keys` in crates/web): change both together.
       if (/^(pipe|socket):\[/.test(e.object) || e.object.startsWith('/tmp/')) touch(e.object, e.step);
     } else if (e.type === 'tcpState') {
       touch(`socket:[${e.sock}]`, e.step);

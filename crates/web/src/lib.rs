@@ -146,7 +146,8 @@ pub struct EventOut<'a> {
 }
 
 /// The pipes, FIFOs and sockets an event touches, named as the trace names them
-/// (the page's layout keys: `pipe:[3]`, `socket:[2]`, a FIFO's path in /tmp).
+/// (the page's layout keys: `pipe:[3]`, `socket:[2]`, a FIFO's path in /tmp;
+/// `layoutRun` in www/model.js picks the same ones: change both together).
 fn object_keys(e: &Event) -> Vec<String> {
     match &e.kind {
         EventKind::Syscall {
