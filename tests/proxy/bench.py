@@ -162,6 +162,33 @@ class Group:
             self.stop(p)
 
 
+def cpu_busy(window):
+    """The share of all cores busy over `window` seconds, from /proc/stat."""
+
+    def sample():
+        fields = [int(f) for f in open("/proc/stat").readline().split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    t0, i0 = sample()
+    time.sleep(window)
+    t1, i1 = sample()
+    return 1.0 - (i1 - i0) / max(t1 - t0, 1)
+
+
+def settle(limit=20.0):
+    """Waits until the machine is quiet (under 10% busy over half a second) before
+    a measurement, so that one peer's leftovers are not charged to the next: after
+    a `Connection: close` row, ncat and socat have hundreds of forked children
+    exiting (the load average reached 24 in a run without this). Returns the
+    seconds waited; gives up after `limit` and says so."""
+    start = time.time()
+    while cpu_busy(0.5) > 0.10:
+        if time.time() - start > limit:
+            log(f"machine still busy after {limit:.0f} s; measuring anyway")
+            break
+    return time.time() - start
+
+
 def pids_in_group(pgid):
     pids = []
     for entry in os.listdir("/proc"):
@@ -477,6 +504,20 @@ def without_outliers(medians, names, key):
     return [n for n in names if medians[n].get(gate) is not None and medians[n][gate] < OUTLIER_MS]
 
 
+def runs_won(runs, mine, peers, key, higher):
+    """In how many runs `mine` was at or above the best of `peers` in that same run:
+    how often the verdict of the medians would hold run by run."""
+    won = counted = 0
+    for i, ours in enumerate(runs[mine]):
+        theirs = [runs[p][i].get(key) for p in peers if runs[p][i].get(key) is not None]
+        if ours.get(key) is None or not theirs:
+            continue
+        counted += 1
+        best = max(theirs) if higher else min(theirs)
+        won += (ours[key] >= best) if higher else (ours[key] <= best)
+    return won, counted
+
+
 def fmt(v):
     if v is None:
         return "–"
@@ -487,7 +528,7 @@ def fmt(v):
     return f"{v:.2f}"
 
 
-def report(names, medians, errors, args, started, load_at_start):
+def report(names, medians, errors, args, started, load_at_start, runs):
     lines = []
     cpu = platform.processor() or platform.machine()
     try:
@@ -502,7 +543,8 @@ def report(names, medians, errors, args, started, load_at_start):
         f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
         f"1-minute load average {load_at_start:.2f} at the start and {load[0]:.2f} at the end; "
         f"{args.runs} runs of {args.seconds} s per row, every row measured for all peers back to back "
-        f"(order alternating per run), medians; "
+        f"(order alternating per run), each on a quiet machine (under 10% busy), medians; "
+        f"memory per idle connection once; "
         f"run started {started} UTC."
     )
     lines.append("")
@@ -527,8 +569,8 @@ def report(names, medians, errors, args, started, load_at_start):
     for mine in ours:
         lines.append(f"**{mine}** against direct and the best peer:")
         lines.append("")
-        lines.append("| row | pipelab | ÷ direct | best peer | ÷ best peer | at or above best peer |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| row | pipelab | ÷ direct | best peer | ÷ best peer | at or above best peer | runs at or above that run's best |")
+        lines.append("|---|---|---|---|---|---|---|")
         excluded = {}
         for key, label, higher in ROWS:
             v = medians[mine].get(key)
@@ -546,7 +588,10 @@ def report(names, medians, errors, args, started, load_at_start):
             ok = (v >= best) if higher else (v <= best)
             # pipelab-proxy is held to the same condition.
             ok = ok and mine in without_outliers(medians, [mine], key)
-            lines.append(f"| {label} | {fmt(v)} | {vs_direct} | {who} {fmt(best)} | {vs_best} | {'yes' if ok else '**no**'} |")
+            won, counted = runs_won(runs, mine, fair, key, higher)
+            lines.append(
+                f"| {label} | {fmt(v)} | {vs_direct} | {who} {fmt(best)} | {vs_best} | {'yes' if ok else '**no**'} | {won} of {counted} |"
+            )
         lines.append("")
         if excluded:
             why = "; ".join(
@@ -594,12 +639,16 @@ def main():
         peers = start_all(group, scratch, proxy_bin, names, http_port, iperf_port)
         runs = {n: [{} for _ in range(args.runs)] for n in names}
         # Row by row, every peer back to back, so a drift in the machine's load hits
-        # all of them alike; the order alternates from run to run.
+        # all of them alike; the order alternates from run to run. Each measurement
+        # starts on a quiet machine (`settle`).
         for i in range(args.runs):
             for row in [r for r in RUN_ROWS if not args.rows or r in args.rows.split(",")]:
+                if row == "idle" and i > 0:
+                    continue  # memory is the same every run (within 0.01 KiB): once is enough
                 order = names if i % 2 == 0 else names[::-1]
                 for n in order:
-                    log(f"run {i + 1}/{args.runs}: {row} {n}")
+                    waited = settle()
+                    log(f"run {i + 1}/{args.runs}: {row} {n}" + (f" (waited {waited:.1f} s for a quiet machine)" if waited > 1 else ""))
                     runs[n][i].update(measure_row(row, n, peers[n], args, group, scratch, proxy_bin, http_port))
         medians, errors = {}, {}
         for n in names:
@@ -609,13 +658,16 @@ def main():
                 vals = [r[k] for r in runs[n] if r.get(k) is not None]
                 medians[n][k] = statistics.median(vals) if vals else None
             errors[n] = "; ".join(sorted({r.get(k) for r in runs[n] for k in ("ka_errors", "close_errors")} - {"", None}))
-        text = report(names, medians, errors, args, started, load_at_start)
+        text = report(names, medians, errors, args, started, load_at_start, runs)
         print(text)
         if args.out:
             with open(args.out, "w") as f:
                 f.write(text + "\n")
-        with open(os.path.join(scratch, "runs.json"), "w") as f:
+        # Every run's figures, for whoever wants more than the medians.
+        raw = (args.out + ".runs.json") if args.out else os.path.join(scratch, "runs.json")
+        with open(raw, "w") as f:
             json.dump(runs, f, indent=1)
+        log("every run's figures:", raw)
     finally:
         group.stop_all()
 
