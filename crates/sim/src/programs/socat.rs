@@ -37,9 +37,9 @@
 //!   reads an empty reply.
 //! - `-` / `STDIO`: `ioctl(TCGETS)` on 0 and 1; stdout is never shut down.
 //! - The transfer loop (`transfer`) selects on all three sets (`pselect6(7, [5
-//!   6], [5 6], [], NULL, NULL)` until both sides are known writable, then `[5 6],
-//!   [5]` or `[6]` while a written fd is not known writable again) and moves up to
-//!   8192 bytes a read (`-b`'s default). When one side reaches EOF socat shuts
+//!   6], [5 6], [], NULL, NULL)`, then only the fds not known writable since their
+//!   last write: `[5 6], [5]`, `[6]` or `[]`) and moves up to 8192 bytes a read
+//!   (`-b`'s default). When one side reaches EOF socat shuts
 //!   down writing on the other side's socket and waits up to 0.5 s (`-t`'s
 //!   default) for the other direction to finish; then it shuts down (SHUT_RDWR)
 //!   each socket and exits 0, leaving the closing to exit. With `fork` the parent
