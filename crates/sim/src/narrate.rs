@@ -212,6 +212,19 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                         man(&page),
                     )
                 }
+                ("recvfrom", Some(Errno::EAGAIN)) if text.contains("MSG_DONTWAIT") => (
+                    format!(
+                        "recv(2): {me} looks on fd {} for a message without waiting (MSG_DONTWAIT): none has come, so EAGAIN.",
+                        fd_of(event)
+                    ),
+                    man("recv(2)"),
+                ),
+                ("recvmsg", Some(Errno::EAGAIN)) if text.contains("MSG_ERRQUEUE") => (
+                    format!(
+                        "recvmsg(2): {me} reads the socket's error queue for details of what went wrong (MSG_ERRQUEUE): it is empty, EAGAIN."
+                    ),
+                    man("recvmsg(2)"),
+                ),
                 (_, Some(Errno::ECONNREFUSED)) => (
                     format!(
                         "{page}: {me} is refused (ECONNREFUSED): nothing listens on that port, so the kernel answers the SYN with a RST."
@@ -393,6 +406,23 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                 ("rt_sigaction", None) => (
                     format!("sigaction(2): {me} changes what a signal does to it: {text}."),
                     man("sigaction(2)"),
+                ),
+                ("rt_sigprocmask", None) => (
+                    format!(
+                        "sigprocmask(2): {me} {} signals; a blocked signal waits, pending, until it is unblocked: {text}.",
+                        if text.contains("SIG_UNBLOCK") {
+                            "unblocks"
+                        } else {
+                            "blocks"
+                        }
+                    ),
+                    man("sigprocmask(2)"),
+                ),
+                ("shutdown", None) if text.contains("SHUT_RDWR") => (
+                    format!(
+                        "shutdown(2): {me} shuts down both halves of its connection: it sends no more (the peer will read EOF) and receives no more."
+                    ),
+                    man("shutdown(2)"),
                 ),
                 ("shutdown", None) => (
                     format!(
@@ -784,6 +814,74 @@ mod tests {
             n.text
         );
         assert!(n.text.contains("default action kills"), "{}", n.text);
+    }
+
+    fn syscall(
+        pid: Pid,
+        name: &'static str,
+        fd: Option<crate::kernel::Fd>,
+        errno: Option<Errno>,
+        text: &str,
+    ) -> Event {
+        ev(
+            pid,
+            EventKind::Syscall {
+                name,
+                text: text.into(),
+                ret: if errno.is_some() { -1 } else { 0 },
+                errno,
+                fd,
+                object: None,
+                bytes: None,
+                resumed: false,
+                entered: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn socats_log_pair_poll_mask_and_error_queue_read_are_told_plainly() {
+        let told = |e: Event| narrate_event(&e, None).unwrap().0;
+        assert_eq!(
+            told(syscall(
+                9,
+                "recvfrom",
+                Some(3),
+                Some(Errno::EAGAIN),
+                "recvfrom(3, 0x7ffd46f75be0, 519, MSG_DONTWAIT, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)"
+            )),
+            "recv(2): pid 9 looks on fd 3 for a message without waiting (MSG_DONTWAIT): none has come, so EAGAIN."
+        );
+        assert_eq!(
+            told(syscall(
+                9,
+                "rt_sigprocmask",
+                None,
+                None,
+                "rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0"
+            )),
+            "sigprocmask(2): pid 9 blocks signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0."
+        );
+        assert_eq!(
+            told(syscall(
+                9,
+                "recvmsg",
+                Some(5),
+                Some(Errno::EAGAIN),
+                "recvmsg(5, {msg_namelen=112}, MSG_TRUNC|MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)"
+            )),
+            "recvmsg(2): pid 9 reads the socket's error queue for details of what went wrong (MSG_ERRQUEUE): it is empty, EAGAIN."
+        );
+        assert_eq!(
+            told(syscall(
+                9,
+                "shutdown",
+                Some(6),
+                None,
+                "shutdown(6, SHUT_RDWR) = 0"
+            )),
+            "shutdown(2): pid 9 shuts down both halves of its connection: it sends no more (the peer will read EOF) and receives no more."
+        );
     }
 
     #[test]

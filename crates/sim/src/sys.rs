@@ -26,7 +26,8 @@ use crate::kernel::net::{Shutdown, SockOpt};
 use crate::kernel::poll::{PollFd, poll_flags};
 use crate::kernel::process::ExitStatus;
 use crate::kernel::{
-    Attempt, Disposition, Errno, Fd, Kernel, Micros, Pid, Signal, SysResult, Wait, strace_bytes,
+    Attempt, Disposition, Errno, Fd, Kernel, Micros, Pid, SigHow, Signal, SysResult, Wait,
+    strace_bytes,
 };
 use crate::trace::{EventKind, StraceText};
 
@@ -624,6 +625,46 @@ impl Sys {
         .await
     }
 
+    /// `recv(fd, buf, count, MSG_DONTWAIT)`, which strace shows as `recvfrom(fd,
+    /// buf, count, MSG_DONTWAIT, NULL, NULL)`: never blocks, whatever the file's
+    /// flags. socat drains its log socketpair this way before and after nearly
+    /// every call (measured: `recvfrom(3, 0x7ffdddb8b0d0, 519, MSG_DONTWAIT, NULL,
+    /// NULL) = -1 EAGAIN (Resource temporarily unavailable)`).
+    pub async fn recv_dontwait(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+        self.simple(
+            "recvfrom",
+            Some(fd),
+            move |k, pid| k.sys_recv_dontwait(pid, fd, count),
+            move |r| {
+                // Nothing read: strace shows the buffer's address.
+                let (buf, ret) = match r {
+                    Ok(d) => (strace_bytes(d), d.len().to_string()),
+                    Err(e) => (STACK_ADDRESS.to_string(), format!("-1 {e}")),
+                };
+                format!("recvfrom({fd}, {buf}, {count}, MSG_DONTWAIT, NULL, NULL) = {ret}")
+            },
+        )
+        .await
+    }
+
+    /// `recvmsg(fd, {msg_namelen=namelen}, MSG_TRUNC|MSG_ERRQUEUE)`: reads the
+    /// socket's error queue, which is always empty here (EAGAIN; see
+    /// [`Kernel::sys_recvmsg_errqueue`]). socat asks it after a failed connect.
+    pub async fn recvmsg_errqueue(&self, fd: Fd, namelen: u32) -> SysResult<()> {
+        self.simple(
+            "recvmsg",
+            Some(fd),
+            move |k, pid| k.sys_recvmsg_errqueue(pid, fd),
+            move |r| {
+                format!(
+                    "recvmsg({fd}, {{msg_namelen={namelen}}}, MSG_TRUNC|MSG_ERRQUEUE) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
     /// Writes all of `data`, looping over short writes like a careful C program.
     pub async fn write_all(&self, fd: Fd, mut data: &[u8]) -> SysResult<()> {
         while !data.is_empty() {
@@ -1012,6 +1053,27 @@ impl Sys {
         .await
     }
 
+    /// `rt_sigprocmask(how, set, NULL, 8)`: blocks or unblocks the signals of
+    /// `set`. A blocked signal waits, untraced, and is delivered when unblocked.
+    pub async fn sigprocmask(&self, how: SigHow, set: &[Signal]) -> SysResult<()> {
+        let set = set.to_vec();
+        let shown: Vec<&str> = set.iter().map(|s| &s.name()[3..]).collect();
+        let shown = format!("[{}]", shown.join(" "));
+        self.simple(
+            "rt_sigprocmask",
+            None,
+            move |k, pid| k.sys_sigprocmask(pid, how, &set),
+            move |r| {
+                format!(
+                    "rt_sigprocmask({}, {shown}, NULL, 8) {}",
+                    how.name(),
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+        .await
+    }
+
     /// `setpgid(2)`.
     pub async fn setpgid(&self, target: Pid, pgid: Pid) -> SysResult<()> {
         self.simple(
@@ -1064,13 +1126,41 @@ impl Sys {
     /// `select(2)` over read and write sets. glibc makes it `pselect6`, and strace
     /// shows fd sets (measured here: nc.traditional `pselect6(4, [0 3], NULL,
     /// NULL, NULL, NULL) = 1 (in [0])`, nc.openbsd's connect wait `pselect6(4,
-    /// NULL, [3], NULL, NULL, NULL) = 1 (out [3])`). The except set is always
-    /// NULL here and a timeout's `left {...}` is not shown.
+    /// NULL, [3], NULL, NULL, NULL) = 1 (out [3])`). An empty set is passed as
+    /// NULL, the except set always. A timed call's `left {...}` is not shown
+    /// here: [`Sys::select_all_sets`] shows it, and showing it here too would
+    /// change nc's traces, which nobody has measured with a timeout yet.
     pub async fn select(
         &self,
         read: &[Fd],
         write: &[Fd],
         timeout_ms: i32,
+    ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
+        self.select_shown(read, write, timeout_ms, false).await
+    }
+
+    /// [`Sys::select`] as a program calls it that passes all three sets, empty
+    /// ones too (socat's `xiopoll`): strace shows an empty set as `[]`, the except
+    /// set included, and a timed call that returns before its timeout shows the
+    /// time left, which the kernel writes back. Measured: `pselect6(7, [5 6], [],
+    /// [], NULL, NULL) = 1 (in [5])`, `pselect6(6, [5], [1], [], {tv_sec=0,
+    /// tv_nsec=500000000}, NULL) = 2 (in [5], out [1], left {tv_sec=0,
+    /// tv_nsec=499998417})`.
+    pub async fn select_all_sets(
+        &self,
+        read: &[Fd],
+        write: &[Fd],
+        timeout_ms: i32,
+    ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
+        self.select_shown(read, write, timeout_ms, true).await
+    }
+
+    async fn select_shown(
+        &self,
+        read: &[Fd],
+        write: &[Fd],
+        timeout_ms: i32,
+        all_sets: bool,
     ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
         use crate::kernel::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT};
         let fds: Vec<PollFd> = read
@@ -1079,29 +1169,32 @@ impl Sys {
             .chain(write.iter().map(|&fd| PollFd::new(fd, POLLOUT)))
             .collect();
         let set = |fds: &[Fd]| -> String {
-            if fds.is_empty() {
+            if fds.is_empty() && !all_sets {
                 return "NULL".to_string();
             }
             let shown: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
             format!("[{}]", shown.join(" "))
         };
-        let nfds = fds.iter().map(|p| p.fd + 1).max().unwrap_or(0);
-        let timeout = if timeout_ms < 0 {
-            "NULL".to_string()
-        } else {
-            let us = timeout_ms as u64 * 1000;
+        let timespec = |us: u64| {
             format!(
                 "{{tv_sec={}, tv_nsec={}}}",
                 us / 1_000_000,
                 us % 1_000_000 * 1000
             )
         };
+        let nfds = fds.iter().map(|p| p.fd + 1).max().unwrap_or(0);
+        let timeout = if timeout_ms < 0 {
+            "NULL".to_string()
+        } else {
+            timespec(timeout_ms as u64 * 1000)
+        };
         let entry = format!(
-            "pselect6({nfds}, {}, {}, NULL, {timeout}, NULL",
+            "pselect6({nfds}, {}, {}, {}, {timeout}, NULL",
             set(read),
-            set(write)
+            set(write),
+            set(&[]),
         );
-        let mut deadline = None;
+        let deadline: Cell<Option<Micros>> = Cell::new(None);
         let ready: RefCell<(Vec<Fd>, Vec<Fd>)> = RefCell::default();
         let n_read = read.len();
         let r = self
@@ -1113,7 +1206,9 @@ impl Sys {
                     let until = if timeout_ms < 0 {
                         None
                     } else {
-                        Some(*deadline.get_or_insert(k.now + timeout_ms as u64 * 1000))
+                        let until = deadline.get().unwrap_or(k.now + timeout_ms as u64 * 1000);
+                        deadline.set(Some(until));
+                        Some(until)
                     };
                     let mut scan = fds.clone();
                     let (n, keys) = k.poll_scan(pid, &mut scan);
@@ -1136,7 +1231,7 @@ impl Sys {
                         Attempt::Block(Wait { keys, until })
                     }
                 },
-                |_, r: &SysResult<usize>| {
+                |k, r: &SysResult<usize>| {
                     let (rd, wr) = &*ready.borrow();
                     let mut got = Vec::new();
                     if !rd.is_empty() {
@@ -1144,6 +1239,9 @@ impl Sys {
                     }
                     if !wr.is_empty() {
                         got.push(format!("out {}", set(wr)));
+                    }
+                    if all_sets && let Some(until) = deadline.get() {
+                        got.push(format!("left {}", timespec(until.saturating_sub(k.now))));
                     }
                     let text = match r {
                         Ok(0) => format!("{entry}) = 0 (Timeout)"),

@@ -5,7 +5,7 @@ mod harness;
 use harness::*;
 use pipelab_sim::kernel::fs::{Inode, OpenFlags};
 use pipelab_sim::kernel::process::State;
-use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Limits, Signal};
+use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Limits, SigHow, Signal};
 use pipelab_sim::sys::{Program, Programs, Sys, Task};
 use pipelab_sim::world::{Step, World};
 
@@ -225,6 +225,60 @@ fn a_caught_signal_interrupts_a_blocked_read_with_eintr() {
         0
     });
     assert_eq!(ran.lines, vec!["Err(EINTR)", "[SIGUSR1]"]);
+}
+
+/// `rt_sigprocmask(2)`: a signal sent while blocked interrupts nothing and is
+/// delivered (and traced) as the unblocking call returns, as socat's
+/// `rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8)` around fork relies on.
+#[test]
+fn a_blocked_signal_waits_and_arrives_when_unblocked() {
+    let ran = run_logged(|sys, l| async move {
+        sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: false })
+            .await
+            .unwrap();
+        sys.sigprocmask(SigHow::Block, &[Signal::SIGUSR1])
+            .await
+            .unwrap();
+        let me = sys.pid();
+        sys.fork(move |c| async move {
+            c.kill(me as i32, Some(Signal::SIGUSR1)).await.unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        l.push(format!("{:?}", sys.sleep_us(10_000).await));
+        l.push(format!("{:?}", sys.take_caught_signals()));
+        sys.sigprocmask(SigHow::Unblock, &[Signal::SIGUSR1])
+            .await
+            .unwrap();
+        l.push(format!("{:?}", sys.take_caught_signals()));
+        0
+    });
+    assert_eq!(ran.lines, vec!["Ok(())", "[]", "[SIGUSR1]"]);
+    let me = ran.pid;
+    let child = me + 1;
+    let mine: Vec<String> = ran
+        .strace()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{me} ")))
+        .map(|l| l[6..].to_string())
+        .filter(|l| !l.starts_with("rt_sigaction") && !l.starts_with("clone"))
+        .collect();
+    // The child's SIGCHLD, not blocked, arrives at once; its SIGUSR1 waits.
+    assert_eq!(
+        mine,
+        vec![
+            "rt_sigprocmask(SIG_BLOCK, [USR1], NULL, 8) = 0".to_string(),
+            format!("--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={child}}} ---"),
+            "clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=10000000},  <unfinished ...>"
+                .to_string(),
+            "<... clock_nanosleep resumed>0x7ffd46f75be0) = 0".to_string(),
+            "rt_sigprocmask(SIG_UNBLOCK, [USR1], NULL, 8) = 0".to_string(),
+            format!("--- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid={child}}} ---"),
+            "exit_group(0) = ?".to_string(),
+            "+++ exited with 0 +++".to_string(),
+        ]
+    );
 }
 
 #[test]

@@ -40,6 +40,116 @@ async fn pair(sys: &Sys) -> (i32, i32) {
     (c, a)
 }
 
+/// A refused connect takes back the source address it chose and keeps the
+/// port (`tcp_disconnect`): measured after socat's refused connect here,
+/// `getsockname(5, {sa_family=AF_INET, sin_port=htons(60056),
+/// sin_addr=inet_addr("0.0.0.0")}, [112 => 16]) = 0`. An address `bind` gave
+/// stays.
+#[test]
+fn a_refused_connect_leaves_the_wildcard_address_and_the_port() {
+    let ran = run_logged(|sys, l| async move {
+        let s = sys.socket().await.unwrap();
+        l.push(format!("{:?}", sys.connect(s, lo(6000)).await));
+        let a = sys.sockname(s, false).await.unwrap();
+        l.push(format!("{} ephemeral: {}", a.ip(), a.port() >= 32768));
+        let b = sys.socket().await.unwrap();
+        sys.bind(b, lo(7000)).await.unwrap();
+        l.push(format!("{:?}", sys.connect(b, lo(6000)).await));
+        l.push(sys.sockname(b, false).await.unwrap().to_string());
+        0
+    });
+    assert_eq!(
+        ran.lines,
+        vec![
+            "Err(ECONNREFUSED)",
+            "0.0.0.0 ephemeral: true",
+            "Err(ECONNREFUSED)",
+            "127.0.0.1:7000",
+        ]
+    );
+}
+
+/// Once both FINs have passed, the side that sent its FIN first is in TIME-WAIT,
+/// which Linux keeps in a minisock: the socket itself is closed, and
+/// `shutdown(2)` on it is ENOTCONN. Measured: socat's `shutdown(5, SHUT_RDWR) =
+/// -1 ENOTCONN` after its `shutdown(5, SHUT_WR)` and the backend's close.
+#[test]
+fn shutdown_in_time_wait_is_enotconn() {
+    let mut w = world();
+    let log = Log::default();
+    let l = log.clone();
+    spawn(&mut w, move |sys| async move {
+        let (c, a) = pair(&sys).await;
+        sys.shutdown(c, Shutdown::Write).await.unwrap();
+        sys.close(a).await.unwrap();
+        l.push(format!("{:?}", sys.shutdown(c, Shutdown::Both).await));
+        sys.sleep_us(1_000_000).await.unwrap();
+        0
+    });
+    w.run_until(500_000, |_| false);
+    assert_eq!(log.lines(), vec!["Err(ENOTCONN)"]);
+    let snap = pipelab_sim::snapshot::Snapshot::of(&w.kernel());
+    let states: Vec<&str> = snap.sockets.iter().map(|s| s.state).collect();
+    assert!(states.contains(&"TIME-WAIT"), "{states:?}");
+}
+
+/// `recv(MSG_DONTWAIT)` never blocks, even on a blocking socket; socat's log
+/// socketpair, on which nothing is sent, always answers EAGAIN. Both as strace
+/// showed them here.
+#[test]
+fn recv_with_msg_dontwait_answers_eagain_instead_of_blocking() {
+    let ran = run_logged(|sys, l| async move {
+        let (p, _) = sys.socketpair().await.unwrap();
+        l.push(format!("{:?}", sys.recv_dontwait(p, 519).await));
+        let (c, a) = pair(&sys).await;
+        l.push(format!("{:?}", sys.recv_dontwait(a, 519).await));
+        sys.write(c, b"hi").await.unwrap();
+        l.push(format!("{:?}", sys.recv_dontwait(a, 519).await));
+        0
+    });
+    assert_eq!(
+        ran.lines,
+        vec!["Err(EAGAIN)", "Err(EAGAIN)", "Ok([104, 105])"]
+    );
+    let strace = ran.strace();
+    let lines: Vec<&str> = strace
+        .lines()
+        .filter(|l| l.contains("recvfrom("))
+        .map(|l| &l[6..])
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "recvfrom(3, 0x7ffd46f75be0, 519, MSG_DONTWAIT, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)",
+            "recvfrom(7, 0x7ffd46f75be0, 519, MSG_DONTWAIT, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)",
+            "recvfrom(7, \"hi\", 519, MSG_DONTWAIT, NULL, NULL) = 2",
+        ]
+    );
+}
+
+/// The error queue (`MSG_ERRQUEUE`) is filled only for `IP_RECVERR` or
+/// timestamps, which nothing here asks for: after a refused connect socat's
+/// read of it is `recvmsg(5, {msg_namelen=112}, MSG_TRUNC|MSG_ERRQUEUE) = -1
+/// EAGAIN (Resource temporarily unavailable)`, measured.
+#[test]
+fn the_error_queue_of_a_refused_socket_is_empty() {
+    let ran = run_logged(|sys, l| async move {
+        let s = sys.socket().await.unwrap();
+        sys.connect(s, lo(6000)).await.unwrap_err();
+        l.push(format!("{:?}", sys.recvmsg_errqueue(s, 112).await));
+        let (r, _) = sys.pipe().await.unwrap();
+        l.push(format!("{:?}", sys.recvmsg_errqueue(r, 112).await));
+        0
+    });
+    assert_eq!(ran.lines, vec!["Err(EAGAIN)", "Err(ENOTSOCK)"]);
+    assert_contains_all(
+        &ran.strace(),
+        &[
+            "recvmsg(3, {msg_namelen=112}, MSG_TRUNC|MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)\n",
+        ],
+    );
+}
+
 #[test]
 fn connect_to_a_port_with_no_listener_is_refused_at_once() {
     let ran = run_logged(|sys, l| async move {

@@ -26,7 +26,7 @@ use crate::vecmap::{VecMap, VecSet};
 use serde::Serialize;
 
 pub use errno::{Errno, SysResult};
-pub use signal::{Disposition, Signal};
+pub use signal::{Disposition, SigHow, Signal};
 
 use crate::trace::{Event, EventKind};
 

@@ -110,6 +110,10 @@ pub struct Socket {
     pub syn_retries: u32,
     /// A non-blocking connect's outcome, for `getsockopt(SO_ERROR)` via `error`.
     pub connecting: bool,
+    /// `bind` gave a specific address (`SOCK_BINDADDR_LOCK`): a failed connect
+    /// keeps it. Otherwise the connect chose it and takes it back.
+    #[serde(skip)]
+    pub bind_addr_locked: bool,
     pub bytes_sent: u64,
     pub bytes_received: u64,
 }
@@ -136,6 +140,7 @@ impl Socket {
             orphan: false,
             syn_retries: 0,
             connecting: false,
+            bind_addr_locked: false,
             bytes_sent: 0,
             bytes_received: 0,
         }
@@ -328,7 +333,9 @@ impl Kernel {
         if self.bind_conflict(id, addr) {
             return Err(Errno::EADDRINUSE);
         }
-        self.sock_mut(id).local = Some(addr);
+        let s = self.sock_mut(id);
+        s.local = Some(addr);
+        s.bind_addr_locked = !addr.ip().is_unspecified();
         Ok(())
     }
 
@@ -465,13 +472,18 @@ impl Kernel {
             TcpState::SynSent if nonblock => return Attempt::Done(Err(Errno::EALREADY)),
             TcpState::SynSent => return Attempt::Block(Wait::on(WaitKey::Socket(id))),
             TcpState::Close if s.connecting => {
-                // A connect we were waiting for failed.
-                let err = self
-                    .sock_mut(id)
-                    .error
-                    .take()
-                    .unwrap_or(Errno::ECONNREFUSED);
-                self.sock_mut(id).connecting = false;
+                // A connect we were waiting for failed. `tcp_disconnect` takes
+                // back the source address the connect chose (not one `bind`
+                // set) and keeps the port: getsockname shows 0.0.0.0:PORT, as
+                // strace showed after socat's refused connect here.
+                let s = self.sock_mut(id);
+                let err = s.error.take().unwrap_or(Errno::ECONNREFUSED);
+                s.connecting = false;
+                if !s.bind_addr_locked
+                    && let Some(local) = s.local
+                {
+                    s.local = Some(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, local.port()));
+                }
                 return Attempt::Done(Err(err));
             }
             TcpState::Close => {}
@@ -588,6 +600,29 @@ impl Kernel {
             Ok(s.local
                 .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)))
         }
+    }
+
+    /// `recv(2)` with `MSG_DONTWAIT`: like a read of the socket on an
+    /// O_NONBLOCK file, whatever the file's flags. Nothing is ever sent on a
+    /// `socketpair` end (see [`Socket::unix`]), so one always answers EAGAIN.
+    pub fn sys_recv_dontwait(&mut self, pid: Pid, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+        let id = self.sock_of(pid, fd)?;
+        if self.sock(id).unix {
+            return Err(Errno::EAGAIN);
+        }
+        let count = count.min(self.limits.max_io_bytes);
+        match self.sock_recv(id, count, true) {
+            Attempt::Done(r) => r,
+            Attempt::Block(_) => unreachable!("a non-blocking receive never blocks"),
+        }
+    }
+
+    /// `recvmsg(fd, ..., MSG_ERRQUEUE)`: the socket's error queue, which Linux
+    /// fills only for `IP_RECVERR` or timestamping. No simulated program asks
+    /// for either, so it is always empty: EAGAIN (`ip_recv_error`).
+    pub fn sys_recvmsg_errqueue(&mut self, pid: Pid, fd: Fd) -> SysResult<()> {
+        self.sock_of(pid, fd)?;
+        Err(Errno::EAGAIN)
     }
 
     /// `recv(2)` on a socket. EOF (`Ok(empty)`) once the peer's FIN has come and
@@ -746,6 +781,9 @@ impl Kernel {
     pub fn sys_shutdown(&mut self, pid: Pid, fd: Fd, how: Shutdown) -> SysResult<()> {
         let id = self.sock_of(pid, fd)?;
         let s = self.sock(id);
+        // TIME-WAIT is kept by a minisock in Linux; the socket the fd names is
+        // closed by then (`tcp_time_wait`, then `tcp_done`): ENOTCONN, as strace
+        // showed socat's `shutdown(5, SHUT_RDWR)` after both FINs here.
         if !matches!(
             s.state,
             TcpState::Established
@@ -754,7 +792,6 @@ impl Kernel {
                 | TcpState::FinWait2
                 | TcpState::Closing
                 | TcpState::LastAck
-                | TcpState::TimeWait
         ) {
             return Err(Errno::ENOTCONN);
         }

@@ -1,11 +1,11 @@
 //! Processes: the table, fd tables, `fork(2)`, `execve(2)`, `_exit(2)`, `wait4(2)`,
-//! `kill(2)`, `rt_sigaction(2)` and signal delivery.
+//! `kill(2)`, `rt_sigaction(2)`, `rt_sigprocmask(2)` and signal delivery.
 
 use crate::vecmap::VecMap;
 
 use serde::Serialize;
 
-use super::signal::{DefaultAction, Disposition, SignalState};
+use super::signal::{DefaultAction, Disposition, SigHow, SignalState};
 use super::{
     Attempt, Errno, Fd, FileId, INIT_PID, Kernel, Micros, Pid, Signal, SysResult, Wait, WaitKey,
 };
@@ -388,6 +388,16 @@ impl Kernel {
         Ok(self.proc_mut(pid).signals.set(sig, d))
     }
 
+    /// `rt_sigprocmask(2)`: changes the blocked mask; signals that were pending
+    /// and are unblocked now are delivered before the call returns.
+    pub fn sys_sigprocmask(&mut self, pid: Pid, how: SigHow, set: &[Signal]) -> SysResult<()> {
+        let released = self.proc_mut(pid).signals.set_mask(how, set);
+        for (sig, from) in released {
+            self.raise(pid, sig, from);
+        }
+        Ok(())
+    }
+
     /// `kill(2)`: a pid, or a process group with a negative number.
     pub fn sys_kill(&mut self, pid: Pid, target: i32, sig: Option<Signal>) -> SysResult<()> {
         let targets: Vec<Pid> = if target > 0 {
@@ -428,6 +438,12 @@ impl Kernel {
             return;
         };
         if !p.is_alive() || pid == INIT_PID {
+            return;
+        }
+        if p.signals.is_blocked(sig) {
+            // Held back, and traced only when delivered: strace shows
+            // `--- SIG... ---` at delivery, after the unblocking call.
+            self.proc_mut(pid).signals.hold(sig, from);
             return;
         }
         let disposition = if sig.can_be_caught() {

@@ -95,14 +95,44 @@ pub enum Disposition {
     },
 }
 
-/// A process's signal state: dispositions, and caught signals the program has not
-/// looked at yet.
+/// `rt_sigprocmask(2)`'s `how`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigHow {
+    /// Add the set to the mask.
+    Block,
+    /// Take the set out of the mask.
+    Unblock,
+    /// The set is the new mask.
+    SetMask,
+}
+
+impl SigHow {
+    pub fn name(self) -> &'static str {
+        match self {
+            SigHow::Block => "SIG_BLOCK",
+            SigHow::Unblock => "SIG_UNBLOCK",
+            SigHow::SetMask => "SIG_SETMASK",
+        }
+    }
+}
+
+/// A process's signal state: dispositions, the blocked mask with the signals it
+/// holds back, and caught signals the program has not looked at yet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SignalState {
     /// Indexed by signal number; absent means `SIG_DFL`.
     dispositions: crate::vecmap::VecMap<i32, Disposition>,
     /// Signals delivered to a handler, oldest first, not yet taken by the program.
     pub caught: Vec<Signal>,
+    /// The blocked mask (`rt_sigprocmask(2)`), bit `signo - 1` as in
+    /// `/proc/PID/status`'s `SigBlk`. Not shown on the page.
+    #[serde(skip)]
+    blocked: u64,
+    /// Signals generated while blocked, in the order they came, each with its
+    /// sender. A standard signal is pending at most once (`legacy_queue`):
+    /// a second one while the first waits is lost.
+    #[serde(skip)]
+    pending: Vec<(Signal, Option<super::Pid>)>,
 }
 
 impl SignalState {
@@ -131,12 +161,52 @@ impl SignalState {
         self.caught.clear();
     }
 
-    /// `fork(2)`: the child inherits the dispositions, not the pending signals.
+    /// `fork(2)`: the child inherits the dispositions and the blocked mask, not
+    /// the pending signals. (`execve(2)` keeps both mask and pending signals.)
     pub fn on_fork(&self) -> SignalState {
         SignalState {
             dispositions: self.dispositions.clone(),
             caught: Vec::new(),
+            blocked: self.blocked,
+            pending: Vec::new(),
         }
+    }
+
+    fn bit(sig: Signal) -> u64 {
+        1u64 << (sig.number() - 1)
+    }
+
+    /// Whether `sig` is held back by the mask (SIGKILL never is).
+    pub fn is_blocked(&self, sig: Signal) -> bool {
+        self.blocked & Self::bit(sig) != 0
+    }
+
+    /// Holds `sig` (from `from`) until it is unblocked.
+    pub fn hold(&mut self, sig: Signal, from: Option<super::Pid>) {
+        if !self.pending.iter().any(|(s, _)| *s == sig) {
+            self.pending.push((sig, from));
+        }
+    }
+
+    /// `rt_sigprocmask(2)` on the mask: SIGKILL cannot be blocked and is
+    /// silently left out. Returns the pending signals it unblocked, to deliver
+    /// now (Linux delivers them before the call returns).
+    pub fn set_mask(&mut self, how: SigHow, set: &[Signal]) -> Vec<(Signal, Option<super::Pid>)> {
+        let bits = set
+            .iter()
+            .filter(|s| s.can_be_caught())
+            .fold(0, |m, s| m | Self::bit(*s));
+        self.blocked = match how {
+            SigHow::Block => self.blocked | bits,
+            SigHow::Unblock => self.blocked & !bits,
+            SigHow::SetMask => bits,
+        };
+        let blocked = self.blocked;
+        let (still, released) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(s, _)| blocked & Self::bit(*s) != 0);
+        self.pending = still;
+        released
     }
 
     /// The signals set to `SIG_IGN`, as a `/proc/PID/status` `SigIgn` mask.
@@ -187,5 +257,26 @@ mod tests {
         let mut s = SignalState::default();
         s.set(Signal::SIGPIPE, Disposition::Ignore);
         assert_eq!(s.ignored_mask(), 0x1000);
+    }
+
+    #[test]
+    fn a_blocked_signal_pends_once_until_unblocked_and_fork_keeps_the_mask() {
+        let mut s = SignalState::default();
+        assert!(
+            s.set_mask(SigHow::Block, &[Signal::SIGCHLD, Signal::SIGKILL])
+                .is_empty()
+        );
+        assert!(s.is_blocked(Signal::SIGCHLD));
+        assert!(!s.is_blocked(Signal::SIGKILL), "SIGKILL cannot be blocked");
+        s.hold(Signal::SIGCHLD, Some(7));
+        s.hold(Signal::SIGCHLD, Some(8));
+        let child = s.on_fork();
+        assert!(child.is_blocked(Signal::SIGCHLD));
+        assert!(child.pending.is_empty());
+        assert_eq!(
+            s.set_mask(SigHow::Unblock, &[Signal::SIGCHLD]),
+            vec![(Signal::SIGCHLD, Some(7))]
+        );
+        assert!(!s.is_blocked(Signal::SIGCHLD));
     }
 }
