@@ -583,7 +583,10 @@ impl Sys {
                         strace_bytes(d),
                         d.len()
                     ),
-                    Err(e) => format!("recvfrom({fd}, {count}, 0, NULL, NULL) = -1 {e}"),
+                    // Nothing read: strace shows the buffer's address.
+                    Err(e) => {
+                        format!("recvfrom({fd}, {STACK_ADDRESS}, {count}, 0, NULL, NULL) = -1 {e}")
+                    }
                 };
                 (
                     text,
@@ -923,7 +926,13 @@ impl Sys {
             )
             .await?;
         let sys = Sys::new(self.shared.clone(), pid);
-        let task: Task = Box::pin(child(sys));
+        // A child that returns (a subshell that ends without exec) calls
+        // `exit_group` like any process, as strace shows for bash's subshells.
+        let child = child(sys.clone());
+        let task: Task = Box::pin(async move {
+            let code = child.await;
+            sys.exit(code).await
+        });
         self.shared.new_tasks.borrow_mut().push((pid, task));
         Ok(pid)
     }
@@ -957,7 +966,12 @@ impl Sys {
                     };
                     k.exec_replace(pid, argv2.clone());
                     k.proc_mut(pid).rss_kb = program.rss_kb;
-                    let task = (program.main)(Sys::new(shared.clone(), pid), argv2.clone());
+                    // Returning from main is `exit_group`, as glibc's exit makes it.
+                    let task = crate::world::start(
+                        program.main,
+                        Sys::new(shared.clone(), pid),
+                        argv2.clone(),
+                    );
                     shared.new_tasks.borrow_mut().push((pid, task));
                     Ok(())
                 },

@@ -6,6 +6,7 @@ use harness::*;
 use pipelab_sim::kernel::fs::{Inode, OpenFlags};
 use pipelab_sim::kernel::process::State;
 use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Limits, SigHow, Signal};
+use pipelab_sim::run::NcFlavor;
 use pipelab_sim::sys::{Program, Programs, Sys, Task};
 use pipelab_sim::world::{Step, World};
 
@@ -526,4 +527,37 @@ fn exit_group_is_traced_before_the_process_is_gone() {
         &ran.strace(),
         &["exit_group(3) = ?", "+++ exited with 3 +++"],
     );
+}
+
+#[test]
+fn a_child_that_returns_and_an_execed_program_both_end_with_exit_group() {
+    // As strace shows for bash: `(exit 3)` (a subshell that returns) and `false`
+    // (a program that returns from main) each call exit_group before they are gone.
+    let ran = run_logged_in(world_programs(NcFlavor::Openbsd), |sys, _| async move {
+        let sub = sys.fork(|_| async move { 3 }).await.unwrap();
+        sys.waitpid(sub as i32, false).await.unwrap();
+        let prog = sys
+            .fork(|c| async move { c.execve("/usr/bin/false", vec!["false".into()]).await as i32 })
+            .await
+            .unwrap();
+        sys.waitpid(prog as i32, false).await.unwrap();
+        0
+    });
+    let strace = ran.strace();
+    for (pid, code) in [(ran.pid + 1, 3), (ran.pid + 2, 1)] {
+        let lines: Vec<&str> = strace
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(&pid.to_string()))
+            .collect();
+        let n = lines.len();
+        assert!(n >= 2, "{strace}");
+        assert!(
+            lines[n - 2].ends_with(&format!("exit_group({code}) = ?")),
+            "{strace}"
+        );
+        assert!(
+            lines[n - 1].ends_with(&format!("+++ exited with {code} +++")),
+            "{strace}"
+        );
+    }
 }

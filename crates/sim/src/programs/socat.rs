@@ -155,12 +155,8 @@ fn parse_address(s: &str) -> Result<Address, String> {
 }
 
 pub fn main(sys: Sys, argv: Vec<String>) -> Task {
-    Box::pin(async move {
-        // socat ends with exit(), traced as `exit_group(N) = ?` after its last
-        // call. (A program's task that just returns dies untraced.)
-        let code = run(sys.clone(), argv).await;
-        sys.exit(code).await
-    })
+    // Returning is `exit_group(N)`, as for every program (see `world::start`).
+    Box::pin(run(sys, argv))
 }
 
 /// `2026/11/26 00:00:01 socat[PID] E MSG`.
@@ -311,8 +307,7 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
                         let _ = c.sigprocmask(SigHow::Unblock, &[Signal::SIGCHLD]).await;
                         let _ = c.close(s).await;
                         let sx = Socat { sys: &c, log };
-                        let code = serve(&sx, conn, &second).await;
-                        c.exit(code).await
+                        serve(&sx, conn, &second).await
                     })
                     .await;
                 if let Err(e) = child {
