@@ -468,6 +468,35 @@ mod tests {
         );
     }
 
+    /// Measured with bash 5.2 on a terminal: `[1] PID` when a job starts, and
+    /// `[1]+  Done ...` after the next command the user runs once it has ended.
+    #[test]
+    fn an_interactive_shell_numbers_a_background_job_and_tells_when_it_is_done() {
+        let mut s = Session::new(script(&["sleep 0.2 &"]), TerminalMode::Interactive);
+        s.run(10_000);
+        // Listeners run until killed, however far the run goes.
+        for line in [
+            "echo hi\n",
+            "nc -l -p 7001 & nc -l -p 7002 &\n",
+            "jobs\n",
+            "kill %1\n",
+            "echo k\n",
+            "jobs\n",
+            "kill %9 %2; wait %2; echo w=$?\n",
+        ] {
+            s.input(0, InputKind::Text { text: line.into() }).unwrap();
+            s.run(10_000);
+        }
+        let out = s.snapshot().terminals[0].output.clone();
+        let expected = "$ sleep 0.2 &\n[1] 3\n$ echo hi\nhi\n[1]+  Done                    sleep 0.2\n\
+             $ nc -l -p 7001 & nc -l -p 7002 &\n[1] 4\n[2] 5\n\
+             $ jobs\n[1]-  Running                 nc -l -p 7001 &\n[2]+  Running                 nc -l -p 7002 &\n\
+             $ kill %1\n$ echo k\nk\n[1]-  Terminated              nc -l -p 7001\n\
+             $ jobs\n[2]+  Running                 nc -l -p 7002 &\n\
+             $ kill %9 %2; wait %2; echo w=$?\nbash: kill: %9: no such job\n[2]+  Terminated              nc -l -p 7002\nw=143\n$ ";
+        assert_eq!(out, expected);
+    }
+
     #[test]
     fn inputs_are_replayed_when_seeking_back_past_them() {
         let mut s = Session::new(script(&[""]), TerminalMode::Interactive);

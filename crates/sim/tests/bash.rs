@@ -171,3 +171,72 @@ fn terminals_run_side_by_side_and_each_shows_its_own_output() {
     assert_eq!(r.terminals[0].output, "one\n");
     assert_eq!(r.terminals[1].output, "two\n");
 }
+
+// ---- jobs: `%N` job specs, `jobs`, `wait %N` (each output as bash 5.2 -c printed it here) ----
+
+#[test]
+fn kill_and_wait_take_job_specs() {
+    assert_eq!(
+        out(
+            "kill %1; echo $?; sleep 5 & sleep 6 & kill %2; echo k=$?; kill %+; echo $?; \
+             wait %1; echo w=$?; kill %%; echo $?; wait %2; echo w2=$?; kill %x; echo $?; \
+             sleep 7 & kill %sleep; echo ks=$?; wait"
+        ),
+        "bash: line 1: kill: %1: no such job\n1\nk=0\n0\nw=0\n\
+         bash: line 1: kill: %%: no such job\n1\n\
+         bash: line 1: wait: %2: no such job\nw2=127\n\
+         bash: line 1: kill: %x: no such job\n1\nks=0\n"
+    );
+}
+
+#[test]
+fn a_job_spec_by_name_must_name_one_job() {
+    assert_eq!(
+        out(
+            "sleep 3 & sleep 4 & kill %sleep; echo $?; kill %?eep; echo $?; kill %-; echo m=$?; \
+             kill %5 %1; echo $?; wait %1; echo w=$?"
+        ),
+        "bash: line 1: kill: sleep: ambiguous job spec\n1\n\
+         bash: line 1: kill: eep: ambiguous job spec\n1\nm=0\n\
+         bash: line 1: kill: %5: no such job\n0\nw=143\n"
+    );
+}
+
+#[test]
+fn kill_succeeds_if_any_signal_was_sent_and_a_zombie_can_be_signalled() {
+    // `$!` is dead (a zombie, not yet reaped) when the second kill reaches it.
+    assert_eq!(
+        out(
+            "sleep 3 & kill %5 999999; echo c=$?; kill 999999 $!; echo d=$?; kill abc $!; echo e=$?"
+        ),
+        "bash: line 1: kill: %5: no such job\n\
+         bash: line 1: kill: (999999) - No such process\nc=1\n\
+         bash: line 1: kill: (999999) - No such process\nd=0\n\
+         bash: line 1: kill: abc: arguments must be process or job IDs\ne=0\n"
+    );
+}
+
+#[test]
+fn jobs_lists_the_table_and_an_ended_job_stays_until_bash_tidies_up() {
+    assert_eq!(
+        out("sleep 3 & sleep 1 & jobs; sleep 1.2; jobs; kill %1; jobs; wait %1; echo $?"),
+        "[1]-  Running                 sleep 3 &\n[2]+  Running                 sleep 1 &\n\
+         [1]+  Running                 sleep 3 &\n\
+         [1]+  Terminated              sleep 3\n143\n"
+    );
+}
+
+#[test]
+fn a_background_simple_command_is_execd_in_the_forked_child() {
+    // `kill $!` must reach sleep itself, not a shell between.
+    let r = sh("sleep 100 & kill $!; wait $!; echo $?");
+    assert_eq!(r.terminals[0].output, "143\n");
+    // Two processes in all (bash, and the child that became sleep), and sleep
+    // is the one the signal ended.
+    assert_eq!(r.processes.len(), 2, "{:?}", r.processes);
+    assert_eq!(r.processes[1].argv, ["sleep", "100"]);
+    assert_eq!(
+        r.processes[1].exit,
+        Some(ExitReport::Signal("SIGTERM".into()))
+    );
+}

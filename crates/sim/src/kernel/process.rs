@@ -400,17 +400,21 @@ impl Kernel {
 
     /// `kill(2)`: a pid, or a process group with a negative number.
     pub fn sys_kill(&mut self, pid: Pid, target: i32, sig: Option<Signal>) -> SysResult<()> {
+        // A zombie is still a process until its parent collects it: a signal to
+        // it succeeds and does nothing (measured: kill(2) on a zombie returns 0,
+        // ESRCH only once it is reaped).
+        let exists = |p: &&Process| !matches!(p.state, State::Reaped);
         let targets: Vec<Pid> = if target > 0 {
             self.procs
                 .get(&(target as Pid))
-                .filter(|p| p.is_alive())
+                .filter(exists)
                 .map(|p| vec![p.pid])
                 .unwrap_or_default()
         } else if target < -1 {
             let pgid = (-target) as Pid;
             self.procs
                 .values()
-                .filter(|p| p.pgid == pgid && p.is_alive())
+                .filter(|p| p.pgid == pgid && exists(p))
                 .map(|p| p.pid)
                 .collect()
         } else {

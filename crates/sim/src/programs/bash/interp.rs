@@ -9,7 +9,12 @@
 //! - builtins run in the shell itself; their redirections are undone afterwards by
 //!   saving the fds above 10 (`fcntl(F_DUPFD, 10)`), as bash does;
 //! - a command run with `&` gets `/dev/null` as stdin and ignores SIGINT and
-//!   SIGQUIT, since a non-interactive shell has no job control;
+//!   SIGQUIT, since a non-interactive shell has no job control; a simple command
+//!   is exec'd in the forked child itself, so `kill $!` reaches the program;
+//! - background jobs are numbered: `kill` and `wait` take job specs (`%1`, `%%`,
+//!   `%-`, `%name`, `%?text`), `jobs` lists them, and an interactive shell says
+//!   `[1] 4242` when one starts and `[1]+  Done    cmd` once it has ended (after
+//!   the next command it waits for, at the end of `wait`, or before its prompt);
 //! - a script that is one simple command runs it with `exec`, without a fork;
 //! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
 //!   reported (`Terminated`, or `bash: line 1: PID Killed   CMD`).
@@ -78,15 +83,16 @@ pub struct Shell {
     hash: VecMap<String, String>,
     /// Children reaped while waiting for another one, with their statuses.
     reaped: VecMap<Pid, ExitStatus>,
-    /// Background children not yet waited for.
-    /// Background children not yet waited for, with their command text.
-    jobs: Vec<(Pid, String)>,
+    /// Background children not yet waited for: bash's job table.
+    jobs: Vec<Job>,
     /// This process is a forked child of the shell (a subshell or pipeline part).
     subshell: bool,
     /// A Ctrl-C with no trap arrived: an interactive shell drops the rest of the line.
     interrupted: bool,
     /// Reading commands from a terminal (`bash -i`) rather than running `-c SCRIPT`.
     interactive: bool,
+    /// A SIGCHLD reached the interactive shell's handler: reap before the next prompt.
+    child_exited: bool,
     /// The script line of the command being run, for error messages.
     line: usize,
     /// Where each line of `source` ends: a command's line is a binary search,
@@ -95,6 +101,18 @@ pub struct Shell {
     /// echo's output line, kept from one echo to the next so that a loop of
     /// them does not allocate one each.
     line_buf: String,
+}
+
+/// A background job in bash's table: `[number]`, its process, its command text,
+/// and how it ended once reaped. An ended job stays in the table until bash next
+/// tells about jobs ([`Interp::notify_jobs`]): `jobs` still lists it and `wait %N`
+/// still finds it until then.
+#[derive(Clone, Debug)]
+struct Job {
+    number: u32,
+    pid: Pid,
+    text: String,
+    ended: Option<ExitStatus>,
 }
 
 impl Shell {
@@ -127,6 +145,7 @@ impl Shell {
             subshell: false,
             interrupted: false,
             interactive: false,
+            child_exited: false,
             line: 1,
             line_buf: String::new(),
         }
@@ -195,8 +214,15 @@ impl Shell {
             .sys
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
+        // Job notices: bash reaps background jobs from its SIGCHLD handler (with
+        // SA_RESTART, so a read from the terminal goes on).
+        let _ = self
+            .sys
+            .sigaction(Signal::SIGCHLD, Disposition::Handler { restart: true })
+            .await;
         let mut pending = Vec::new();
         loop {
+            self.notify_jobs().await;
             let _ = self.sys.write(2, PROMPT.as_bytes()).await;
             let line = loop {
                 if let Some(i) = pending.iter().position(|&b| b == b'\n') {
@@ -207,7 +233,8 @@ impl Shell {
                     Ok(d) if d.is_empty() => break None,
                     Ok(d) => pending.extend(d),
                     Err(Errno::EINTR) => {
-                        self.sys.take_caught_signals();
+                        let caught = self.sys.take_caught_signals();
+                        self.child_exited |= caught.contains(&Signal::SIGCHLD);
                         pending.clear();
                         let _ = self.sys.write(2, PROMPT.as_bytes()).await;
                     }
@@ -219,6 +246,8 @@ impl Shell {
                 let code = self.status;
                 return self.finish(code).await;
             };
+            // A SIGCHLD that came while the line was typed was handled then.
+            self.reap_jobs().await;
             let text = String::from_utf8_lossy(&line).into_owned();
             match parse(&text) {
                 Ok(script) => {
@@ -265,20 +294,23 @@ impl Shell {
 
     /// Runs the actions of traps whose signals arrived.
     /// First thing in a child an interactive shell forks: bash puts back the
-    /// signals it handles itself (SIGINT caught, SIGQUIT ignored) to their defaults,
+    /// signals it handles itself (SIGINT and SIGCHLD caught, SIGQUIT ignored) to their defaults,
     /// so a Ctrl-C kills the child, subshell or not (measured: the child's
     /// `rt_sigaction` calls come before anything else it does).
     async fn restore_signals_in_child(&self) {
         if !self.interactive {
             return;
         }
-        for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+        for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGCHLD] {
             let _ = self.sys.sigaction(sig, Disposition::Default).await;
         }
     }
 
     async fn run_traps(&mut self) {
         for sig in self.sys.take_caught_signals() {
+            if sig == Signal::SIGCHLD {
+                self.child_exited = true;
+            }
             if let Some(action) = self.traps.get(&sig).cloned() {
                 Box::pin(self.run_string(&action)).await;
             } else if sig == Signal::SIGINT {
@@ -346,6 +378,12 @@ impl Shell {
             .sys
             .fork(move |sys| async move {
                 child.sys = sys;
+                if child.interactive {
+                    let _ = child
+                        .sys
+                        .sigaction(Signal::SIGCHLD, Disposition::Default)
+                        .await;
+                }
                 // No job control: background commands ignore SIGINT and SIGQUIT and
                 // read from /dev/null unless redirected.
                 let _ = child
@@ -362,7 +400,17 @@ impl Shell {
                     let _ = child.sys.dup2(fd, 0).await;
                     let _ = child.sys.close(fd).await;
                 }
-                match child.exec_and_or(&and_or).await {
+                // One simple command is exec'd in this child, not forked again
+                // (measured: `kill $!` after `sleep 5 &` kills sleep itself).
+                let flow = if and_or.rest.is_empty()
+                    && !and_or.first.negated
+                    && let [Command::Simple(cmd)] = and_or.first.commands.as_slice()
+                {
+                    child.exec_simple(cmd, true).await
+                } else {
+                    child.exec_and_or(&and_or).await
+                };
+                match flow {
                     Flow::Exit(c) => c,
                     _ => child.status,
                 }
@@ -371,7 +419,19 @@ impl Shell {
         match r {
             Ok(pid) => {
                 self.last_bg = Some(pid);
-                self.jobs.push((pid, self.text_of(span).to_string()));
+                // bash numbers a job one past the highest number in use.
+                let number = self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1;
+                let text = self.text_of(span).to_string();
+                self.jobs.push(Job {
+                    number,
+                    pid,
+                    text,
+                    ended: None,
+                });
+                if self.job_control() {
+                    let notice = format!("[{number}] {pid}\n");
+                    let _ = self.sys.write(2, notice.as_bytes()).await;
+                }
                 self.status = 0;
             }
             Err(e) => {
@@ -487,8 +547,16 @@ impl Shell {
         Flow::Normal
     }
 
-    /// Waits until `pid` has ended, keeping the statuses of others reaped meanwhile.
+    /// Waits until `pid` has ended, keeping the statuses of others reaped
+    /// meanwhile; then an interactive shell tells which jobs ended (bash does so
+    /// after each command it waited for, before the next one runs).
     async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
+        let st = self.reap_until(pid).await;
+        self.notify_jobs().await;
+        st
+    }
+
+    async fn reap_until(&mut self, pid: Pid) -> Option<ExitStatus> {
         loop {
             if let Some(st) = self.reaped.remove(&pid) {
                 return Some(st);
@@ -496,16 +564,112 @@ impl Shell {
             match self.sys.waitpid(-1, false).await {
                 Ok(Some((p, st))) => {
                     self.reaped.insert(p, st);
-                    if let Some(i) = self.jobs.iter().position(|(j, _)| *j == p) {
-                        let (_, text) = self.jobs.remove(i);
-                        self.report_background(p, st, &text).await;
-                    }
+                    self.job_ended(p, st).await;
                 }
                 Ok(None) => {}
                 Err(Errno::EINTR) => self.run_traps().await,
                 Err(_) => return None,
             }
         }
+    }
+
+    /// The shell itself, interactive: it numbers jobs aloud (`[1] 4242`) and tells
+    /// when they end. Its subshells, and a `-c` script, have no job control.
+    fn job_control(&self) -> bool {
+        self.interactive && !self.subshell
+    }
+
+    /// A background child was reaped with status `st`: its job is marked ended. A
+    /// script's bash says something at once only for a death by an unusual signal.
+    async fn job_ended(&mut self, pid: Pid, st: ExitStatus) {
+        let Some(i) = self.jobs.iter().position(|j| j.pid == pid) else {
+            return;
+        };
+        self.jobs[i].ended = Some(st);
+        if !self.job_control() {
+            let text = self.jobs[i].text.clone();
+            self.report_background(pid, st, &text).await;
+        }
+    }
+
+    /// Collects the children whose SIGCHLD arrived, as bash's handler does
+    /// (`wait4(-1, ..., WNOHANG)` until none is left). Simplification: bash runs
+    /// its handler the moment the signal arrives; here once the next line has
+    /// been read (or sooner, if the shell waits for a command meanwhile). So a job
+    /// that `kill` ends is told after the next command, as on Linux, where bash
+    /// prints its prompt before the killed child is gone.
+    async fn reap_jobs(&mut self) {
+        for sig in self.sys.take_caught_signals() {
+            if sig == Signal::SIGCHLD {
+                self.child_exited = true;
+            } else if sig == Signal::SIGINT {
+                self.interrupted = true;
+            }
+        }
+        if !std::mem::take(&mut self.child_exited) {
+            return;
+        }
+        while let Ok(Some((pid, st))) = self.sys.waitpid(-1, true).await {
+            self.reaped.insert(pid, st);
+            self.job_ended(pid, st).await;
+        }
+    }
+
+    /// Ended jobs leave the table, after each command the shell waited for, at the
+    /// end of `wait`, and before an interactive shell's prompt. An interactive
+    /// shell tells about each as bash words it: `[1]+  Done                    sleep 1`.
+    async fn notify_jobs(&mut self) {
+        if !self.jobs.iter().any(|j| j.ended.is_some()) {
+            return;
+        }
+        if !self.job_control() {
+            self.jobs.retain(|j| j.ended.is_none());
+            return;
+        }
+        let mut text = String::new();
+        for i in 0..self.jobs.len() {
+            if self.jobs[i].ended.is_some() {
+                text.push_str(&self.job_line(i));
+            }
+        }
+        self.jobs.retain(|j| j.ended.is_none());
+        let _ = self.sys.write(2, text.as_bytes()).await;
+    }
+
+    /// One line of `jobs`: `[N]+  Running                 cmd &`; `+` marks the
+    /// current job (the newest), `-` the one before it.
+    fn job_line(&self, i: usize) -> String {
+        let job = &self.jobs[i];
+        let n = self.jobs.len();
+        let mark = if i + 1 == n {
+            '+'
+        } else if i + 2 == n {
+            '-'
+        } else {
+            ' '
+        };
+        let (state, tail) = match job.ended {
+            None => ("Running".to_string(), " &"),
+            Some(ExitStatus::Code(0)) => ("Done".to_string(), ""),
+            Some(ExitStatus::Code(c)) => (format!("Exit {c}"), ""),
+            Some(ExitStatus::Signaled(sig)) => (sig.text().to_string(), ""),
+        };
+        format!("[{}]{mark}  {state:<24}{}{tail}\n", job.number, job.text)
+    }
+
+    /// `jobs`: the job table, after collecting what has ended (bash has done so
+    /// from its SIGCHLD handler already). An interactive shell has then told
+    /// about the ended ones; a script keeps them until it next tidies up.
+    async fn builtin_jobs(&mut self) -> i32 {
+        if self.jobs.iter().any(|j| j.ended.is_none()) {
+            self.child_exited = true;
+            self.reap_jobs().await;
+        }
+        let text: String = (0..self.jobs.len()).map(|i| self.job_line(i)).collect();
+        if self.job_control() {
+            self.jobs.retain(|j| j.ended.is_none());
+        }
+        self.out(&text).await
     }
 
     /// bash's notice for a background job found killed by a signal: silent for
@@ -1376,6 +1540,7 @@ impl Shell {
             "trap" => Box::pin(self.builtin_trap(args)).await,
             "set" => Box::pin(self.builtin_set(args)).await,
             "kill" => Box::pin(self.builtin_kill(args)).await,
+            "jobs" => Box::pin(self.builtin_jobs()).await,
             "read" => Box::pin(self.builtin_read(args)).await,
             "shift" => {
                 let n = args
@@ -1447,22 +1612,42 @@ impl Shell {
         Flow::Exit(self.exec_external(&name, path, args).await)
     }
 
+    /// `wait [pid | jobspec ...]`. An interactive shell tells which jobs ended
+    /// once the waiting is over, not after each one (measured: `for ...; do
+    /// sleep 0.1 & done; wait` prints both `Done` lines after the wait).
     async fn builtin_wait(&mut self, args: &[String]) -> i32 {
+        let status = self.wait_all_of(args).await;
+        self.notify_jobs().await;
+        status
+    }
+
+    async fn wait_all_of(&mut self, args: &[String]) -> i32 {
         if args.is_empty() {
-            while let Some(pid) = self.jobs.first().map(|(p, _)| *p) {
-                self.wait_for(pid).await;
+            while let Some(pid) = self.jobs.iter().find(|j| j.ended.is_none()).map(|j| j.pid) {
+                self.reap_until(pid).await;
             }
             return 0;
         }
         let mut status = 0;
         for a in args {
-            let Ok(pid) = a.parse::<Pid>() else {
+            let pid = if a.starts_with('%') {
+                match self.job_of(a) {
+                    Ok(pid) => pid,
+                    Err(e) => {
+                        self.err(&format!("wait: {e}")).await;
+                        status = 127;
+                        continue;
+                    }
+                }
+            } else if let Ok(pid) = a.parse::<Pid>() {
+                pid
+            } else {
                 self.err(&format!("wait: `{a}': not a pid or valid job spec"))
                     .await;
                 status = 2;
                 continue;
             };
-            status = match self.wait_for(pid).await {
+            status = match self.reap_until(pid).await {
                 Some(st) => st.shell_status(),
                 None => {
                     self.err(&format!("wait: pid {pid} is not a child of this shell"))
@@ -1580,20 +1765,63 @@ impl Shell {
             self.err("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]").await;
             return 2;
         }
-        let mut status = 0;
+        // bash 5.2 succeeds if any signal was sent (measured: `kill 999999 $!` is
+        // 0, `kill %5` alone is 1).
+        let mut sent = false;
         for t in rest {
-            let Ok(target) = t.parse::<i32>() else {
+            let target = if t.starts_with('%') {
+                match self.job_of(t) {
+                    Ok(pid) => pid as i32,
+                    Err(e) => {
+                        self.err(&format!("kill: {e}")).await;
+                        continue;
+                    }
+                }
+            } else if let Ok(pid) = t.parse::<i32>() {
+                pid
+            } else {
                 self.err(&format!("kill: {t}: arguments must be process or job IDs"))
                     .await;
-                status = 1;
                 continue;
             };
-            if let Err(e) = self.sys.kill(target, sig).await {
-                self.err(&format!("kill: ({target}) - {}", e.text())).await;
-                status = 1;
+            match self.sys.kill(target, sig).await {
+                Ok(()) => sent = true,
+                Err(e) => self.err(&format!("kill: ({target}) - {}", e.text())).await,
             }
         }
-        status
+        if sent { 0 } else { 1 }
+    }
+
+    /// The pid of the job a jobspec names, as bash resolves it: `%N` (job number
+    /// N), `%%`, `%+` or `%` (the current job: the newest), `%-` (the one
+    /// before it), `%name` (the job whose command starts with name), `%?text`
+    /// (whose command contains text). The error is bash's words after `kill: `.
+    fn job_of(&self, spec: &str) -> Result<Pid, String> {
+        let body = &spec[1..];
+        let jobs: Vec<&Job> = self.jobs.iter().collect();
+        let no_such = || format!("{spec}: no such job");
+        let found = match body {
+            "" | "%" | "+" => jobs.last(),
+            "-" => jobs.iter().rev().nth(1).or(jobs.last()),
+            _ => {
+                if let Ok(n) = body.parse::<u32>() {
+                    jobs.iter().find(|j| j.number == n)
+                } else {
+                    let (text, matches): (&str, fn(&str, &str) -> bool) =
+                        match body.strip_prefix('?') {
+                            Some(t) => (t, |cmd, t| cmd.contains(t)),
+                            None => (body, |cmd, t| cmd.starts_with(t)),
+                        };
+                    let mut hits = jobs.iter().filter(|j| matches(&j.text, text));
+                    let first = hits.next();
+                    if hits.next().is_some() {
+                        return Err(format!("{text}: ambiguous job spec"));
+                    }
+                    first
+                }
+            }
+        };
+        found.map(|j| j.pid).ok_or_else(no_such)
     }
 
     /// `read [-r] [name...]`: one line from stdin, a byte per `read(2)` as bash does
@@ -1723,6 +1951,7 @@ pub fn is_builtin(name: &str) -> bool {
             | "trap"
             | "set"
             | "kill"
+            | "jobs"
             | "read"
             | "shift"
             | "unset"
