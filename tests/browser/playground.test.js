@@ -236,6 +236,44 @@ test('an endless loop runs to the step bound and the page holds a window of it: 
   await page.close();
 });
 
+test('with a process chosen, the trace shows its lines from the whole run, however far from the step', async () => {
+  const loop = encodeURIComponent('while true; do echo x; done');
+  const { page, problems } = await open(`?t=${loop}&t=${encodeURIComponent('echo quiet')}`);
+  await page.keyboard.press('End');
+  const last = await end(page);
+  const shown = () => page.locator('#trace-list li[data-position]').evaluateAll((lis) => lis.map((li) => ({ position: Number(li.dataset.position), text: li.lastChild.textContent })));
+  const notes = () => page.locator('#trace-list li.more').allTextContents();
+  // The second terminal's shell wrote "quiet" at the start and has waited at its
+  // prompt since; the first one's loop writes "x" to the end.
+  const pids = await page.locator('#trace-filter option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v));
+  let quiet = null;
+  let busy = null;
+  for (const pid of pids) {
+    await page.locator('#trace-filter').selectOption(pid);
+    const texts = (await shown()).map((l) => l.text);
+    if (texts.some((t) => t.includes('"quiet\\n"'))) quiet = pid;
+    if (texts.some((t) => t.includes('"x\\n"'))) busy = pid;
+  }
+  assert.ok(quiet && busy, `the quiet shell ${quiet}, the busy one ${busy}`);
+  await page.locator('#trace-filter').selectOption(quiet);
+  const lines = await shown();
+  assert.ok(lines.length > 0);
+  assert.ok(lines.every((l) => l.position < last - 3000), `lines at ${lines.map((l) => l.position)}`);
+  assert.ok(lines.every((l) => l.text.startsWith(`${quiet} `)), 'only the chosen process');
+  assert.deepEqual(await notes(), [], 'every line of the process is shown: nothing earlier or later');
+  // The loop's shell: a bounded span of its lines around the step, and a note
+  // that says where its nearest line left out is.
+  await page.locator('#trace-filter').selectOption(busy);
+  const busyLines = await shown();
+  assert.ok(busyLines.length > 100 && busyLines.length <= 1501, `${busyLines.length} lines`);
+  assert.equal(await page.locator('#trace-list li.current').count(), 1);
+  const [earlier] = await notes();
+  const nearest = Number(earlier.match(new RegExp(`earlier lines of pid ${busy}: the nearest at step (\\d+)`))?.[1]);
+  assert.ok(nearest > 0 && nearest <= busyLines[0].position, earlier);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a link restores a run at its step, and the page keeps its link current', async () => {
   const { page } = await open('?lesson=fifo-once&nc=traditional&step=140');
   assert.equal(await position(page), 140);
