@@ -274,6 +274,19 @@ test('with a process chosen, the trace shows its lines from the whole run, howev
   await page.close();
 });
 
+test('in an endless loop, Next key event goes past the repeated turns', async () => {
+  const { page, problems } = await open(`?t=${encodeURIComponent('while true; do echo x; done')}`);
+  const next = page.getByRole('button', { name: 'Next key event' });
+  await next.click();
+  const first = await position(page);
+  assert.match(await narration(page), /writes 2 bytes into the terminal/);
+  await next.click();
+  const second = await position(page);
+  assert.ok(second - first > 1000, `Next key event went from ${first} to ${second}`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a link restores a run at its step, and the page keeps its link current', async () => {
   const { page } = await open('?lesson=fifo-once&nc=traditional&step=140');
   assert.equal(await position(page), 140);

@@ -120,7 +120,8 @@ pub struct Core {
     end: u64,
     /// Every event of the run up to `end`.
     trace: Vec<Event>,
-    /// Positions whose step holds a key moment, ascending.
+    /// Where "Next key event" stops, ascending: the positions whose step holds
+    /// a key moment, but a loop's repeated turns only once (`narrate::key_stops`).
     key_positions: Vec<u64>,
     /// For each process, the indexes in `trace` of its events that print a line,
     /// ascending: the trace panel's filter finds a process's lines anywhere in
@@ -292,13 +293,7 @@ impl Core {
         self.session.run(MAX_RUN_STEPS);
         self.end = self.session.step();
         self.trace = self.session.trace();
-        self.key_positions = Vec::new();
-        for e in &self.trace {
-            let p = e.step + 1;
-            if narrate::is_key(e) && self.key_positions.last() != Some(&p) {
-                self.key_positions.push(p);
-            }
-        }
+        self.key_positions = narrate::key_stops(&self.trace);
         self.lines_by_pid = VecMap::new();
         for (i, e) in self.trace.iter().enumerate() {
             if let Some(pid) = e.pid
@@ -921,6 +916,92 @@ mod tests {
         assert!(out.later.is_some_and(|p| p >= positions[2999]));
         let most = c.lines_of(busy, middle, usize::MAX, usize::MAX);
         assert_eq!(most.events.len(), 2 * MAX_LINES_AROUND);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn every_lesson_stops_at_every_key_moment_but_traditional_nc_s_retries() {
+        // The loop rule (narrate::key_stops) leaves the lessons as they were,
+        // "Next key event" stopping at each position with a key moment, with one
+        // exception: netcat-traditional retries its write into the broken pipe
+        // about 8,200 times before "too many output retries", and that is one stop.
+        for name in lessons::NAMES {
+            for (flavor, _, _) in FLAVORS {
+                let Ok(c) = Core::from_lesson(name, flavor) else {
+                    continue;
+                };
+                let mut every: Vec<u64> = Vec::new();
+                for e in c.events(0, c.end()).iter().filter(|e| e.key) {
+                    if every.last() != Some(&(e.event.step + 1)) {
+                        every.push(e.event.step + 1);
+                    }
+                }
+                let stops = c.key_positions();
+                if (*name, flavor) != ("second-request", "traditional") {
+                    assert_eq!(stops, every, "{name} {flavor}");
+                    continue;
+                }
+                let lines_at = |p: u64| -> Vec<String> {
+                    c.events(p, p).into_iter().filter_map(|e| e.line).collect()
+                };
+                let dropped: Vec<u64> = every
+                    .iter()
+                    .copied()
+                    .filter(|p| !stops.contains(p))
+                    .collect();
+                assert!(dropped.len() > 8000, "{} dropped", dropped.len());
+                for p in &dropped {
+                    let lines = lines_at(*p);
+                    assert!(
+                        lines
+                            .iter()
+                            .all(|l| l.contains("EPIPE") || l.contains("--- SIGPIPE")),
+                        "{p}: {lines:?}"
+                    );
+                }
+                assert!(stops.iter().all(|p| every.contains(p)));
+                // The first EPIPE stays a stop, and the next stop is the give-up.
+                let first = dropped[0] - 1;
+                assert!(lines_at(first).iter().any(|l| l.contains("EPIPE")));
+                let after = stops.iter().copied().find(|p| *p > first).unwrap();
+                assert!(
+                    lines_at(after)
+                        .iter()
+                        .any(|l| l.contains("too many output retries")),
+                    "{after}: {:?}",
+                    lines_at(after)
+                );
+            }
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn next_key_in_an_endless_loop_jumps_past_its_repeated_turns() {
+        let mut c =
+            Core::from_scripts(vec!["while true; do echo x; done".into()], "openbsd", 0).unwrap();
+        let outputs = c
+            .events(0, 1000)
+            .iter()
+            .filter(|e| e.key && e.line.as_deref().is_some_and(|l| l.contains("\"x\\n\"")))
+            .count();
+        assert!(
+            outputs > 20,
+            "{outputs} key outputs in the first 1000 steps"
+        );
+        // The first x is a stop; the button then goes past the whole run.
+        let first = c.next_key();
+        c.seek(first);
+        assert!(
+            c.narration()
+                .text
+                .contains("writes 2 bytes into the terminal")
+        );
+        let next = c.next_key();
+        assert!(next > first + 1000, "from {first} to {next}");
+        assert!(c.key_positions().len() < 10, "{:?}", c.key_positions());
+        c.seek(c.end());
+        assert!(c.prev_key() <= first + 1000);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
