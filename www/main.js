@@ -156,6 +156,9 @@ function refreshRun() {
   const lesson = lessonFor(app.state);
   const labels = app.info.terminals.map((t) => t.label);
   app.layout = layoutRun(outline, labels);
+  // Five terminals or more draw five columns of cards, wider than the diagram's
+  // panel: the diagram takes more of the row, the terminals (short lines) less.
+  document.body.classList.toggle('wide-diagram', app.layout.columns >= 5);
   arrange();
   const presets = lesson?.presets ?? [];
   app.showCosts = !!lesson?.showCosts;

@@ -204,6 +204,33 @@ test('concurrency: socat forks a process per client while pipelab-proxy stays on
   await page.close();
 });
 
+// How large a card's title is drawn: its font size in SVG units times the
+// scale the diagram is shown at (preserveAspectRatio "meet").
+const titlePixels = (page) => page.locator('#diagram-svg .proc-title').first().evaluate((t) => t.getScreenCTM().a * parseFloat(getComputedStyle(t).fontSize));
+
+test('at 1280x720 the concurrency lesson draws its five columns legibly: a card title is at least 6.5 px', async () => {
+  // The criterion: a card's title (12 SVG units) renders at least 6.5 px tall.
+  // It was 3.6 px: the costs table under the drawing took half its height, and
+  // seven columns of cards and cells had 772 px of width.
+  const { page, problems } = await open('?lesson=concurrency&nc=openbsd');
+  for (let i = 0; i < 6; i++) await page.keyboard.press('PageDown');
+  const title = await titlePixels(page);
+  assert.ok(title >= 6.5, `a card title is ${title.toFixed(2)} px`);
+  // The costs are still on screen, whole.
+  const costs = await page.locator('#costs').boundingBox();
+  assert.ok(costs && costs.height > 100 && costs.y + costs.height <= VIEWPORT.height, JSON.stringify(costs));
+  await page.screenshot({ path: join(ARTIFACTS, 'lesson-concurrency-1280x720.png') });
+  // Lessons with fewer columns are drawn as large as before.
+  for (const [lesson, least] of [['fifo-once', 8.5], ['httpd', 9.5]]) {
+    const other = await open(`?lesson=${lesson}&nc=openbsd`);
+    const size = await titlePixels(other.page);
+    assert.ok(size >= least, `${lesson}: a card title is ${size.toFixed(2)} px`);
+    await other.page.close();
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('Back restores the earlier view exactly', async () => {
   const { page, problems } = await open('?lesson=second-request&nc=textbook&step=150');
   const before = await view(page);
