@@ -156,6 +156,9 @@ function refreshRun() {
   const lesson = lessonFor(app.state);
   const labels = app.info.terminals.map((t) => t.label);
   app.layout = layoutRun(outline, labels);
+  // Five terminals or more draw five columns of cards, wider than the diagram's
+  // panel: the diagram takes more of the row, the terminals (short lines) less.
+  document.body.classList.toggle('wide-diagram', app.layout.columns >= 5);
   arrange();
   const presets = lesson?.presets ?? [];
   app.showCosts = !!lesson?.showCosts;
@@ -210,16 +213,50 @@ function arrange() {
 // whole lesson fits), and is rebuilt only when the position nears its edge.
 const TRACE_SPAN = 3000;
 function showTraceAround(position) {
+  if (app.filterPid !== null) {
+    showProcessTraceAround(position);
+    return;
+  }
   const w = app.traceWindow;
   const end = app.info.end;
-  const inside = w && position >= w.from && position <= w.to;
+  const inside = w && w.pid === null && position >= w.from && position <= w.to;
   const nearEdge = w && ((w.from > 1 && position < w.from + TRACE_SPAN / 4) || (w.to < end && position > w.to - TRACE_SPAN / 4));
   if (inside && !nearEdge) return;
   const from = Math.max(1, position - TRACE_SPAN / 2);
   const to = Math.min(end, from + TRACE_SPAN);
-  app.traceWindow = { from, to };
+  app.traceWindow = { pid: null, from, to };
   const lines = traceLines(app.pg.events(from, to));
-  renderTrace(ui.traceList, lines, app.filterPid, { before: from > 1 ? from : null, after: to < end ? to : null });
+  renderTrace(ui.traceList, lines, { before: from > 1 ? from : null, after: to < end ? to : null });
+}
+
+// With a process chosen, the panel holds that process's lines nearest the
+// position, from the whole run: a process quiet around here still shows its
+// lines, however far. Rebuilt only when fewer than a quarter of the span is
+// left on a side where the process has more.
+function showProcessTraceAround(position) {
+  const w = app.traceWindow;
+  if (w && w.pid === app.filterPid) {
+    const upTo = countUpTo(w.positions, position);
+    const enoughBefore = w.earlier === null || upTo >= TRACE_SPAN / 4;
+    const enoughAfter = w.later === null || w.positions.length - upTo >= TRACE_SPAN / 4;
+    if (enoughBefore && enoughAfter) return;
+  }
+  const around = app.pg.linesOf(app.filterPid, position, TRACE_SPAN / 2, TRACE_SPAN / 2);
+  const lines = traceLines(around.events);
+  app.traceWindow = { pid: app.filterPid, positions: lines.map((l) => l.position), earlier: around.earlier, later: around.later };
+  renderTrace(ui.traceList, lines, { before: around.earlier, after: around.later, pid: app.filterPid });
+}
+
+// How many of the ascending `positions` are at most `position`.
+function countUpTo(positions, position) {
+  let lo = 0;
+  let hi = positions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (positions[mid] <= position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 // Redraws everything that depends on the position.

@@ -204,6 +204,33 @@ test('concurrency: socat forks a process per client while pipelab-proxy stays on
   await page.close();
 });
 
+// How large a card's title is drawn: its font size in SVG units times the
+// scale the diagram is shown at (preserveAspectRatio "meet").
+const titlePixels = (page) => page.locator('#diagram-svg .proc-title').first().evaluate((t) => t.getScreenCTM().a * parseFloat(getComputedStyle(t).fontSize));
+
+test('at 1280x720 the concurrency lesson draws its five columns legibly: a card title is at least 6.5 px', async () => {
+  // The criterion: a card's title (12 SVG units) renders at least 6.5 px tall.
+  // It was 3.6 px: the costs table under the drawing took half its height, and
+  // seven columns of cards and cells had 772 px of width.
+  const { page, problems } = await open('?lesson=concurrency&nc=openbsd');
+  for (let i = 0; i < 6; i++) await page.keyboard.press('PageDown');
+  const title = await titlePixels(page);
+  assert.ok(title >= 6.5, `a card title is ${title.toFixed(2)} px`);
+  // The costs are still on screen, whole.
+  const costs = await page.locator('#costs').boundingBox();
+  assert.ok(costs && costs.height > 100 && costs.y + costs.height <= VIEWPORT.height, JSON.stringify(costs));
+  await page.screenshot({ path: join(ARTIFACTS, 'lesson-concurrency-1280x720.png') });
+  // Lessons with fewer columns are drawn as large as before.
+  for (const [lesson, least] of [['fifo-once', 8.5], ['httpd', 9.5]]) {
+    const other = await open(`?lesson=${lesson}&nc=openbsd`);
+    const size = await titlePixels(other.page);
+    assert.ok(size >= least, `${lesson}: a card title is ${size.toFixed(2)} px`);
+    await other.page.close();
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('Back restores the earlier view exactly', async () => {
   const { page, problems } = await open('?lesson=second-request&nc=textbook&step=150');
   const before = await view(page);
@@ -232,6 +259,57 @@ test('an endless loop runs to the step bound and the page holds a window of it: 
   assert.equal(shown.split('\n').filter((l) => l === 'x').length, 1000, 'a scrollback of 1000 lines');
   await page.keyboard.press('ArrowLeft');
   assert.equal(await position(page), (await end(page)) - 1);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('with a process chosen, the trace shows its lines from the whole run, however far from the step', async () => {
+  const loop = encodeURIComponent('while true; do echo x; done');
+  const { page, problems } = await open(`?t=${loop}&t=${encodeURIComponent('echo quiet')}`);
+  await page.keyboard.press('End');
+  const last = await end(page);
+  const shown = () => page.locator('#trace-list li[data-position]').evaluateAll((lis) => lis.map((li) => ({ position: Number(li.dataset.position), text: li.lastChild.textContent })));
+  const notes = () => page.locator('#trace-list li.more').allTextContents();
+  // The second terminal's shell wrote "quiet" at the start and has waited at its
+  // prompt since; the first one's loop writes "x" to the end.
+  const pids = await page.locator('#trace-filter option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v));
+  let quiet = null;
+  let busy = null;
+  for (const pid of pids) {
+    await page.locator('#trace-filter').selectOption(pid);
+    const texts = (await shown()).map((l) => l.text);
+    if (texts.some((t) => t.includes('"quiet\\n"'))) quiet = pid;
+    if (texts.some((t) => t.includes('"x\\n"'))) busy = pid;
+  }
+  assert.ok(quiet && busy, `the quiet shell ${quiet}, the busy one ${busy}`);
+  await page.locator('#trace-filter').selectOption(quiet);
+  const lines = await shown();
+  assert.ok(lines.length > 0);
+  assert.ok(lines.every((l) => l.position < last - 3000), `lines at ${lines.map((l) => l.position)}`);
+  assert.ok(lines.every((l) => l.text.startsWith(`${quiet} `)), 'only the chosen process');
+  assert.deepEqual(await notes(), [], 'every line of the process is shown: nothing earlier or later');
+  // The loop's shell: a bounded span of its lines around the step, and a note
+  // that says where its nearest line left out is.
+  await page.locator('#trace-filter').selectOption(busy);
+  const busyLines = await shown();
+  assert.ok(busyLines.length > 100 && busyLines.length <= 1501, `${busyLines.length} lines`);
+  assert.equal(await page.locator('#trace-list li.current').count(), 1);
+  const [earlier] = await notes();
+  const nearest = Number(earlier.match(new RegExp(`earlier lines of pid ${busy}: the nearest at step (\\d+)`))?.[1]);
+  assert.ok(nearest > 0 && nearest <= busyLines[0].position, earlier);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('in an endless loop, Next key event goes past the repeated turns', async () => {
+  const { page, problems } = await open(`?t=${encodeURIComponent('while true; do echo x; done')}`);
+  const next = page.getByRole('button', { name: 'Next key event' });
+  await next.click();
+  const first = await position(page);
+  assert.match(await narration(page), /writes 2 bytes into the terminal/);
+  await next.click();
+  const second = await position(page);
+  assert.ok(second - first > 1000, `Next key event went from ${first} to ${second}`);
   assert.deepEqual(problems, []);
   await page.close();
 });

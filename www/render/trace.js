@@ -1,13 +1,17 @@
 // The trace panel: strace -f lines, the current step's lines highlighted.
 // Built once per run (`renderTrace`), then only re-highlighted (`highlightTrace`).
 
-// `more.before` / `more.after`: the first and last position shown, when the
-// lines stop short of the run's start or end.
-export function renderTrace(list, lines, filterPid, more = {}) {
+// `more.before` / `more.after`: where the lines left out are. For the whole
+// trace, the first and last position shown, when the lines stop short of the
+// run's start or end; for one process (`more.pid`), the positions of its nearest
+// lines left out.
+export function renderTrace(list, lines, more = {}) {
   const items = [];
-  if (more.before) items.push(note(`… earlier lines: go back before step ${more.before}`));
+  const one = more.pid != null;
+  if (more.before) {
+    items.push(note(one ? `… earlier lines of pid ${more.pid}: the nearest at step ${more.before}` : `… earlier lines: go back before step ${more.before}`));
+  }
   for (const line of lines) {
-    if (filterPid !== null && line.pid !== filterPid) continue;
     const li = document.createElement('li');
     li.dataset.position = String(line.position);
     li.className = line.key ? 'key' : '';
@@ -19,7 +23,9 @@ export function renderTrace(list, lines, filterPid, more = {}) {
     li.append(pos, text);
     items.push(li);
   }
-  if (more.after) items.push(note(`… later lines: go on past step ${more.after}`));
+  if (more.after) {
+    items.push(note(one ? `… later lines of pid ${more.pid}: the next at step ${more.after}` : `… later lines: go on past step ${more.after}`));
+  }
   list.replaceChildren(...items);
 }
 

@@ -1,7 +1,8 @@
 //! Narration: each step of a run told in one plain sentence that names the man page,
 //! and which steps are key moments (a death by signal, EPIPE, a refused or reset
 //! connection, an exit, a FIFO rendezvous, an accepted connection, output reaching a
-//! terminal).
+//! terminal), and where "Next key event" stops ([`key_stops`]: a loop's repeated
+//! key moments once).
 //!
 //! Pure functions of the trace and of the snapshot taken after the step (for the
 //! processes' names). Deterministic: the same events give the same words. The
@@ -107,6 +108,92 @@ pub fn is_key(event: &Event) -> bool {
         }
         _ => false,
     }
+}
+
+/// What a loop's next turn repeats of a key moment: what happened, to what kind
+/// of object, with what outcome; not who (a forking loop has new pids each turn),
+/// nor which pipe, nor the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Moment {
+    Exit(ExitStatus),
+    Signal(Signal),
+    Reset,
+    Dropped,
+    Call {
+        name: &'static str,
+        errno: Option<Errno>,
+        object: ObjectKind,
+    },
+    Other,
+}
+
+fn moment(event: &Event) -> Moment {
+    match &event.kind {
+        EventKind::Exit { status } => Moment::Exit(*status),
+        EventKind::Signal { signal, .. } => Moment::Signal(*signal),
+        EventKind::Reset { .. } => Moment::Reset,
+        EventKind::Dropped { .. } => Moment::Dropped,
+        EventKind::Syscall {
+            name,
+            errno,
+            object,
+            ..
+        } => Moment::Call {
+            name,
+            errno: *errno,
+            object: object_kind(object.as_deref()),
+        },
+        _ => Moment::Other,
+    }
+}
+
+/// The longest loop body recognized, in key moments.
+const LOOP_BODY_MAX: usize = 8;
+/// How many turns in a row a loop body must make before its later turns stop
+/// being stops.
+const LOOP_TURNS_MIN: usize = 8;
+
+/// The positions "Next key event" stops at, ascending: each position whose step
+/// has a key moment ([`is_key`]), except a loop's repetitions.
+///
+/// The rule: when the same key moments (see `Moment`: same kind, call, outcome
+/// and kind of object) come back in the same order, with nothing else key in
+/// between, at least `LOOP_TURNS_MIN` times in a row (a body of 1 to
+/// `LOOP_BODY_MAX` moments), only the first turn's moments stop; the button then
+/// goes to the first key moment after the run. `while true; do echo x; done` is
+/// one stop, not one per `x`; so are the 8,200 writes netcat-traditional retries
+/// into a broken pipe before "too many output retries" (second-request). A
+/// lesson's few clients or requests come back fewer times than that, so every
+/// other lesson keeps every key moment as a stop (crates/web tests both). Each
+/// moment stays key: the trace and the narration still mark it.
+pub fn key_stops(trace: &[Event]) -> Vec<u64> {
+    let keys: Vec<(u64, Moment)> = trace
+        .iter()
+        .filter(|e| is_key(e))
+        .map(|e| (e.step + 1, moment(e)))
+        .collect();
+    let mut repeated = vec![false; keys.len()];
+    for body in 1..=LOOP_BODY_MAX {
+        // Stretches `start..i` in which each moment is the one `body` before it:
+        // the turn just before them, made again `(i - start) / body` times.
+        let mut start = body;
+        for i in body..=keys.len() {
+            if i < keys.len() && keys[i].1 == keys[i - body].1 {
+                continue;
+            }
+            if start < i && i - start >= body * (LOOP_TURNS_MIN - 1) {
+                repeated[start..i].fill(true);
+            }
+            start = i + 1;
+        }
+    }
+    let mut stops: Vec<u64> = Vec::new();
+    for ((position, _), repeated) in keys.iter().zip(repeated) {
+        if !repeated && stops.last() != Some(position) {
+            stops.push(*position);
+        }
+    }
+    stops
 }
 
 /// The error a `getsockopt(SO_ERROR)` returned in its buffer, if any: how a
@@ -931,6 +1018,66 @@ mod tests {
         assert!(!is_key(&prompt));
         let output = write(9, "/dev/pts/1", None, "write(1, \"hello\\n\", 6) = 6");
         assert!(is_key(&output));
+    }
+
+    fn at(step: u64, event: Event) -> Event {
+        Event { step, ..event }
+    }
+
+    fn output(pid: Pid) -> Event {
+        write(pid, "/dev/pts/0", None, "write(1, \"x\\n\", 2) = 2")
+    }
+
+    fn exited(pid: Pid) -> Event {
+        ev(
+            pid,
+            EventKind::Exit {
+                status: ExitStatus::Code(0),
+            },
+        )
+    }
+
+    #[test]
+    fn a_loop_that_writes_the_same_output_over_and_over_is_one_stop() {
+        let mut trace: Vec<Event> = (0..20).map(|i| at(10 + 3 * i, output(3))).collect();
+        // Then something else happens: the button goes there next.
+        trace.push(at(
+            100,
+            write(
+                3,
+                "pipe:[2]",
+                Some(Errno::EPIPE),
+                "write(1, \"x\", 1) = -1 EPIPE",
+            ),
+        ));
+        assert!(trace.iter().all(is_key));
+        assert_eq!(key_stops(&trace), [11, 101]);
+    }
+
+    #[test]
+    fn a_forking_loop_s_turns_are_one_stop_each_moment_of_the_first_turn_stays() {
+        // Each turn a new child writes and exits: a body of two moments, new pids.
+        let mut trace = Vec::new();
+        for turn in 0..10 {
+            trace.push(at(10 * turn + 1, output(100 + turn as Pid)));
+            trace.push(at(10 * turn + 2, exited(100 + turn as Pid)));
+        }
+        assert_eq!(key_stops(&trace), [2, 3]);
+    }
+
+    #[test]
+    fn a_few_repetitions_are_each_a_stop() {
+        // Three clients served in turn, as the lessons have them: every moment stays.
+        let mut trace = Vec::new();
+        for turn in 0..(LOOP_TURNS_MIN as u64 - 1) {
+            trace.push(at(10 * turn + 1, output(100 + turn as Pid)));
+            trace.push(at(10 * turn + 2, exited(100 + turn as Pid)));
+        }
+        let every: Vec<u64> = trace.iter().map(|e| e.step + 1).collect();
+        assert_eq!(key_stops(&trace), every);
+        // Events that are not key are never stops.
+        let prompt = at(90, write(3, "/dev/pts/0", None, "write(2, \"$ \", 2) = 2"));
+        assert_eq!(key_stops(&[prompt]), Vec::<u64>::new());
     }
 
     fn socket_call(name: &'static str, text: &str, errno: Option<Errno>) -> Event {

@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 
-use pipelab_sim::kernel::WaitKey;
+use pipelab_sim::kernel::{Pid, WaitKey};
 use pipelab_sim::lessons::{self, Lesson};
 use pipelab_sim::narrate;
 use pipelab_sim::programs::bash::syntax;
@@ -35,6 +35,8 @@ pub const MAX_TERMINALS: usize = 8;
 pub const MAX_SCRIPT_BYTES: usize = 4096;
 /// The sandbox's virtual time limit.
 pub const SANDBOX_UNTIL_MS: u64 = 60_000;
+/// The most trace lines [`Core::lines_of`] hands over on each side of a position.
+pub const MAX_LINES_AROUND: usize = 5000;
 
 /// The flavors of nc, with one line each for the page's switch.
 pub const FLAVORS: [(&str, NcFlavor, &str); 4] = [
@@ -118,8 +120,13 @@ pub struct Core {
     end: u64,
     /// Every event of the run up to `end`.
     trace: Vec<Event>,
-    /// Positions whose step holds a key moment, ascending.
+    /// Where "Next key event" stops, ascending: the positions whose step holds
+    /// a key moment, but a loop's repeated turns only once (`narrate::key_stops`).
     key_positions: Vec<u64>,
+    /// For each process, the indexes in `trace` of its events that print a line,
+    /// ascending: the trace panel's filter finds a process's lines anywhere in
+    /// the run without walking the whole trace.
+    lines_by_pid: VecMap<Pid, Vec<usize>>,
 }
 
 /// A snapshot as the page receives it.
@@ -143,6 +150,39 @@ pub struct EventOut<'a> {
     event: &'a Event,
     line: Option<String>,
     key: bool,
+}
+
+impl<'a> EventOut<'a> {
+    fn new(event: &'a Event) -> EventOut<'a> {
+        EventOut {
+            event,
+            line: event.strace_line(),
+            key: narrate::is_key(event),
+        }
+    }
+}
+
+/// A process's trace lines around a position ([`Core::lines_of`]).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinesOfOut<'a> {
+    events: Vec<EventOut<'a>>,
+    /// The position of the process's nearest line before these, if there is one.
+    earlier: Option<u64>,
+    /// The position of its nearest line after these, if there is one.
+    later: Option<u64>,
+}
+
+/// Whether `strace -f` prints a line for an event (as [`Event::strace_line`]
+/// does, without formatting it).
+fn prints_a_line(e: &Event) -> bool {
+    matches!(
+        e.kind,
+        EventKind::Syscall { .. }
+            | EventKind::Blocked { .. }
+            | EventKind::Signal { .. }
+            | EventKind::Exit { .. }
+    )
 }
 
 /// The pipes, FIFOs and sockets an event touches, named as the trace names them
@@ -241,6 +281,7 @@ impl Core {
             end: 0,
             trace: Vec::new(),
             key_positions: Vec::new(),
+            lines_by_pid: VecMap::new(),
         };
         core.explore();
         core
@@ -252,11 +293,13 @@ impl Core {
         self.session.run(MAX_RUN_STEPS);
         self.end = self.session.step();
         self.trace = self.session.trace();
-        self.key_positions = Vec::new();
-        for e in &self.trace {
-            let p = e.step + 1;
-            if narrate::is_key(e) && self.key_positions.last() != Some(&p) {
-                self.key_positions.push(p);
+        self.key_positions = narrate::key_stops(&self.trace);
+        self.lines_by_pid = VecMap::new();
+        for (i, e) in self.trace.iter().enumerate() {
+            if let Some(pid) = e.pid
+                && prints_a_line(e)
+            {
+                self.lines_by_pid.get_or_insert_with(pid, Vec::new).push(i);
             }
         }
         self.session.seek(at);
@@ -316,12 +359,29 @@ impl Core {
         let end = self.trace.partition_point(|e| e.step < to);
         self.trace[start..end.max(start)]
             .iter()
-            .map(|e| EventOut {
-                event: e,
-                line: e.strace_line(),
-                key: narrate::is_key(e),
-            })
+            .map(EventOut::new)
             .collect()
+    }
+
+    /// The trace lines of process `pid` nearest position `at`, from anywhere in
+    /// the run: at most `before` of positions up to `at` and `after` past it
+    /// (each at most [`MAX_LINES_AROUND`]), with where its nearest lines left
+    /// out are. A process with no lines gets none.
+    pub fn lines_of(&self, pid: Pid, at: u64, before: usize, after: usize) -> LinesOfOut<'_> {
+        let lines = self.lines_by_pid.get(&pid).map_or(&[][..], Vec::as_slice);
+        let event = |i: usize| &self.trace[i];
+        // Position `p` is made by step `p - 1`: lines up to `at` are of steps below it.
+        let split = lines.partition_point(|&i| event(i).step < at);
+        let first = split.saturating_sub(before.min(MAX_LINES_AROUND));
+        let last = lines.len().min(split + after.min(MAX_LINES_AROUND));
+        LinesOfOut {
+            events: lines[first..last]
+                .iter()
+                .map(|&i| EventOut::new(event(i)))
+                .collect(),
+            earlier: first.checked_sub(1).map(|k| event(lines[k]).step + 1),
+            later: lines.get(last).map(|&i| event(i).step + 1),
+        }
     }
 
     /// What the page's layout needs of the whole run, without the trace lines:
@@ -534,6 +594,15 @@ impl Playground {
     pub fn events(&self, from: f64, to: f64) -> Result<JsValue, JsError> {
         let (from, to) = (position_arg(from)?, position_arg(to)?);
         to_js(&self.core.events(from, to))
+    }
+
+    /// `{events, earlier, later}`: process `pid`'s trace lines nearest position
+    /// `at`, from the whole run (at most `before` up to it and `after` past it),
+    /// and the positions of its nearest lines left out (or `null`).
+    #[wasm_bindgen(js_name = linesOf)]
+    pub fn lines_of(&self, pid: u32, at: f64, before: u32, after: u32) -> Result<JsValue, JsError> {
+        let at = position_arg(at)?;
+        to_js(&self.core.lines_of(pid, at, before as usize, after as usize))
     }
 
     /// The events the page's layout needs from the whole run (every spawn, exit
@@ -761,6 +830,178 @@ mod tests {
             .count();
         assert_eq!(window.len(), inside);
         assert!(c.events(c.end() + 1, c.end() + 5).is_empty());
+    }
+
+    /// A process's lines as the whole trace has them: `(position, line)`.
+    fn lines_in_trace(c: &Core, pid: Pid) -> Vec<(u64, String)> {
+        c.events(0, c.end())
+            .into_iter()
+            .filter(|e| e.event.pid == Some(pid))
+            .filter_map(|e| Some((e.event.step + 1, e.line?)))
+            .collect()
+    }
+
+    fn shown(out: &LinesOfOut<'_>) -> Vec<(u64, String)> {
+        out.events
+            .iter()
+            .map(|e| (e.event.step + 1, e.line.clone().unwrap_or_default()))
+            .collect()
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_process_s_lines_are_its_nearest_to_the_position_and_say_what_is_left_out() {
+        let c = Core::from_lesson("fifo-once", "openbsd").unwrap();
+        let pids: Vec<Pid> = c
+            .outline()
+            .iter()
+            .filter(|e| matches!(e.event.kind, EventKind::Spawn { .. }))
+            .filter_map(|e| e.event.pid)
+            .collect();
+        assert!(pids.len() >= 3, "{pids:?}");
+        for pid in pids {
+            let all = lines_in_trace(&c, pid);
+            assert!(!all.is_empty(), "pid {pid} has lines");
+            // Both ends, the middle, and past the end.
+            for at in [0, 1, c.end() / 3, c.end() / 2, c.end(), c.end() + 10] {
+                let out = c.lines_of(pid, at, 3, 4);
+                let up_to = all.iter().filter(|(p, _)| *p <= at).count();
+                let (first, last) = (up_to.saturating_sub(3), all.len().min(up_to + 4));
+                assert_eq!(shown(&out), all[first..last], "pid {pid} at {at}");
+                let earlier = first.checked_sub(1).map(|k| all[k].0);
+                assert_eq!(out.earlier, earlier, "pid {pid} at {at}");
+                assert_eq!(out.later, all.get(last).map(|l| l.0), "pid {pid} at {at}");
+            }
+            // At the start nothing is earlier; at the end nothing is later.
+            assert_eq!(c.lines_of(pid, 0, 3, 4).earlier, None);
+            assert_eq!(c.lines_of(pid, c.end(), 3, 4).later, None);
+        }
+        // A pid with no events: no lines, nothing left out.
+        let none = c.lines_of(9999, c.end() / 2, 10, 10);
+        assert!(none.events.is_empty());
+        assert_eq!((none.earlier, none.later), (None, None));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_quiet_process_s_lines_are_found_however_far_from_the_position() {
+        let c = Core::from_scripts(
+            vec!["while true; do echo x; done".into(), "echo quiet".into()],
+            "openbsd",
+            0,
+        )
+        .unwrap();
+        assert!(c.end() >= MAX_RUN_STEPS);
+        let pid_of = |text: &str| {
+            c.events(0, c.end())
+                .into_iter()
+                .find(|e| e.line.as_deref().is_some_and(|l| l.contains(text)))
+                .and_then(|e| e.event.pid)
+                .unwrap()
+        };
+        let (busy, quiet) = (pid_of("\"x\\n\""), pid_of("\"quiet\\n\""));
+        assert_ne!(busy, quiet);
+        // At the end of the run, the quiet shell's lines are all far from it.
+        let out = c.lines_of(quiet, c.end(), 1500, 1500);
+        assert!(shown(&out).iter().any(|(_, l)| l.contains("quiet")));
+        assert!(out.events.iter().all(|e| e.event.step + 1 < c.end() - 3000));
+        assert_eq!((out.earlier, out.later), (None, None));
+        // The busy loop's lines are bounded, and what is left out is said.
+        let middle = c.end() / 2;
+        let out = c.lines_of(busy, middle, 1500, 1500);
+        assert_eq!(out.events.len(), 3000);
+        let positions: Vec<u64> = shown(&out).iter().map(|l| l.0).collect();
+        assert!(positions.first() < Some(&middle) && positions.last() > Some(&middle));
+        assert!(out.earlier.is_some_and(|p| p <= positions[0]));
+        assert!(out.later.is_some_and(|p| p >= positions[2999]));
+        let most = c.lines_of(busy, middle, usize::MAX, usize::MAX);
+        assert_eq!(most.events.len(), 2 * MAX_LINES_AROUND);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn every_lesson_stops_at_every_key_moment_but_traditional_nc_s_retries() {
+        // The loop rule (narrate::key_stops) leaves the lessons as they were,
+        // "Next key event" stopping at each position with a key moment, with one
+        // exception: netcat-traditional retries its write into the broken pipe
+        // about 8,200 times before "too many output retries", and that is one stop.
+        for name in lessons::NAMES {
+            for (flavor, _, _) in FLAVORS {
+                let Ok(c) = Core::from_lesson(name, flavor) else {
+                    continue;
+                };
+                let mut every: Vec<u64> = Vec::new();
+                for e in c.events(0, c.end()).iter().filter(|e| e.key) {
+                    if every.last() != Some(&(e.event.step + 1)) {
+                        every.push(e.event.step + 1);
+                    }
+                }
+                let stops = c.key_positions();
+                if (*name, flavor) != ("second-request", "traditional") {
+                    assert_eq!(stops, every, "{name} {flavor}");
+                    continue;
+                }
+                let lines_at = |p: u64| -> Vec<String> {
+                    c.events(p, p).into_iter().filter_map(|e| e.line).collect()
+                };
+                let dropped: Vec<u64> = every
+                    .iter()
+                    .copied()
+                    .filter(|p| !stops.contains(p))
+                    .collect();
+                assert!(dropped.len() > 8000, "{} dropped", dropped.len());
+                for p in &dropped {
+                    let lines = lines_at(*p);
+                    assert!(
+                        lines
+                            .iter()
+                            .all(|l| l.contains("EPIPE") || l.contains("--- SIGPIPE")),
+                        "{p}: {lines:?}"
+                    );
+                }
+                assert!(stops.iter().all(|p| every.contains(p)));
+                // The first EPIPE stays a stop, and the next stop is the give-up.
+                let first = dropped[0] - 1;
+                assert!(lines_at(first).iter().any(|l| l.contains("EPIPE")));
+                let after = stops.iter().copied().find(|p| *p > first).unwrap();
+                assert!(
+                    lines_at(after)
+                        .iter()
+                        .any(|l| l.contains("too many output retries")),
+                    "{after}: {:?}",
+                    lines_at(after)
+                );
+            }
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn next_key_in_an_endless_loop_jumps_past_its_repeated_turns() {
+        let mut c =
+            Core::from_scripts(vec!["while true; do echo x; done".into()], "openbsd", 0).unwrap();
+        let outputs = c
+            .events(0, 1000)
+            .iter()
+            .filter(|e| e.key && e.line.as_deref().is_some_and(|l| l.contains("\"x\\n\"")))
+            .count();
+        assert!(
+            outputs > 20,
+            "{outputs} key outputs in the first 1000 steps"
+        );
+        // The first x is a stop; the button then goes past the whole run.
+        let first = c.next_key();
+        c.seek(first);
+        assert!(
+            c.narration()
+                .text
+                .contains("writes 2 bytes into the terminal")
+        );
+        let next = c.next_key();
+        assert!(next > first + 1000, "from {first} to {next}");
+        assert!(c.key_positions().len() < 10, "{:?}", c.key_positions());
+        c.seek(c.end());
+        assert!(c.prev_key() <= first + 1000);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
