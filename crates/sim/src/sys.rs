@@ -48,10 +48,21 @@ pub struct Program {
 /// The installed programs, by name (`/bin/NAME` runs `programs[NAME]`).
 pub type Programs = VecMap<String, Program>;
 
+/// The body of a signal handler a program installed with
+/// [`Sys::sigaction_handler`]: the calls its C handler makes (socat's SIGCHLD
+/// handler reaps with `wait4(-1, ..., WNOHANG)`), run by [`Sys`] where the
+/// signal is delivered.
+pub type HandlerBody = Rc<dyn Fn(Sys) -> Pin<Box<dyn Future<Output = ()>>>>;
+
 /// State shared by the executor and every process's [`Sys`].
 pub struct Shared {
     pub kernel: RefCell<Kernel>,
     pub programs: Programs,
+    /// Handler bodies by (pid, signal number). `execve(2)` drops a process's
+    /// (its handlers are gone); a forked child does not inherit them (its
+    /// program state is a copy the body could not reach: the programs here
+    /// reset or re-install their handlers in a child).
+    handlers: RefCell<VecMap<(Pid, i32), HandlerBody>>,
     /// Whether the process being polled may still make its syscall this step.
     budget: Cell<bool>,
     /// Tasks created during the current poll: forked children and exec'd programs.
@@ -73,6 +84,7 @@ impl Shared {
         Rc::new(Shared {
             kernel: RefCell::new(kernel),
             programs,
+            handlers: RefCell::new(VecMap::new()),
             budget: Cell::new(false),
             new_tasks: RefCell::new(Vec::new()),
             last_call: Cell::new(""),
@@ -167,6 +179,10 @@ impl RetValue for Option<(Pid, ExitStatus)> {
 struct Shown {
     name: &'static str,
     fd: Option<Fd>,
+    /// What the call returns when a signal interrupts it while blocked
+    /// (measured here under strace): `pselect6` ERESTARTNOHAND, `poll` and
+    /// `clock_nanosleep` ERESTART_RESTARTBLOCK, the others ERESTARTSYS.
+    restart: Errno,
 }
 
 /// One syscall in flight. `attempt` is tried each time the process is polled with
@@ -236,10 +252,13 @@ where
         let Some(start) = begin(shared, &mut k, pid, this.blocked && this.interruptible) else {
             return Poll::Pending;
         };
-        let outcome = if start.eintr {
-            Attempt::Done(Err(Errno::EINTR))
-        } else {
-            (this.attempt)(&mut k, pid)
+        // A call a signal interrupted still completes if it can (a wait4 woken
+        // by the child whose death raised the SIGCHLD returns the child, then
+        // the signal is delivered); if it would block again, it ends with its
+        // restart code.
+        let outcome = match (this.attempt)(&mut k, pid) {
+            Attempt::Block(_) if start.interrupted => Attempt::Done(Err(this.shown.restart)),
+            outcome => outcome,
         };
         match outcome {
             Attempt::Done(result) => {
@@ -274,12 +293,39 @@ where
     }
 }
 
+/// What becomes of a call after the handlers of the signals that came with it.
+enum Handled {
+    /// No handler ran: the call's result stands.
+    Nothing,
+    /// It was interrupted and SA_RESTART makes it again.
+    Restart,
+    /// It was interrupted: the program gets EINTR.
+    Eintr,
+}
+
+/// x86-64 syscall numbers (`arch/x86/entry/syscalls/syscall_64.tbl`) of the
+/// calls that can be restarted: `rt_sigreturn` returns one to restart it.
+fn syscall_number(name: &str) -> i64 {
+    match name {
+        "read" => 0,
+        "write" => 1,
+        "connect" => 42,
+        "accept" => 43,
+        "sendto" => 44,
+        "recvfrom" => 45,
+        "wait4" => 61,
+        "openat" => 257,
+        "accept4" => 288,
+        other => panic!("no syscall number for {other}"),
+    }
+}
+
 /// How a call's try starts: the trace length before it, and whether a signal
-/// ends it with EINTR.
+/// interrupted it while it was blocked.
 #[derive(Clone, Copy)]
 struct Start {
     caused_from: usize,
-    eintr: bool,
+    interrupted: bool,
 }
 
 /// A finished call, for its trace event; `shown` only while tracing.
@@ -292,32 +338,20 @@ struct Done {
 }
 
 /// Whether `pid` may try its call now (it has the step's budget and is alive),
-/// and how: a call blocked when a signal was caught ends with EINTR unless the
-/// handler has SA_RESTART.
+/// and whether a signal (caught or fatal) interrupted it while it was blocked.
 fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, interruptible_now: bool) -> Option<Start> {
     if !shared.budget.get() || !k.proc(pid).is_alive() {
         return None;
     }
-    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
+    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted) && interruptible_now;
     // Events the call causes (a SIGPIPE, a TCP state change) are traced after
     // the call itself, as strace shows `write(...) = -1 EPIPE` before
     // `--- SIGPIPE ---`.
     let caused_from = k.trace.len();
-    let eintr = interrupted
-        && interruptible_now
-        && !k
-            .proc(pid)
-            .signals
-            .caught
-            .last()
-            .map(|s| {
-                matches!(
-                    k.proc(pid).signals.disposition(*s),
-                    Disposition::Handler { restart: true }
-                )
-            })
-            .unwrap_or(false);
-    Some(Start { caused_from, eintr })
+    Some(Start {
+        caused_from,
+        interrupted,
+    })
 }
 
 /// A call returned: it used the step; trace it (before what it caused) and let
@@ -332,8 +366,25 @@ fn finished(
 ) -> bool {
     shared.budget.set(false);
     shared.last_call.set(call.name);
+    let killed = k.proc(pid).fatal == Some(Signal::SIGKILL);
     match done.shown {
         Some((text, object, bytes)) => {
+            let text = match done.errno {
+                // strace prints a restart code with `?` for the value:
+                // `accept4(3, 0x7fff460d3ed0, [128], SOCK_NONBLOCK) = ?
+                // ERESTARTSYS (To be restarted if SA_RESTART is set)`; a call
+                // SIGKILL ended never returns at all: `<... read resumed>
+                // <unfinished ...>) = ?`.
+                Some(e) if e.is_restart() && killed => {
+                    let head = text.get(..done.entered).unwrap_or("");
+                    StraceText::from(format!("{head} <unfinished ...>) = ?"))
+                }
+                Some(e) if e.is_restart() => match text.rsplit_once("= -1 ") {
+                    Some((head, tail)) => StraceText::from(format!("{head}= ? {tail}")),
+                    None => text,
+                },
+                _ => text,
+            };
             let caused = k.trace.split_off(start.caused_from);
             k.emit(
                 Some(pid),
@@ -352,6 +403,21 @@ fn finished(
             k.trace.extend(caused);
         }
         None => k.skip_event(),
+    }
+    // Signals that interrupted the call are delivered now, after it: strace
+    // shows `--- SIGCHLD {...} ---` after the `= ? ERESTART...` line (SIGKILL
+    // is never shown: the process just dies).
+    for (signal, from, disposition) in std::mem::take(&mut k.proc_mut(pid).delivering) {
+        if signal != Signal::SIGKILL {
+            k.emit(
+                Some(pid),
+                EventKind::Signal {
+                    signal,
+                    from,
+                    disposition,
+                },
+            );
+        }
     }
     k.syscall_exit(pid)
 }
@@ -448,10 +514,9 @@ impl Sys {
         self.shared.kernel.borrow().proc(self.pid).cwd.clone()
     }
 
-    fn call<'a, T, A, F, B, S>(
+    fn raw_call<'a, T, A, F, B, S>(
         &'a self,
-        name: &'static str,
-        fd: Option<Fd>,
+        shown: Shown,
         blocked_text: B,
         attempt: A,
         finish: F,
@@ -464,7 +529,7 @@ impl Sys {
     {
         Call {
             sys: self,
-            shown: Shown { name, fd },
+            shown,
             attempt,
             finish,
             blocked_text,
@@ -472,6 +537,159 @@ impl Sys {
             entered: 0,
             interruptible: true,
         }
+    }
+
+    /// A call that may block, and so may be interrupted by a signal (its
+    /// restart code is ERESTARTSYS).
+    async fn call<T, A, F, B, S>(
+        &self,
+        name: &'static str,
+        fd: Option<Fd>,
+        blocked_text: B,
+        attempt: A,
+        finish: F,
+    ) -> SysResult<T>
+    where
+        A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
+        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>) + Unpin,
+        B: BlockedText + Unpin,
+        S: Into<StraceText>,
+        T: Unpin + RetValue,
+    {
+        self.call_as(Errno::ERESTARTSYS, name, fd, blocked_text, attempt, finish)
+            .await
+    }
+
+    /// [`Sys::call`] with the restart code the call returns when a signal
+    /// interrupts it.
+    ///
+    /// Signal delivery lives here, in the syscall layer, so that programs stay
+    /// the C they imitate. A blocked call a caught signal interrupts ends with
+    /// `= ? ERESTART...`; then, as the real kernel does on the way back to user
+    /// space, the handler runs: `--- SIG ---`, the calls of the handler's body
+    /// the program registered ([`Sys::sigaction_handler`], none if it gave
+    /// none), and `rt_sigreturn`. With SA_RESTART an ERESTARTSYS call is made
+    /// again, a new call in the trace (`rt_sigreturn({mask=[]}) = 288` for
+    /// accept4: the kernel has put the syscall number back); otherwise, and
+    /// always for select, poll and nanosleep, the program gets EINTR
+    /// (`rt_sigreturn({mask=[]}) = -1 EINTR`). A handler's body is a closure
+    /// of the program's own rather than a branch at each call site because a
+    /// handler runs wherever the program happens to block, and reads the same
+    /// everywhere; what the program must know afterwards (a child's status)
+    /// the body leaves in state the program shares with it.
+    async fn call_as<T, A, F, B, S>(
+        &self,
+        restart: Errno,
+        name: &'static str,
+        fd: Option<Fd>,
+        blocked_text: B,
+        mut attempt: A,
+        finish: F,
+    ) -> SysResult<T>
+    where
+        A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
+        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>) + Unpin,
+        B: BlockedText + Unpin,
+        S: Into<StraceText>,
+        T: Unpin + RetValue,
+    {
+        loop {
+            let shown = Shown { name, fd, restart };
+            let r = self
+                .raw_call(shown, || blocked_text.text(), &mut attempt, &finish)
+                .await;
+            let outcome = match &r {
+                Ok(v) => Ok(v.ret()),
+                Err(e) => Err(*e),
+            };
+            match self.run_handlers(name, outcome).await {
+                Handled::Nothing => return r,
+                Handled::Restart => continue,
+                Handled::Eintr => return Err(Errno::EINTR),
+            }
+        }
+    }
+
+    /// Runs the handlers of the caught signals the last call was interrupted
+    /// by (or woken with), each followed by its `rt_sigreturn`, and says what
+    /// becomes of the call.
+    async fn run_handlers(&self, name: &'static str, outcome: Result<i64, Errno>) -> Handled {
+        let handling =
+            std::mem::take(&mut self.shared.kernel.borrow_mut().proc_mut(self.pid).handling);
+        let interrupted = matches!(outcome, Err(e) if e.is_restart());
+        if handling.is_empty() {
+            // Without a handler to run, an interrupted call's process was
+            // killed (and is never polled again) or its handler was just
+            // taken away: the program sees EINTR.
+            return if interrupted {
+                Handled::Eintr
+            } else {
+                Handled::Nothing
+            };
+        }
+        let mut restart = outcome == Err(Errno::ERESTARTSYS);
+        for sig in handling {
+            let body = self
+                .shared
+                .handlers
+                .borrow()
+                .get(&(self.pid, sig.number()))
+                .cloned();
+            {
+                let mut k = self.shared.kernel.borrow_mut();
+                let p = k.proc_mut(self.pid);
+                restart &= matches!(
+                    p.signals.disposition(sig),
+                    Disposition::Handler { restart: true }
+                );
+                if body.is_some()
+                    && let Some(i) = p.signals.caught.iter().position(|s| *s == sig)
+                {
+                    // The body is the handler: the program has nothing left to do.
+                    p.signals.caught.remove(i);
+                }
+            }
+            if let Some(body) = body {
+                body(self.clone()).await;
+            }
+            // rt_sigreturn returns what the interrupted context's rax holds:
+            // the call's own result, EINTR, or (to restart) its number.
+            let ret = match outcome {
+                Ok(v) => v.to_string(),
+                Err(e) if !e.is_restart() => format!("-1 {e}"),
+                Err(_) if restart => syscall_number(name).to_string(),
+                Err(_) => format!("-1 {}", Errno::EINTR),
+            };
+            let _ = self
+                .simple(
+                    "rt_sigreturn",
+                    None,
+                    |_, _| Ok(()),
+                    move |_| format!("rt_sigreturn({{mask=[]}}) = {ret}"),
+                )
+                .await;
+        }
+        match (interrupted, restart) {
+            (false, _) => Handled::Nothing,
+            (true, true) => Handled::Restart,
+            (true, false) => Handled::Eintr,
+        }
+    }
+
+    /// `rt_sigaction(sig, {handler, SA_RESTART if restart})` with the
+    /// handler's body: what it does when the signal interrupts a blocked call
+    /// (see [`Sys::call_as`]). Not a syscall of its own.
+    pub async fn sigaction_handler(
+        &self,
+        sig: Signal,
+        restart: bool,
+        body: HandlerBody,
+    ) -> SysResult<Disposition> {
+        self.shared
+            .handlers
+            .borrow_mut()
+            .insert((self.pid, sig.number()), body);
+        self.sigaction(sig, Disposition::Handler { restart }).await
     }
 
     /// A call that never blocks.
@@ -482,9 +700,9 @@ impl Sys {
         mut f: impl FnMut(&mut Kernel, Pid) -> SysResult<T> + Unpin,
         text: impl Fn(&SysResult<T>) -> String + Unpin,
     ) -> SysResult<T> {
-        self.call(
-            name,
-            fd,
+        let restart = Errno::ERESTARTSYS;
+        self.raw_call(
+            Shown { name, fd, restart },
             String::new(),
             move |k, pid| Attempt::Done(f(k, pid)),
             move |_, r| (text(r), None, None),
@@ -965,6 +1183,7 @@ impl Sys {
                         None => return Err(Errno::ENOENT),
                     };
                     k.exec_replace(pid, argv2.clone());
+                    shared.handlers.borrow_mut().retain(|(p, _), _| *p != pid);
                     k.proc_mut(pid).rss_kb = program.rss_kb;
                     // Returning from main is `exit_group`, as glibc's exit makes it.
                     let task = crate::world::start(
@@ -1046,6 +1265,12 @@ impl Sys {
 
     /// `rt_sigaction(2)`: returns the old disposition.
     pub async fn sigaction(&self, sig: Signal, d: Disposition) -> SysResult<Disposition> {
+        if !matches!(d, Disposition::Handler { .. }) {
+            self.shared
+                .handlers
+                .borrow_mut()
+                .remove(&(self.pid, sig.number()));
+        }
         let shown = match d {
             Disposition::Default => "SIG_DFL".to_string(),
             Disposition::Ignore => "SIG_IGN".to_string(),
@@ -1101,17 +1326,19 @@ impl Sys {
 
     /// `clock_nanosleep(2)`.
     pub async fn sleep_us(&self, duration: Micros) -> SysResult<()> {
-        let mut deadline = None;
+        let deadline: Cell<Option<Micros>> = Cell::new(None);
         let (secs, nsecs) = (duration / 1_000_000, duration % 1_000_000 * 1000);
         let entry = move || {
             format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}, tv_nsec={nsecs}}}, ")
         };
-        self.call(
+        self.call_as(
+            Errno::ERESTART_RESTARTBLOCK,
             "clock_nanosleep",
             None,
             entry,
-            move |k, _| {
-                let until = *deadline.get_or_insert(k.now + duration);
+            |k, _| {
+                let until = deadline.get().unwrap_or(k.now + duration);
+                deadline.set(Some(until));
                 if k.now >= until {
                     Attempt::Done(Ok(()))
                 } else {
@@ -1121,10 +1348,22 @@ impl Sys {
                     })
                 }
             },
-            move |_, r: &SysResult<()>| {
+            |k, r: &SysResult<()>| {
                 // The last argument is where the time left goes (`sleep`
-                // passes one): strace shows its address.
-                let rest = format!("{STACK_ADDRESS}) {}", ret_text(r, |_| "0".into()));
+                // passes one): strace shows its address, or the time left
+                // when a signal cut the sleep short (measured:
+                // `{tv_sec=0, tv_nsec=800189039}) = ? ERESTART_RESTARTBLOCK`).
+                let rest = match (r, deadline.get()) {
+                    (Err(e), Some(until)) if e.is_restart() => {
+                        let left = until.saturating_sub(k.now);
+                        format!(
+                            "{{tv_sec={}, tv_nsec={}}}) = -1 {e}",
+                            left / 1_000_000,
+                            left % 1_000_000 * 1000
+                        )
+                    }
+                    _ => format!("{STACK_ADDRESS}) {}", ret_text(r, |_| "0".into())),
+                };
                 (entry() + &rest, None, None)
             },
         )
@@ -1212,7 +1451,8 @@ impl Sys {
         let ready: RefCell<(Vec<Fd>, Vec<Fd>)> = RefCell::default();
         let n_read = read.len();
         let r = self
-            .call(
+            .call_as(
+                Errno::ERESTARTNOHAND,
                 "pselect6",
                 None,
                 entry.clone(),
@@ -1284,7 +1524,8 @@ impl Sys {
         let mut deadline = None;
         let result = RefCell::new(Vec::new());
         let r = self
-            .call(
+            .call_as(
+                Errno::ERESTART_RESTARTBLOCK,
                 name,
                 None,
                 format!("{name}([{asked}], {n}, {timeout_ms}"),
