@@ -30,6 +30,12 @@ fn elide(line: &str) -> String {
             .nth(1)
             .and_then(|h| h.split([',', '}']).next())
             .unwrap_or("");
+        // A handler's address is a pointer like the others.
+        let handler = if handler.starts_with("0x") {
+            "handler"
+        } else {
+            handler
+        };
         let ret = line.rsplit_once(") = ").map_or("", |(_, r)| r);
         return format!("rt_sigaction({sig}, {{sa_handler={handler}…}}) = {ret}");
     }
