@@ -611,8 +611,10 @@ impl Sys {
     }
 
     /// Runs the handlers of the caught signals the last call was interrupted
-    /// by (or woken with), each followed by its `rt_sigreturn`, and says what
-    /// becomes of the call.
+    /// by (or woken with, or that came while the program ran: those are run
+    /// after the call, a simplification of "on the next return to user
+    /// space"), each followed by its `rt_sigreturn`, and says what becomes of
+    /// the call.
     async fn run_handlers(&self, name: &'static str, outcome: Result<i64, Errno>) -> Handled {
         let handling =
             std::mem::take(&mut self.shared.kernel.borrow_mut().proc_mut(self.pid).handling);
@@ -661,11 +663,15 @@ impl Sys {
                 Err(_) => format!("-1 {}", Errno::EINTR),
             };
             let _ = self
-                .simple(
-                    "rt_sigreturn",
-                    None,
-                    |_, _| Ok(()),
-                    move |_| format!("rt_sigreturn({{mask=[]}}) = {ret}"),
+                .raw_call(
+                    Shown {
+                        name: "rt_sigreturn",
+                        fd: None,
+                        restart: Errno::ERESTARTSYS,
+                    },
+                    String::new(),
+                    |_, _| Attempt::Done(Ok(())),
+                    move |_, _| (format!("rt_sigreturn({{mask=[]}}) = {ret}"), None, None),
                 )
                 .await;
         }
@@ -701,13 +707,35 @@ impl Sys {
         text: impl Fn(&SysResult<T>) -> String + Unpin,
     ) -> SysResult<T> {
         let restart = Errno::ERESTARTSYS;
-        self.raw_call(
-            Shown { name, fd, restart },
-            String::new(),
-            move |k, pid| Attempt::Done(f(k, pid)),
-            move |_, r| (text(r), None, None),
-        )
-        .await
+        let r = self
+            .raw_call(
+                Shown { name, fd, restart },
+                String::new(),
+                move |k, pid| Attempt::Done(f(k, pid)),
+                move |_, r| (text(r), None, None),
+            )
+            .await;
+        if self.handlers_due() {
+            // A signal this call raised or unblocked (or one that came while
+            // the program ran) is delivered as the call returns.
+            let outcome = match &r {
+                Ok(v) => Ok(v.ret()),
+                Err(e) => Err(*e),
+            };
+            self.run_handlers(name, outcome).await;
+        }
+        r
+    }
+
+    /// Whether caught signals wait for their handlers.
+    fn handlers_due(&self) -> bool {
+        !self
+            .shared
+            .kernel
+            .borrow()
+            .proc(self.pid)
+            .handling
+            .is_empty()
     }
 
     fn object_of(k: &Kernel, pid: Pid, fd: Fd) -> Option<Rc<str>> {

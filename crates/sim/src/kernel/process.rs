@@ -74,8 +74,8 @@ pub struct Process {
     /// line, as strace shows them at delivery.
     #[serde(skip)]
     pub delivering: Vec<(Signal, Option<Pid>, Disposition)>,
-    /// Caught signals that interrupted a blocked call, whose handlers run
-    /// before the call returns to the program (`crate::sys`).
+    /// Caught signals whose handlers run before the current (or next) call
+    /// returns to the program (`crate::sys`).
     #[serde(skip)]
     pub handling: Vec<Signal>,
     /// A fatal signal raised by the process's own syscall, acted on at its return.
@@ -310,6 +310,7 @@ impl Kernel {
         }
         let p = self.proc_mut(pid);
         p.signals.on_exec();
+        p.handling.clear();
         p.argv = argv;
         // A new address space: the new program publishes its own.
         p.memory = None;
@@ -514,6 +515,9 @@ impl Kernel {
             Disposition::Handler { .. } => {
                 let p = self.proc_mut(pid);
                 p.signals.caught.push(sig);
+                // The handler runs as the process's current or next syscall
+                // returns (`crate::sys`).
+                p.handling.push(sig);
                 if matches!(p.state, State::Blocked { .. }) {
                     p.interrupted = true;
                     self.make_runnable(pid);
