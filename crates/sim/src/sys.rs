@@ -1260,6 +1260,18 @@ impl Sys {
     /// `wait4(2)` for `target` (-1: any child).
     pub async fn waitpid(&self, target: i32, nohang: bool) -> SysResult<Option<(Pid, ExitStatus)>> {
         let opts = if nohang { "WNOHANG" } else { "0" };
+        self.waitpid_shown(target, nohang, opts).await
+    }
+
+    /// [`Sys::waitpid`] with the options strace shows (`opts`): bash's
+    /// handler asks `WNOHANG|WSTOPPED|WCONTINUED`, and stopped or continued
+    /// children do not exist here.
+    pub async fn waitpid_shown(
+        &self,
+        target: i32,
+        nohang: bool,
+        opts: &'static str,
+    ) -> SysResult<Option<(Pid, ExitStatus)>> {
         self.call(
             "wait4",
             None,
