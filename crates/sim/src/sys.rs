@@ -183,6 +183,21 @@ struct Shown {
     /// (measured here under strace): `pselect6` ERESTARTNOHAND, `poll` and
     /// `clock_nanosleep` ERESTART_RESTARTBLOCK, the others ERESTARTSYS.
     restart: Errno,
+    /// The call goes on after an ignored signal interrupted it with
+    /// ERESTART_RESTARTBLOCK: the kernel resumes it as `restart_syscall`, and
+    /// strace shows `restart_syscall(<... resuming interrupted poll ...>`.
+    resuming: bool,
+}
+
+impl Shown {
+    /// The name strace shows for the call.
+    fn traced_name(&self) -> &'static str {
+        if self.resuming {
+            "restart_syscall"
+        } else {
+            self.name
+        }
+    }
 }
 
 /// One syscall in flight. `attempt` is tried each time the process is polled with
@@ -283,7 +298,14 @@ where
                 Poll::Ready(result)
             }
             Attempt::Block(wait) => {
-                let call = this.blocked_text.text();
+                let call = if this.shown.resuming {
+                    format!(
+                        "restart_syscall(<... resuming interrupted {} ...>",
+                        this.shown.name
+                    )
+                } else {
+                    this.blocked_text.text()
+                };
                 this.entered = call.len();
                 blocked(shared, &mut k, pid, &this.shown, this.blocked, call, wait);
                 this.blocked = true;
@@ -370,6 +392,17 @@ fn finished(
     match done.shown {
         Some((text, object, bytes)) => {
             let text = match done.errno {
+                _ if call.resuming => {
+                    let ret = match done.errno {
+                        None => done.ret.to_string(),
+                        Some(e) if e.is_restart() => format!("? {e}"),
+                        Some(e) => format!("-1 {e}"),
+                    };
+                    StraceText::from(format!(
+                        "restart_syscall(<... resuming interrupted {} ...>) = {ret}",
+                        call.name
+                    ))
+                }
                 // strace prints a restart code with `?` for the value:
                 // `accept4(3, 0x7fff460d3ed0, [128], SOCK_NONBLOCK) = ?
                 // ERESTARTSYS (To be restarted if SA_RESTART is set)`; a call
@@ -389,7 +422,7 @@ fn finished(
             k.emit(
                 Some(pid),
                 EventKind::Syscall {
-                    name: call.name,
+                    name: call.traced_name(),
                     text,
                     ret: done.ret,
                     errno: done.errno,
@@ -441,7 +474,7 @@ fn blocked(
             k.emit(
                 Some(pid),
                 EventKind::Blocked {
-                    name: shown.name,
+                    name: shown.traced_name(),
                     text: call.clone(),
                     on: wait.keys.clone(),
                 },
@@ -593,8 +626,14 @@ impl Sys {
         S: Into<StraceText>,
         T: Unpin + RetValue,
     {
+        let mut resuming = false;
         loop {
-            let shown = Shown { name, fd, restart };
+            let shown = Shown {
+                name,
+                fd,
+                restart,
+                resuming,
+            };
             let r = self
                 .raw_call(shown, || blocked_text.text(), &mut attempt, &finish)
                 .await;
@@ -604,7 +643,10 @@ impl Sys {
             };
             match self.run_handlers(name, outcome).await {
                 Handled::Nothing => return r,
-                Handled::Restart => continue,
+                Handled::Restart => {
+                    resuming = outcome == Err(Errno::ERESTART_RESTARTBLOCK);
+                    continue;
+                }
                 Handled::Eintr => return Err(Errno::EINTR),
             }
         }
@@ -620,11 +662,12 @@ impl Sys {
             std::mem::take(&mut self.shared.kernel.borrow_mut().proc_mut(self.pid).handling);
         let interrupted = matches!(outcome, Err(e) if e.is_restart());
         if handling.is_empty() {
-            // Without a handler to run, an interrupted call's process was
-            // killed (and is never polled again) or its handler was just
-            // taken away: the program sees EINTR.
+            // Without a handler to run, the signal that interrupted the call
+            // was ignored (a killed process is never polled again): the call
+            // goes on, as strace shows it for a traced process (measured:
+            // `read(...) = ? ERESTARTSYS`, `--- SIGCHLD ---`, `read(3, `).
             return if interrupted {
-                Handled::Eintr
+                Handled::Restart
             } else {
                 Handled::Nothing
             };
@@ -668,6 +711,7 @@ impl Sys {
                         name: "rt_sigreturn",
                         fd: None,
                         restart: Errno::ERESTARTSYS,
+                        resuming: false,
                     },
                     String::new(),
                     |_, _| Attempt::Done(Ok(())),
@@ -709,7 +753,12 @@ impl Sys {
         let restart = Errno::ERESTARTSYS;
         let r = self
             .raw_call(
-                Shown { name, fd, restart },
+                Shown {
+                    name,
+                    fd,
+                    restart,
+                    resuming: false,
+                },
                 String::new(),
                 move |k, pid| Attempt::Done(f(k, pid)),
                 move |_, r| (text(r), None, None),

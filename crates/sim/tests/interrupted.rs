@@ -339,3 +339,101 @@ fn a_wait4_woken_by_the_child_whose_death_raised_sigchld_returns_it_before_the_s
         ]
     );
 }
+
+#[test]
+fn an_ignored_signal_still_interrupts_a_traced_read_which_then_goes_on() {
+    let ran = run_logged(|sys, l| async move {
+        sys.sigaction(Signal::SIGUSR1, Disposition::Ignore)
+            .await
+            .unwrap();
+        let (r, w) = sys.pipe().await.unwrap();
+        let child = signal_me_soon(&sys, Signal::SIGUSR1).await;
+        l.push(child.to_string());
+        sys.fork(move |c| async move {
+            c.sleep_us(5000).await.unwrap();
+            c.write(w, b"x").await.unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        l.push(format!("{:?}", sys.read(r, 10).await));
+        0
+    });
+    let child: Pid = ran.lines[0].parse().unwrap();
+    assert_eq!(ran.lines[1], "Ok([120])");
+    // Measured (SIGUSR1 ignored, and SIGCHLD at SIG_DFL alike): no handler,
+    // no rt_sigreturn; the same read again.
+    assert_eq!(
+        lines_of(&ran, ran.pid, "read(")[..4],
+        [
+            "read(3,  <unfinished ...>".to_string(),
+            "<... read resumed>0x7ffd46f75be0, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)".to_string(),
+            usr1(child),
+            "read(3,  <unfinished ...>".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn an_ignored_signal_resumes_an_interrupted_sleep_as_restart_syscall() {
+    let ran = run_logged(|sys, l| async move {
+        sys.sigaction(Signal::SIGUSR1, Disposition::Ignore)
+            .await
+            .unwrap();
+        let child = signal_me_soon(&sys, Signal::SIGUSR1).await;
+        l.push(child.to_string());
+        l.push(format!("{:?}", sys.sleep_us(50_000).await));
+        0
+    });
+    let child: Pid = ran.lines[0].parse().unwrap();
+    assert_eq!(ran.lines[1], "Ok(())");
+    let got = lines_of(
+        &ran,
+        ran.pid,
+        "clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=50000000}",
+    );
+    assert!(
+        got[1].ends_with(") = ? ERESTART_RESTARTBLOCK (Interrupted by signal)"),
+        "{}",
+        got[1]
+    );
+    assert_eq!(
+        got[2..4],
+        [
+            usr1(child),
+            "restart_syscall(<... resuming interrupted clock_nanosleep ...> <unfinished ...>"
+                .to_string(),
+        ]
+    );
+    assert!(
+        got.contains(&"<... restart_syscall resumed>) = 0".to_string()),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_wait4_woken_by_its_childs_death_returns_before_the_default_ignored_sigchld_is_shown() {
+    let ran = run_logged(|sys, l| async move {
+        let child = sys
+            .fork(move |c| async move {
+                c.sleep_us(1000).await.unwrap();
+                0
+            })
+            .await
+            .unwrap();
+        l.push(child.to_string());
+        sys.waitpid(-1, false).await.unwrap();
+        0
+    });
+    let child: Pid = ran.lines[0].parse().unwrap();
+    // Measured: `<... wait4 resumed>... = PID`, then `--- SIGCHLD ---`.
+    assert_eq!(
+        lines_of(&ran, ran.pid, "<... wait4 resumed>")[..2],
+        [
+            format!(
+                "<... wait4 resumed>[{{WIFEXITED(s) && WEXITSTATUS(s) == 0}}], 0, NULL) = {child}"
+            ),
+            format!("--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={child}}} ---"),
+        ]
+    );
+}

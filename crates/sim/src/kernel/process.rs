@@ -474,20 +474,23 @@ impl Kernel {
             Disposition::Default => sig.default_action() != DefaultAction::Ign,
             Disposition::Handler { .. } => false,
         };
-        if matches!(p.state, State::Blocked { .. })
-            && (fatal || matches!(disposition, Disposition::Handler { .. }))
-        {
+        if matches!(p.state, State::Blocked { .. }) {
             // The blocked call ends first, with its restart code (`= ?
             // ERESTARTSYS`); the signal is delivered (and traced) after it, as
             // the process goes back to user space: to its handler, or to its
             // death (measured: `accept4(...) = ? ERESTARTSYS`, `--- SIGTERM
-            // ---`, `+++ killed by SIGTERM +++`). See `crate::sys`.
+            // ---`, `+++ killed by SIGTERM +++`). See `crate::sys`. Under
+            // ptrace an ignored signal interrupts too (`sig_ignored()` is false
+            // for a traced task): the call ends, `--- SIGCHLD ---`, and it goes
+            // on; a call that can complete (a wait4 woken by the same child's
+            // death) completes, and the signal comes after it. The trace is
+            // strace's view, so the simulation shows that.
             let p = self.proc_mut(pid);
             p.delivering.push((sig, from, disposition));
             p.interrupted = true;
             if fatal {
                 p.fatal.get_or_insert(sig);
-            } else {
+            } else if matches!(disposition, Disposition::Handler { .. }) {
                 p.signals.caught.push(sig);
                 p.handling.push(sig);
             }
