@@ -634,12 +634,13 @@ impl Shell {
         }
     }
 
-    /// Collects the children whose SIGCHLD arrived, as bash's handler does
-    /// (`wait4(-1, ..., WNOHANG)` until none is left). Simplification: bash runs
-    /// its handler the moment the signal arrives; here once the next line has
-    /// been read (or sooner, if the shell waits for a command meanwhile). So a job
-    /// that `kill` ends is told after the next command, as on Linux, where bash
-    /// prints its prompt before the killed child is gone.
+    /// Takes in the children the SIGCHLD handler reaped (the interactive
+    /// shell's handler runs where the signal is delivered, see
+    /// `run_interactive`), or, without that handler, collects those whose
+    /// SIGCHLD arrived (`wait4(-1, ..., WNOHANG)` until none is left). Called
+    /// once the next line has been read, so a job that `kill` ends is told
+    /// after the next command, as on Linux, where bash prints its prompt
+    /// before the killed child is gone.
     async fn reap_jobs(&mut self) {
         self.take_reaped().await;
         for sig in self.sys.take_caught_signals() {
