@@ -528,6 +528,41 @@ mod tests {
     }
 
     #[test]
+    fn ctrl_c_at_the_prompt_interrupts_the_terminal_read_and_the_shell_prompts_again() {
+        let mut s = Session::new(script(&[""]), TerminalMode::Interactive);
+        s.run(1000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(1000);
+        let lines: Vec<String> = s
+            .trace()
+            .iter()
+            .filter(|e| e.pid == Some(2))
+            .filter_map(|e| e.strace_line())
+            .map(|l| l[6..].to_string())
+            .collect();
+        let from = lines
+            .iter()
+            .position(|l| l.contains("ERESTARTSYS"))
+            .unwrap_or_else(|| panic!("no interrupted read in\n{}", lines.join("\n")));
+        // SIGINT's handler has no SA_RESTART: the read returns EINTR. (The
+        // signal line's si_code is not checked: a real terminal's is
+        // SI_KERNEL.)
+        assert!(
+            lines[from + 1].starts_with("--- SIGINT "),
+            "{}",
+            lines[from + 1]
+        );
+        assert_eq!(
+            [&lines[from], &lines[from + 2], &lines[from + 3]],
+            [
+                "<... read resumed>0x7ffd46f75be0, 4096) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+                "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)",
+                "write(2, \"$ \", 2) = 2",
+            ]
+        );
+    }
+
+    #[test]
     fn inputs_are_replayed_when_seeking_back_past_them() {
         let mut s = Session::new(script(&[""]), TerminalMode::Interactive);
         s.run(1000);
