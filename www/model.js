@@ -352,11 +352,13 @@ function formatKb(kb) {
   return kb >= 1024 ? `${(kb / 1024).toFixed(1)} MiB` : `${kb} KiB`;
 }
 
-const MEMORY_ROW = 16;
+// 32 bytes a row, not a hexdump's 16: the Heartbleed server's 128-byte arena in
+// four rows, so that two servers' memory stand beside the narration.
+const MEMORY_ROW = 32;
 
 // The user-space memory a process publishes (the Heartbleed server's arena, a
-// reader's buffer): rows of 16 bytes, each byte with its region and whether the
-// program's last copy read it.
+// reader's buffer): rows of MEMORY_ROW bytes, each byte with its region and
+// whether the program's last copy read it.
 export function memoryModel(snapshot) {
   const out = [];
   for (const p of snapshot.processes) {
