@@ -2,7 +2,7 @@
 // not a test: it prints). For each lesson (openbsd flavor), at the start, at the
 // middle step and at the end (End key): the scale the SVG is shown at and how
 // tall a card's title renders, in px, as the legibility test measures it.
-//   node tests/browser/legibility.mjs        (after `cargo xtask test browser` built www/pkg)
+//   node tests/browser/legibility.mjs        (after `cargo xtask test browser` built the site)
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
