@@ -599,13 +599,8 @@ impl Shell {
     /// that `kill` ends is told after the next command, as on Linux, where bash
     /// prints its prompt before the killed child is gone.
     async fn reap_jobs(&mut self) {
-        for sig in self.sys.take_caught_signals() {
-            if sig == Signal::SIGCHLD {
-                self.child_exited = true;
-            } else if sig == Signal::SIGINT {
-                self.interrupted = true;
-            }
-        }
+        // Other signals caught meanwhile are not dropped: their traps run now.
+        self.run_traps().await;
         if !std::mem::take(&mut self.child_exited) {
             return;
         }
