@@ -13,9 +13,24 @@ export const G = {
   header: 22,
 };
 
+// A run of five columns or more draws narrower cards and cells, so that the
+// drawing is shown larger: their lines are clipped sooner (a card's tooltip holds
+// them whole). Without it the concurrency lesson's titles were 6.7 px at 1280x720.
+const NARROW = { ...G, colWidth: 192, card: { ...G.card, w: 184 }, cell: { ...G.cell, w: 154 } };
+const NARROW_FROM_COLUMNS = 5;
+
 // How long an ended process stays drawn (in steps), so its end can be seen.
 const LINGER_STEPS = 15;
 const LINGER_KILLED = 400;
+// How long before the trace first names an object its cell is kept for it (see
+// layoutRun), and how long a socket that entered TIME-WAIT keeps its own cell.
+const EARLY_STEPS = 10;
+const TIME_WAIT_LINGER_STEPS = 3;
+
+// The one cell that holds every finished connection's socket in TIME-WAIT (the
+// side that closed first keeps it 60 s): drawn in a cell of its own, each would
+// stay on screen to the end of a lesson, a column of them after a few requests.
+export const TIME_WAIT_KEY = 'time-wait';
 
 // A stable layout for a whole run, from its trace: each process gets a column
 // (its terminal) and a row, each kernel object a cell. Lifetimes that do not
@@ -28,9 +43,17 @@ export function layoutRun(events, terminalLabels) {
   const roots = [];
   const objFirst = new Map();
   const objLast = new Map();
-  const touch = (key, step) => {
+  // Sockets that enter TIME-WAIT: they keep their own cell a few steps past their
+  // last mention, then join the TIME-WAIT cell (so the drawing makes room for
+  // the connections open at once, not for every one the run made).
+  const timeWait = new Set();
+  // Objects last named by a process blocked on them: which one.
+  const lastBlocked = new Map();
+  const touch = (key, step, blockedPid = null) => {
     if (!objFirst.has(key)) objFirst.set(key, step);
     objLast.set(key, step);
+    if (blockedPid !== null) lastBlocked.set(key, blockedPid);
+    else lastBlocked.delete(key);
   };
   for (const e of events) {
     if (e.type === 'spawn') {
@@ -45,12 +68,14 @@ export function layoutRun(events, terminalLabels) {
       // elsewhere still gets a cell, after these). The outline the page reads
       // keeps these same keys (`object_keys` in crates/web): change both together.
       if (/^(pipe|socket):\[/.test(e.object) || e.object.startsWith('/tmp/')) touch(e.object, e.step);
-    } else if (e.type === 'tcpState') {
+    } else if (e.type === 'tcpState' && e.from !== 'TIME-WAIT') {
+      // TIME-WAIT's end, 60 s later, is no use of the socket's own cell.
       touch(`socket:[${e.sock}]`, e.step);
+      if (e.to === 'TIME-WAIT') timeWait.add(`socket:[${e.sock}]`);
     } else if (e.type === 'blocked') {
       for (const key of e.on ?? []) {
-        if (key.kind === 'pipe') touch(`pipe:[${key.id}]`, e.step);
-        if (key.kind === 'socket') touch(`socket:[${key.id}]`, e.step);
+        if (key.kind === 'pipe') touch(`pipe:[${key.id}]`, e.step, e.pid);
+        if (key.kind === 'socket') touch(`socket:[${key.id}]`, e.step, e.pid);
       }
     }
   }
@@ -79,12 +104,31 @@ export function layoutRun(events, terminalLabels) {
     rowsEnd[col][row] = until;
     procSlot.set(pid, { col, row, until });
   }
+  // The step after which each of them is drawn in the TIME-WAIT cell, which is
+  // held from the first of those steps to the end of the run.
+  const timeWaitAfter = new Map();
+  let firstGrouped = Infinity;
+  for (const key of timeWait) {
+    const after = objLast.get(key) + TIME_WAIT_LINGER_STEPS;
+    timeWaitAfter.set(key, after);
+    firstGrouped = Math.min(firstGrouped, after + 1);
+  }
+  if (timeWait.size) {
+    objFirst.set(TIME_WAIT_KEY, firstGrouped);
+    objLast.set(TIME_WAIT_KEY, Infinity);
+  }
   const objSlot = new Map();
   const cellsEnd = [];
   const keys = [...objFirst.keys()].sort((a, b) => objFirst.get(a) - objFirst.get(b));
   for (const key of keys) {
-    const from = objFirst.get(key);
-    const until = objLast.get(key) + LINGER_STEPS;
+    // An object is drawn from before the trace first names it (socket(2) and
+    // pipe(2) name none; a connection's socket is named when it is established),
+    // and some stay after the last time: a FIFO until it is removed (no lesson
+    // removes one), what a process blocks on to the end of the run. A cell given
+    // to two of them at once sends one to a spare cell, and the drawing grows.
+    const from = key === TIME_WAIT_KEY ? objFirst.get(key) : objFirst.get(key) - EARLY_STEPS;
+    const forever = key.startsWith('/tmp/') || (lastBlocked.has(key) && !died.has(lastBlocked.get(key)));
+    const until = forever ? Infinity : (timeWaitAfter.get(key) ?? objLast.get(key) + LINGER_STEPS);
     let cell = cellsEnd.findIndex((free) => free < from);
     if (cell < 0) cell = cellsEnd.length;
     cellsEnd[cell] = until;
@@ -93,7 +137,8 @@ export function layoutRun(events, terminalLabels) {
   const columns = Math.max(terminalLabels.length, rowsEnd.length, 1);
   const colRows = Array.from({ length: columns }, (_, c) => rowsEnd[c]?.length ?? 0);
   const rows = Math.max(1, ...colRows);
-  return { columns, rows, colRows, procSlot, objSlot, cells: Math.max(cellsEnd.length, 1), labels: terminalLabels, end };
+  const geometry = columns >= NARROW_FROM_COLUMNS ? NARROW : G;
+  return { columns, rows, colRows, procSlot, objSlot, timeWaitAfter, cells: Math.max(cellsEnd.length, 1), labels: terminalLabels, end, geometry };
 }
 
 export function stateText(p) {
@@ -148,7 +193,7 @@ export function arrangements(layout) {
 
 // Where the parts of a run's drawing go in an arrangement.
 function frame(layout, { perBand, below }) {
-  const { colWidth, card, cell, pad, header } = G;
+  const { colWidth, card, cell, pad, header, objColumns } = layout.geometry ?? G;
   const bandTops = [];
   let top = header + pad;
   for (let first = 0; first < layout.columns; first += perBand) {
@@ -160,7 +205,7 @@ function frame(layout, { perBand, below }) {
   const procsWidth = Math.min(perBand, layout.columns) * colWidth;
   const objLeft = below ? pad : procsWidth + 10;
   const objTop = below ? top : header + pad;
-  const perRow = below ? Math.max(1, Math.floor(procsWidth / (cell.w + cell.gap))) : G.objColumns;
+  const perRow = below ? Math.max(1, Math.floor(procsWidth / (cell.w + cell.gap))) : objColumns;
   const width = Math.max(procsWidth, objLeft + perRow * (cell.w + cell.gap)) + pad;
   return { bandTops, procsBottom, objLeft, objTop, perRow, width };
 }
@@ -168,7 +213,7 @@ function frame(layout, { perBand, below }) {
 // The drawing's size for a whole run (as many objects as the run ever holds at
 // once), so the page can pick the arrangement once per run, not per step.
 export function diagramShape(layout, arrangement) {
-  const { cell, pad } = G;
+  const { cell, pad } = layout.geometry ?? G;
   const f = frame(layout, arrangement);
   const objRows = Math.ceil(layout.cells / f.perRow);
   const height = Math.max(f.procsBottom, f.objTop + objRows * (cell.h + cell.gap)) + pad;
@@ -179,7 +224,7 @@ export function diagramShape(layout, arrangement) {
 // every column side by side, objects to the right).
 // `stepEvents` are the events of the step that led here.
 export function diagramModel(snapshot, stepEvents, layout, arrangement = { perBand: layout.columns, below: false }) {
-  const { colWidth, card, cell, pad } = G;
+  const { colWidth, card, cell, pad } = layout.geometry ?? G;
   const { below, perBand } = arrangement;
   const { bandTops, procsBottom, objLeft, objTop, perRow, width } = frame(layout, arrangement);
   const colX = (col) => pad + (col % perBand) * colWidth;
@@ -196,25 +241,13 @@ export function diagramModel(snapshot, stepEvents, layout, arrangement = { perBa
   const objects = [];
   const objectAt = new Map();
   let overflow = layout.cells;
-  // An object that outlives its last mention in the trace may find its cell
-  // taken by a newer one: it moves to a spare cell rather than overlap.
-  const taken = new Set();
-  const place = (key) => {
-    let slot = layout.objSlot.get(key);
-    if (slot === undefined || taken.has(slot)) slot = overflow++;
-    taken.add(slot);
-    return {
-      x: objLeft + (slot % perRow) * (cell.w + cell.gap),
-      y: objTop + Math.floor(slot / perRow) * (cell.h + cell.gap),
-    };
-  };
   for (const p of snapshot.pipes) {
     const fifo = !p.name.startsWith('pipe:[');
-    const at = place(p.name);
     const o = {
       kind: fifo ? 'fifo' : 'pipe',
       key: p.name,
-      ...at,
+      x: 0,
+      y: 0,
       title: fifo ? `FIFO ${p.name}` : p.name,
       detail: `${p.buffered} / ${p.capacity} bytes · ${p.readers} reader${p.readers === 1 ? '' : 's'}, ${p.writers} writer${p.writers === 1 ? '' : 's'}`,
       fill: p.capacity ? Math.min(1, p.buffered / p.capacity) : 0,
@@ -225,9 +258,14 @@ export function diagramModel(snapshot, stepEvents, layout, arrangement = { perBa
     objects.push(o);
     objectAt.set(p.name, o);
   }
+  const finished = [];
   for (const s of snapshot.sockets) {
     const key = `socket:[${s.id}]`;
-    const at = place(key);
+    const after = layout.timeWaitAfter?.get(key);
+    if (s.state === 'TIME-WAIT' && after !== undefined && snapshot.position - 1 > after) {
+      finished.push(s);
+      continue;
+    }
     const where = s.remote ? `${s.local ?? '?'} → ${s.remote}` : (s.local ?? 'unbound');
     const extras = [];
     if (s.queued) extras.push(`${s.queued} B queued`);
@@ -236,7 +274,8 @@ export function diagramModel(snapshot, stepEvents, layout, arrangement = { perBa
     const o = {
       kind: 'socket',
       key,
-      ...at,
+      x: 0,
+      y: 0,
       title: `${key} ${s.state}`,
       detail: [where, ...extras].join(' · '),
       state: s.state,
@@ -247,6 +286,56 @@ export function diagramModel(snapshot, stepEvents, layout, arrangement = { perBa
     };
     objects.push(o);
     objectAt.set(key, o);
+  }
+
+  if (finished.length) {
+    const n = finished.length;
+    const o = {
+      kind: 'socket',
+      key: TIME_WAIT_KEY,
+      x: 0,
+      y: 0,
+      title: `${n} in TIME-WAIT`,
+      detail: 'finished connections, kept 60 s',
+      // The cell shows how many; its tooltip names each.
+      tip: [
+        'Finished connections: the side that closed first keeps its socket in TIME-WAIT for 60 s, so that late packets of the old connection are not taken for a new one.',
+        ...finished.map((s) => `socket:[${s.id}] ${s.local ?? '?'} → ${s.remote ?? '?'}`),
+      ].join('\n'),
+      state: 'TIME-WAIT',
+      fill: 0,
+      buffered: 0,
+      warn: false,
+      active: false,
+    };
+    objects.push(o);
+    for (const s of finished) objectAt.set(`socket:[${s.id}]`, o);
+  }
+  // An object that outlives its last mention in the trace (a pipe whose holders
+  // no longer use it) may find its cell given to a newer one: it moves to a cell
+  // free at this step, or past the drawing's room only when none is.
+  const taken = new Set();
+  const spare = [];
+  const slotOf = new Map();
+  for (const o of objects) {
+    const slot = layout.objSlot.get(o.key);
+    if (slot === undefined || taken.has(slot)) spare.push(o);
+    else {
+      taken.add(slot);
+      slotOf.set(o, slot);
+    }
+  }
+  let free = 0;
+  for (const o of spare) {
+    while (free < layout.cells && taken.has(free)) free++;
+    const slot = free < layout.cells ? free : overflow++;
+    taken.add(slot);
+    slotOf.set(o, slot);
+  }
+  for (const o of objects) {
+    const slot = slotOf.get(o);
+    o.x = objLeft + (slot % perRow) * (cell.w + cell.gap);
+    o.y = objTop + Math.floor(slot / perRow) * (cell.h + cell.gap);
   }
 
   const procs = [];
@@ -300,7 +389,7 @@ export function diagramModel(snapshot, stepEvents, layout, arrangement = { perBa
   const height = Math.max(procsBottom, extraBottom, objTop + objRows * (cell.h + cell.gap)) + pad;
   const labelY = (top) => top - 7;
   const columns = layout.labels.map((label, i) => ({ label, x: colX(i), y: labelY(colTop(i)) }));
-  return { width, height, columns, objTop, objLeft, objLabelY: labelY(objTop), procs, objects, edges };
+  return { width, height, card, cell, columns, objTop, objLeft, objLabelY: labelY(objTop), procs, objects, edges };
 }
 
 // The trace lines of a whole run, for the trace panel.
@@ -352,11 +441,13 @@ function formatKb(kb) {
   return kb >= 1024 ? `${(kb / 1024).toFixed(1)} MiB` : `${kb} KiB`;
 }
 
-const MEMORY_ROW = 16;
+// 32 bytes a row, not a hexdump's 16: the Heartbleed server's 128-byte arena in
+// four rows, so that two servers' memory stand beside the narration.
+const MEMORY_ROW = 32;
 
 // The user-space memory a process publishes (the Heartbleed server's arena, a
-// reader's buffer): rows of 16 bytes, each byte with its region and whether the
-// program's last copy read it.
+// reader's buffer): rows of MEMORY_ROW bytes, each byte with its region and
+// whether the program's last copy read it.
 export function memoryModel(snapshot) {
   const out = [];
   for (const p of snapshot.processes) {

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer, CHROMIUM, CHROMIUM_ARGS } from './server.js';
+import { startServer, siteDir, CHROMIUM, CHROMIUM_ARGS } from './server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const WWW = join(ROOT, 'www');
+// What is served: www/ as xtask builds it, minified (see server.js `siteDir`).
+const WWW = siteDir(ROOT);
 const RUNS = 5;
 const SEEKS = 20;
 
@@ -25,9 +26,9 @@ function files(dir) {
 
 const say = (name, value, unit) => console.log(`${name} ${value} ${unit}`);
 
-// What a browser downloads: everything under www/ but the type declarations and
-// xtask's stamp (the page imports every .js, .css, .html and the .wasm).
-const served = files(WWW).filter((f) => !f.endsWith('.d.ts') && !f.endsWith('.xtask-stamp'));
+// What a browser downloads: every file of the site (the page imports every .js,
+// .css, .html and the .wasm).
+const served = files(WWW);
 let total = 0;
 for (const f of served) {
   const gz = gzipSync(readFileSync(f), { level: 9 }).length;

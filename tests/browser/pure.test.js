@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLink, formatLink } from '../../www/url.js';
-import { layoutRun, arrangements, diagramModel, diagramShape, fdSummary, G } from '../../www/model.js';
+import { layoutRun, arrangements, diagramModel, diagramShape, fdSummary, G, TIME_WAIT_KEY } from '../../www/model.js';
 
 const LESSONS = ['naive-pipe', 'fifo-once', 'sandbox'];
 
@@ -133,8 +133,8 @@ test('every arrangement of a five-terminal run keeps cards and cells apart and i
   for (const a of shapes) {
     const vm = diagramModel(snapshot, [], layout, a);
     const boxes = [
-      ...vm.procs.map((p) => ({ x: p.x, y: p.y, w: G.card.w, h: G.card.h })),
-      ...vm.objects.map((o) => ({ x: o.x, y: o.y, w: G.cell.w, h: G.cell.h })),
+      ...vm.procs.map((p) => ({ x: p.x, y: p.y, w: vm.card.w, h: vm.card.h })),
+      ...vm.objects.map((o) => ({ x: o.x, y: o.y, w: vm.cell.w, h: vm.cell.h })),
     ];
     for (const [i, b] of boxes.entries()) {
       assert.ok(b.x + b.w <= vm.width && b.y + b.h <= vm.height, `${JSON.stringify(a)}: box ${i} sticks out`);
@@ -145,6 +145,44 @@ test('every arrangement of a five-terminal run keeps cards and cells apart and i
     }
     assert.deepEqual(diagramShape(layout, a), { width: vm.width, height: vm.height }, JSON.stringify(a));
   }
+  // Five columns draw narrower cards and cells than three do.
+  assert.ok(layout.geometry.card.w < G.card.w && layout.geometry.cell.w < G.cell.w);
+  const three = [1, 2, 3].map((t) => ({ step: 0, type: 'spawn', pid: t + 1, parent: 1 }));
+  assert.equal(layoutRun(three, ['a', 'b', 'c']).geometry, G);
+});
+
+test('finished connections in TIME-WAIT share one cell, named in its tooltip, and the drawing keeps its shape', () => {
+  // One terminal runs five short connections one after the other; each client
+  // socket ends in TIME-WAIT and stays there to the end of the run.
+  const events = [{ step: 0, type: 'spawn', pid: 2, parent: 1 }];
+  for (let i = 1; i <= 5; i++) {
+    events.push({ step: 100 * i, type: 'syscall', pid: 2, object: `socket:[${i}]` });
+    events.push({ step: 100 * i + 1, type: 'tcpState', sock: i, from: 'ESTABLISHED', to: 'FIN-WAIT1' });
+    events.push({ step: 100 * i + 2, type: 'tcpState', sock: i, from: 'FIN-WAIT2', to: 'TIME-WAIT' });
+  }
+  const layout = layoutRun(events, ['a']);
+  const socket = (id, state) => ({ id, state, local: `127.0.0.1:${40000 + id}`, remote: '127.0.0.1:6000', queued: 0, orphan: true });
+  const shape = diagramShape(layout, { perBand: 1, below: false });
+  const at = (position) => {
+    const sockets = [];
+    for (let i = 1; i <= 5 && 100 * i < position; i++) sockets.push(socket(i, 100 * i + 2 < position ? 'TIME-WAIT' : 'ESTABLISHED'));
+    const snapshot = { position, pipes: [], sockets, processes: [{ pid: 2, argv: ['x'], state: 'running', fds: [], ignores: [] }] };
+    return diagramModel(snapshot, [], layout);
+  };
+  // Just after it enters TIME-WAIT a socket is still drawn in its own cell; a
+  // few steps later it joins the others.
+  assert.deepEqual(at(104).objects.map((o) => o.title), ['socket:[1] TIME-WAIT']);
+  assert.deepEqual(at(204).objects.map((o) => o.title), ['socket:[2] TIME-WAIT', '1 in TIME-WAIT']);
+  const last = at(600);
+  assert.deepEqual(last.objects.map((o) => o.key), [TIME_WAIT_KEY]);
+  assert.equal(last.objects[0].title, '5 in TIME-WAIT');
+  for (let i = 1; i <= 5; i++) assert.match(last.objects[0].tip, new RegExp(`socket:\\[${i}\\] 127.0.0.1:4000${i} → 127.0.0.1:6000`));
+  // Every step fits the shape the page chose the arrangement by.
+  for (let position = 1; position <= 600; position += 7) {
+    const vm = at(position);
+    assert.deepEqual([vm.width, vm.height], [shape.width, shape.height], `at ${position}`);
+  }
+  assert.ok(layout.cells <= 2, `${layout.cells} cells`);
 });
 
 test('a terminal pane keeps the last lines only, like a scrollback', async () => {

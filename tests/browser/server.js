@@ -20,13 +20,18 @@ export const CHROMIUM_ARGS = [
 ];
 const SERVER_START_MS = 15_000;
 
+// What `xtask serve` serves: www/ with the wasm, JS and CSS minified (crates/xtask page.rs).
+export function siteDir(root) {
+  return process.env.PIPELAB_SITE ?? join(root, 'target/site');
+}
+
 export function startServer(root) {
   const xtask = process.env.PIPELAB_XTASK ?? join(root, 'target/debug/xtask');
   if (!existsSync(xtask)) {
     throw new Error(`no xtask binary at ${xtask}: run these tests with \`cargo xtask test browser\``);
   }
-  if (!existsSync(join(root, 'www/pkg/pipelab_web.js'))) {
-    throw new Error('www/pkg is not built: run these tests with `cargo xtask test browser`');
+  if (!existsSync(join(siteDir(root), 'pkg/pipelab_web.js'))) {
+    throw new Error('the site is not built: run these tests with `cargo xtask test browser`');
   }
   const child = spawn(xtask, ['serve', '--no-build', '--port', '0'], {
     cwd: root,

@@ -17,7 +17,10 @@ function clip(text, chars) {
 }
 
 export function renderDiagram(svg, vm) {
-  const { card, cell } = G;
+  const { card, cell } = vm;
+  // How many characters a line holds: `chars` on a card or cell of G's width.
+  const onCard = (chars) => Math.floor((chars * card.w) / G.card.w);
+  const onCell = (chars) => Math.floor((chars * cell.w) / G.cell.w);
   svg.replaceChildren();
   svg.setAttribute('viewBox', `0 0 ${vm.width} ${vm.height}`);
   const defs = el('defs');
@@ -53,10 +56,10 @@ export function renderDiagram(svg, vm) {
     g.append(el('rect', { width: card.w, height: card.h, rx: 6, class: 'card' }));
     // "ignores SIGPIPE" shares the title's line, which is shortened for it
     // (about 7 units a title character, 5.3 an italic one).
-    const titleChars = p.ignores ? Math.floor((card.w - 20 - p.ignores.length * 5.3) / 7.2) : 30;
+    const titleChars = p.ignores ? Math.floor((card.w - 20 - p.ignores.length * 5.3) / 7.2) : onCard(30);
     g.append(el('text', { x: 7, y: 16, class: 'proc-title' }, clip(p.title, titleChars)));
-    g.append(el('text', { x: 7, y: 33, class: 'proc-state' }, clip(p.state, 32)));
-    g.append(el('text', { x: 7, y: 50, class: 'proc-fds' }, clip(p.fds, 35)));
+    g.append(el('text', { x: 7, y: 33, class: 'proc-state' }, clip(p.state, onCard(32))));
+    g.append(el('text', { x: 7, y: 50, class: 'proc-fds' }, clip(p.fds, onCard(35))));
     if (p.ignores) g.append(el('text', { x: card.w - 7, y: 15, 'text-anchor': 'end', class: 'proc-ignores' }, p.ignores));
     if (p.signal) {
       const badge = el('g', { class: 'signal-mark', transform: `translate(${card.w - 92},4)` });
@@ -70,9 +73,9 @@ export function renderDiagram(svg, vm) {
   for (const o of vm.objects) {
     const g = el('g', { class: `obj obj-${o.kind}${o.active ? ' active' : ''}${o.warn ? ' warn' : ''}`, 'data-key': o.key, transform: `translate(${o.x},${o.y})` });
     g.append(el('rect', { width: cell.w, height: cell.h, rx: o.kind === 'socket' ? 4 : 14, class: 'cell' }));
-    g.append(el('title', {}, `${o.title}\n${o.detail}`));
-    g.append(el('text', { x: 8, y: 16, class: 'obj-title' }, clip(o.title, 28)));
-    g.append(el('text', { x: 8, y: 47, class: 'obj-detail' }, clip(o.detail, 34)));
+    g.append(el('title', {}, o.tip ?? `${o.title}\n${o.detail}`));
+    g.append(el('text', { x: 8, y: 16, class: 'obj-title' }, clip(o.title, onCell(28))));
+    g.append(el('text', { x: 8, y: 47, class: 'obj-detail' }, clip(o.detail, onCell(34))));
     if (o.kind !== 'socket') {
       // The tube: its fill is the bytes buffered against the capacity.
       g.append(el('rect', { x: 8, y: 23, width: cell.w - 16, height: 12, rx: 6, class: 'tube' }));

@@ -1,6 +1,5 @@
-// The panels: what the processes cost (beside the narration), and the memory a
-// program publishes (under the diagram). Pure DOM from the view models of
-// model.js; text only.
+// The panels beside the narration: what the processes cost, and the memory a
+// program publishes. Pure DOM from the view models of model.js; text only.
 
 function node(tag, className, text) {
   const n = document.createElement(tag);

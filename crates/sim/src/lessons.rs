@@ -664,7 +664,7 @@ pub fn lesson(name: &str, nc: NcFlavor) -> Option<Lesson> {
                     bytes with a 4-byte payload, it copies what lies beside the payload in its memory, \
                     a session cookie and a private key, and sends them. The fixed server checks the \
                     claimed length against what arrived and drops the lying request. Watch the \
-                    server's memory under the diagram."
+                    servers' memory beside the narration."
                 .into(),
             terminals: vec![
                 term("server", "heartbeat-server 4433"),

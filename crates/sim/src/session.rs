@@ -497,6 +497,28 @@ mod tests {
         assert_eq!(out, expected);
     }
 
+    /// A trapped signal that comes while the shell waits for a line (its trap
+    /// handlers have SA_RESTART, so the read goes on) is not lost with the
+    /// SIGCHLDs that come with it: the trap runs once the line is read.
+    #[test]
+    fn a_trap_caught_at_the_prompt_runs_beside_the_job_notices() {
+        let mut s = Session::new(
+            script(&["trap 'echo got USR1' USR1; (sleep 0.1; kill -USR1 $$) &"]),
+            TerminalMode::Interactive,
+        );
+        s.run(10_000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo next\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(10_000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(out.ends_with("$ echo next\ngot USR1\nnext\n[1]+  Done                    (sleep 0.1; kill -USR1 $$)\n$ "), "{out}");
+    }
+
     #[test]
     fn the_interactive_shells_sigchld_handler_reaps_where_its_terminal_read_is_interrupted() {
         let mut s = Session::new(script(&["sleep 0.2 &"]), TerminalMode::Interactive);

@@ -111,20 +111,23 @@ fn recv_with_msg_dontwait_answers_eagain_instead_of_blocking() {
         ran.lines,
         vec!["Err(EAGAIN)", "Err(EAGAIN)", "Ok([104, 105])"]
     );
-    let strace = ran.strace();
-    let lines: Vec<&str> = strace
-        .lines()
-        .filter(|l| l.contains("recvfrom("))
-        .map(|l| &l[6..])
-        .collect();
     assert_eq!(
-        lines,
+        recvfrom_lines(&ran.strace()),
         vec![
             "recvfrom(3, 0x7ffd46f75be0, 519, MSG_DONTWAIT, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)",
             "recvfrom(7, 0x7ffd46f75be0, 519, MSG_DONTWAIT, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)",
             "recvfrom(7, \"hi\", 519, MSG_DONTWAIT, NULL, NULL) = 2",
         ]
     );
+}
+
+/// The `recvfrom` lines of a trace, without the pid column.
+fn recvfrom_lines(strace: &str) -> Vec<&str> {
+    strace
+        .lines()
+        .filter(|l| l.contains("recvfrom("))
+        .map(|l| &l[6..])
+        .collect()
 }
 
 /// A failed `recv` shows the buffer's address where a successful one shows the
@@ -144,14 +147,8 @@ fn a_failed_recv_shows_the_buffer_address() {
         0
     });
     assert_eq!(ran.lines, vec!["Ok([104, 105])", "Err(ECONNRESET)"]);
-    let strace = ran.strace();
-    let lines: Vec<&str> = strace
-        .lines()
-        .filter(|l| l.contains("recvfrom("))
-        .map(|l| &l[6..])
-        .collect();
     assert_eq!(
-        lines,
+        recvfrom_lines(&ran.strace()),
         vec![
             "recvfrom(5, \"hi\", 4096, 0, NULL, NULL) = 2",
             "recvfrom(5, 0x7ffd46f75be0, 4096, 0, NULL, NULL) = -1 ECONNRESET (Connection reset by peer)",

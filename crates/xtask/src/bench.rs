@@ -45,7 +45,8 @@ pub fn bench_web(ws: &Workspace) -> Result<()> {
         ws.command(node)
             .current_dir(install::npm_project(ws))
             .arg("bench.mjs")
-            .env("PIPELAB_XTASK", std::env::current_exe()?),
+            .env("PIPELAB_XTASK", std::env::current_exe()?)
+            .env("PIPELAB_SITE", page::site(ws)),
     )
     .context("the page bench failed (run it: node tests/browser/bench.mjs)")?;
 

@@ -285,7 +285,8 @@ pub fn ensure_node(ws: &Workspace) -> Result<PathBuf> {
     })
 }
 
-/// The npm project of the browser tests, which also brings `wasm-opt` (binaryen).
+/// The npm project of the browser tests, which also brings `wasm-opt` (binaryen)
+/// and `esbuild`.
 pub fn npm_project(ws: &Workspace) -> PathBuf {
     ws.root.join("tests/browser")
 }
@@ -307,7 +308,7 @@ pub fn ensure_npm_packages(ws: &Workspace) -> Result<()> {
         .into());
     };
     say!(
-        "installing npm packages in tests/browser (npm ci: playwright-core, binaryen; about 10 s)"
+        "installing npm packages in tests/browser (npm ci: playwright-core, binaryen, esbuild; about 10 s)"
     );
     run(ws
         .command(npm)
@@ -322,6 +323,13 @@ fn is_newer_or_same(file: &Path, than: &Path) -> bool {
         (Some(_), None) => true,
         _ => false,
     }
+}
+
+/// `esbuild` from the npm package, once `ensure_npm_packages` ran: it minifies the
+/// page's JS and CSS.
+pub fn npm_esbuild(ws: &Workspace) -> Option<PathBuf> {
+    let path = npm_project(ws).join("node_modules/.bin/esbuild");
+    path.exists().then_some(path)
 }
 
 /// `wasm-opt` from the npm package binaryen, once `ensure_npm_packages` ran.

@@ -21,6 +21,7 @@ mod process;
 mod static_server;
 mod suites;
 
+use std::fs;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -44,12 +45,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build the playground and serve www/ on http://127.0.0.1:PORT (Ctrl-C stops it).
+    /// Build the playground and serve it on http://127.0.0.1:PORT (Ctrl-C stops it).
+    ///
+    /// What is served is target/site: www/ with the built wasm, its JS and CSS minified.
     Serve {
         /// The port on 127.0.0.1; 0 picks a free one.
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Serve www/ as it is, without installing or building anything.
+        /// Serve the site as it was last built, without installing or building anything.
         #[arg(long)]
         no_build: bool,
     },
@@ -86,11 +89,11 @@ fn main() -> ExitCode {
 }
 
 fn serve(ws: &Workspace, port: u16, no_build: bool) -> Result<()> {
-    let www = page::www(ws);
+    let site = page::site(ws);
     if no_build {
-        if !www.join("pkg/pipelab_web.js").exists() {
+        if !site.join("pkg/pipelab_web.js").exists() {
             say!(
-                "www/pkg is missing: the page will show its load error (build with `cargo xtask serve`)"
+                "the site is not built: the page will show its load error (build with `cargo xtask serve`)"
             );
         }
     } else {
@@ -107,8 +110,13 @@ fn serve(ws: &Workspace, port: u16, no_build: bool) -> Result<()> {
         };
         page::build(ws, &wasm_bindgen, wasm_opt.as_deref())?;
     }
-    let server = StaticServer::bind(&www, port)?;
+    fs::create_dir_all(&site)?;
+    let server = StaticServer::bind(&site, port)?;
     // On stdout, for the browser tests that start this server and read its port.
-    println!("xtask: serving www/ on {} (Ctrl-C stops it)", server.url()?);
+    println!(
+        "xtask: serving {} on {} (Ctrl-C stops it; after editing www/, run this again)",
+        site.display(),
+        server.url()?
+    );
     server.serve()
 }

@@ -1,4 +1,5 @@
-//! Building the page: the wasm, its JS bindings in `www/pkg`, and a smaller wasm.
+//! Building the page: the wasm, its JS bindings in `www/pkg`, a smaller wasm, and
+//! the site that is served (`target/site`: www/ with its JS and CSS minified).
 //! `serve` and `test` share this code, so the tests check what is served.
 
 use std::fs;
@@ -13,8 +14,14 @@ use crate::process::{Workspace, run, say};
 const PROFILE: &str = "wasm-release";
 const CRATE: &str = "pipelab-web";
 
-/// Builds `www/pkg` from crates/web; `wasm_opt` shrinks the module when given.
+/// Builds `www/pkg` from crates/web (`wasm_opt` shrinks the module when given),
+/// then the served site from www/.
 pub fn build(ws: &Workspace, wasm_bindgen: &WasmBindgen, wasm_opt: Option<&Path>) -> Result<()> {
+    build_pkg(ws, wasm_bindgen, wasm_opt)?;
+    build_site(ws, crate::install::npm_esbuild(ws).as_deref())
+}
+
+fn build_pkg(ws: &Workspace, wasm_bindgen: &WasmBindgen, wasm_opt: Option<&Path>) -> Result<()> {
     say!("building the wasm (cargo build --profile {PROFILE} --target {WASM_TARGET} -p {CRATE})");
     run(&mut ws.cargo(&[
         "build",
@@ -90,7 +97,68 @@ fn file_size(path: &Path) -> u64 {
     fs::metadata(path).map_or(0, |meta| meta.len())
 }
 
-/// The directory the page is served from.
-pub fn www(ws: &Workspace) -> PathBuf {
-    ws.root.join("www")
+/// The directory the page is served from: www/ as a browser gets it.
+pub fn site(ws: &Workspace) -> PathBuf {
+    ws.target_dir.join("site")
+}
+
+/// Copies www/ to the site, its JS and CSS minified by esbuild when given (module
+/// by module, no bundling: the same files and imports, about 9 KB less gzip). The
+/// type declarations and the build stamp are not served.
+fn build_site(ws: &Workspace, esbuild: Option<&Path>) -> Result<()> {
+    let www = ws.root.join("www");
+    let site = site(ws);
+    if site.exists() {
+        fs::remove_dir_all(&site).with_context(|| format!("cannot clear {}", site.display()))?;
+    }
+    let mut minify = Vec::new();
+    for file in files(&www)? {
+        let name = file.to_string_lossy();
+        if name.ends_with(".d.ts") || name.ends_with(".xtask-stamp") {
+            continue;
+        }
+        let to = site.join(file.strip_prefix(&www)?);
+        fs::create_dir_all(to.parent().unwrap_or(&site))?;
+        if esbuild.is_some() && (name.ends_with(".js") || name.ends_with(".css")) {
+            minify.push(file);
+        } else {
+            fs::copy(&file, &to).with_context(|| format!("cannot copy {}", file.display()))?;
+        }
+    }
+    match esbuild {
+        Some(esbuild) => {
+            say!(
+                "the site: www/ with its JS and CSS minified (esbuild) in {}",
+                site.display()
+            );
+            run(ws
+                .command(esbuild)
+                .args(["--minify", "--log-level=warning", "--outbase=www"])
+                .arg(format!("--outdir={}", site.display()))
+                .args(&minify)
+                .current_dir(&ws.root))
+        }
+        None => {
+            say!("no esbuild (npm packages not installed): the site's JS and CSS stay as written");
+            Ok(())
+        }
+    }
+}
+
+/// Every file under `dir`, in a stable order.
+fn files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            out.extend(files(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }

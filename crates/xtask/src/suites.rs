@@ -285,8 +285,9 @@ fn run_suite(
                 .command(node)
                 .current_dir(install::npm_project(ws))
                 .args(["--test", "--test-reporter=spec"])
-                // The tests serve www/ with this very binary (`serve --no-build`).
+                // The tests serve the site with this very binary (`serve --no-build`).
                 .env("PIPELAB_XTASK", std::env::current_exe()?)
+                .env("PIPELAB_SITE", page::site(ws))
                 .env("PIPELAB_ARTIFACTS", ws.target_dir.join("browser-artifacts")))
         }
     }

@@ -643,13 +643,8 @@ impl Shell {
     /// before the killed child is gone.
     async fn reap_jobs(&mut self) {
         self.take_reaped().await;
-        for sig in self.sys.take_caught_signals() {
-            if sig == Signal::SIGCHLD {
-                self.child_exited = true;
-            } else if sig == Signal::SIGINT {
-                self.interrupted = true;
-            }
-        }
+        // Other signals caught meanwhile are not dropped: their traps run now.
+        self.run_traps().await;
         if !std::mem::take(&mut self.child_exited) {
             return;
         }
