@@ -200,21 +200,25 @@ impl Shown {
     }
 }
 
-/// One syscall in flight. `attempt` is tried each time the process is polled with
-/// budget; `finish` turns the result into the trace event.
+/// One syscall in flight: its typed part, and the rest ([`CallState`]).
+///
+/// This is instantiated some forty times, and the wasm is on a size budget:
+/// what depends on the call's types ([`Typed`]) is reached through `dyn`, and
+/// everything else (the step's budget, blocking, the trace event, signal
+/// handlers, restarts) is one copy in `CallState`.
+struct Call<'a, T, A, F, B> {
+    state: CallState<'a>,
+    typed: Typed<T, A, F, B>,
+}
+
+/// What a call does that depends on its types. `attempt` is tried each time
+/// the process is polled with budget; `finish` turns the result into the
+/// trace event.
 ///
 /// Text is built only when it is needed: `finish` runs only while the kernel
 /// records the trace, and `blocked_text` only if the call blocks. Formatting every
 /// call's strace line up front was a quarter of a step.
-struct Call<'a, T, A, F, B, S>
-where
-    A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
-    B: BlockedText,
-    S: Into<StraceText>,
-{
-    sys: &'a Sys,
-    shown: Shown,
+struct Typed<T, A, F, B> {
     attempt: A,
     finish: F,
     /// The text strace shows while the call is blocked: what it prints at the
@@ -222,10 +226,84 @@ where
     /// `write(1, "hi", 2`), not those it fills in. The finished text starts
     /// with it, and the `<... resumed>` line prints the rest.
     blocked_text: B,
+    /// The result of the last try, kept while the handlers run.
+    result: Option<SysResult<T>>,
+}
+
+/// A call's typed part, as [`CallState::drive`] sees it.
+trait TypedCall {
+    /// One try: given the restart code when a signal interrupted the blocked
+    /// call, it would block (`Err`), or returns (keeping its result) what the
+    /// trace needs.
+    fn try_once(
+        &mut self,
+        k: &mut Kernel,
+        pid: Pid,
+        interrupted: Option<Errno>,
+    ) -> Result<Done, Wait>;
+
+    /// The text strace shows for the call while it is blocked.
+    fn blocked_text(&self) -> String;
+}
+
+impl<T, A, F, B, S> TypedCall for Typed<T, A, F, B>
+where
+    A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
+    B: BlockedText,
+    S: Into<StraceText>,
+    T: RetValue,
+{
+    fn try_once(
+        &mut self,
+        k: &mut Kernel,
+        pid: Pid,
+        interrupted: Option<Errno>,
+    ) -> Result<Done, Wait> {
+        // A call a signal interrupted still completes if it can (a wait4
+        // woken by the child whose death raised the SIGCHLD returns the
+        // child, then the signal is delivered); if it would block again, it
+        // ends with its restart code.
+        let r = match ((self.attempt)(k, pid), interrupted) {
+            (Attempt::Done(r), _) => r,
+            (Attempt::Block(_), Some(restart)) => Err(restart),
+            (Attempt::Block(wait), None) => return Err(wait),
+        };
+        let (ret, errno) = match &r {
+            Ok(v) => (v.ret(), None),
+            Err(e) => (-1, Some(*e)),
+        };
+        let shown = k.tracing.then(|| {
+            let (text, object, bytes) = (self.finish)(k, &r);
+            (text.into(), object, bytes)
+        });
+        self.result = Some(r);
+        Ok(Done {
+            ret,
+            errno,
+            resumed: false,
+            entered: 0,
+            shown,
+        })
+    }
+
+    fn blocked_text(&self) -> String {
+        self.blocked_text.text()
+    }
+}
+
+/// The part of a call in flight that does not depend on its types.
+struct CallState<'a> {
+    sys: &'a Sys,
+    shown: Shown,
     blocked: bool,
     /// The length of the blocked text, which the finished text starts with.
     entered: usize,
-    interruptible: bool,
+    /// Whether the handlers of caught signals run as the call returns: every
+    /// call but `rt_sigreturn`, which ends a handler.
+    delivers: bool,
+    /// The handlers running after the call returned ([`Sys::run_handlers`]).
+    handling: Option<Pin<Box<dyn Future<Output = Handled> + 'a>>>,
 }
 
 /// The text strace shows for a blocked call (`read(0,`): a `String`, or a
@@ -246,7 +324,7 @@ impl<C: Fn() -> String> BlockedText for C {
     }
 }
 
-impl<T, A, F, B, S> Future for Call<'_, T, A, F, B, S>
+impl<T, A, F, B, S> Future for Call<'_, T, A, F, B>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
     F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>) + Unpin,
@@ -256,62 +334,92 @@ where
 {
     type Output = SysResult<T>;
 
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<SysResult<T>> {
-        // The work that does not depend on the call's types is in `begin`,
-        // `finished` and `blocked`: one copy of it, not one per syscall (this
-        // is instantiated some forty times, and the wasm is on a size budget).
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SysResult<T>> {
         let this = self.get_mut();
-        let shared = &this.sys.shared;
-        let pid = this.sys.pid;
-        let mut k = shared.kernel.borrow_mut();
-        let Some(start) = begin(shared, &mut k, pid, this.blocked && this.interruptible) else {
-            return Poll::Pending;
-        };
-        // A call a signal interrupted still completes if it can (a wait4 woken
-        // by the child whose death raised the SIGCHLD returns the child, then
-        // the signal is delivered); if it would block again, it ends with its
-        // restart code.
-        let outcome = match (this.attempt)(&mut k, pid) {
-            Attempt::Block(_) if start.interrupted => Attempt::Done(Err(this.shown.restart)),
-            outcome => outcome,
-        };
-        match outcome {
-            Attempt::Done(result) => {
-                let (ret, errno) = match &result {
-                    Ok(v) => (v.ret(), None),
-                    Err(e) => (-1, Some(*e)),
+        match this.state.drive(cx, &mut this.typed) {
+            Poll::Ready(None) => Poll::Ready(
+                this.typed
+                    .result
+                    .take()
+                    .expect("a call that returned has its result"),
+            ),
+            Poll::Ready(Some(errno)) => Poll::Ready(Err(errno)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<'a> CallState<'a> {
+    /// Tries the call (`typed`) if the process has the step's budget,
+    /// traces it, and runs the handlers of the signals that came with it.
+    /// Ready with `None` when the call returned its kept result, with an
+    /// errno (EINTR) when a handler ended it.
+    fn drive(&mut self, cx: &mut Context<'_>, typed: &mut dyn TypedCall) -> Poll<Option<Errno>> {
+        let shared = &self.sys.shared;
+        let pid = self.sys.pid;
+        loop {
+            if let Some(handling) = &mut self.handling {
+                let Poll::Ready(handled) = handling.as_mut().poll(cx) else {
+                    return Poll::Pending;
                 };
-                let shown = k.tracing.then(|| {
-                    let (text, object, bytes) = (this.finish)(&k, &result);
-                    (text.into(), object, bytes)
-                });
-                let done = Done {
-                    ret,
-                    errno,
-                    resumed: this.blocked,
-                    entered: this.entered,
-                    shown,
-                };
-                if !finished(shared, &mut k, pid, &this.shown, start, done) {
+                self.handling = None;
+                match handled {
+                    Handled::Nothing => return Poll::Ready(None),
+                    Handled::Eintr => return Poll::Ready(Some(Errno::EINTR)),
+                    Handled::Restart => self.again(),
+                }
+            }
+            let mut k = shared.kernel.borrow_mut();
+            let Some(start) = begin(shared, &mut k, pid, self.blocked) else {
+                return Poll::Pending;
+            };
+            let interrupted = start.interrupted.then_some(self.shown.restart);
+            let done = match typed.try_once(&mut k, pid, interrupted) {
+                Ok(done) => done,
+                Err(wait) => {
+                    let call = if self.shown.resuming {
+                        format!(
+                            "restart_syscall(<... resuming interrupted {} ...>",
+                            self.shown.name
+                        )
+                    } else {
+                        typed.blocked_text()
+                    };
+                    self.entered = call.len();
+                    blocked(shared, &mut k, pid, &self.shown, self.blocked, call, wait);
+                    self.blocked = true;
                     return Poll::Pending;
                 }
-                Poll::Ready(result)
+            };
+            let outcome = match done.errno {
+                None => Ok(done.ret),
+                Some(e) => Err(e),
+            };
+            let done = Done {
+                resumed: self.blocked,
+                entered: self.entered,
+                ..done
+            };
+            if !finished(shared, &mut k, pid, &self.shown, start, done) {
+                return Poll::Pending;
             }
-            Attempt::Block(wait) => {
-                let call = if this.shown.resuming {
-                    format!(
-                        "restart_syscall(<... resuming interrupted {} ...>",
-                        this.shown.name
-                    )
-                } else {
-                    this.blocked_text.text()
-                };
-                this.entered = call.len();
-                blocked(shared, &mut k, pid, &this.shown, this.blocked, call, wait);
-                this.blocked = true;
-                Poll::Pending
+            drop(k);
+            if !self.delivers {
+                return Poll::Ready(None);
+            }
+            match deliver(self.sys, &mut self.shown, outcome) {
+                Ok(Handled::Nothing) => return Poll::Ready(None),
+                Ok(_) => self.again(),
+                Err(handling) => self.handling = Some(handling),
             }
         }
+    }
+
+    /// The call is made again after a signal interrupted it: a new call in
+    /// the trace.
+    fn again(&mut self) {
+        self.blocked = false;
+        self.entered = 0;
     }
 }
 
@@ -361,11 +469,11 @@ struct Done {
 
 /// Whether `pid` may try its call now (it has the step's budget and is alive),
 /// and whether a signal (caught or fatal) interrupted it while it was blocked.
-fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, interruptible_now: bool) -> Option<Start> {
+fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, was_blocked: bool) -> Option<Start> {
     if !shared.budget.get() || !k.proc(pid).is_alive() {
         return None;
     }
-    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted) && interruptible_now;
+    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted) && was_blocked;
     // Events the call causes (a SIGPIPE, a TCP state change) are traced after
     // the call itself, as strace shows `write(...) = -1 EPIPE` before
     // `--- SIGPIPE ---`.
@@ -486,6 +594,30 @@ fn blocked(
     k.block(pid, call, wait);
 }
 
+/// A call of `sys` returned `outcome`: what becomes of it now, or the
+/// handlers to run first ([`Sys::run_handlers`]), when caught signals wait
+/// for them. Sets `shown` for the call made again after ERESTART_RESTARTBLOCK.
+fn deliver<'a>(
+    sys: &'a Sys,
+    shown: &mut Shown,
+    outcome: Result<i64, Errno>,
+) -> Result<Handled, Pin<Box<dyn Future<Output = Handled> + 'a>>> {
+    let handling = std::mem::take(&mut sys.shared.kernel.borrow_mut().proc_mut(sys.pid).handling);
+    shown.resuming = outcome == Err(Errno::ERESTART_RESTARTBLOCK);
+    if !handling.is_empty() {
+        return Err(Box::pin(sys.run_handlers(shown.name, outcome, handling)));
+    }
+    // Without a handler to run, the signal that interrupted the call was
+    // ignored (a killed process is never polled again): the call goes on, as
+    // strace shows it for a traced process (measured: `read(...) = ?
+    // ERESTARTSYS`, `--- SIGCHLD ---`, `read(3, `).
+    Ok(if matches!(outcome, Err(e) if e.is_restart()) {
+        Handled::Restart
+    } else {
+        Handled::Nothing
+    })
+}
+
 impl Sys {
     pub(crate) fn new(shared: Rc<Shared>, pid: Pid) -> Sys {
         Sys { shared, pid }
@@ -547,50 +679,23 @@ impl Sys {
         self.shared.kernel.borrow().proc(self.pid).cwd.clone()
     }
 
-    fn raw_call<'a, T, A, F, B, S>(
+    /// A call that may block, and so may be interrupted by a signal (its
+    /// restart code is ERESTARTSYS).
+    fn call<'a, T, A, F, B, S>(
         &'a self,
-        shown: Shown,
+        name: &'static str,
+        fd: Option<Fd>,
         blocked_text: B,
         attempt: A,
         finish: F,
-    ) -> Call<'a, T, A, F, B, S>
+    ) -> Call<'a, T, A, F, B>
     where
         A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
         F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
         B: BlockedText,
         S: Into<StraceText>,
     {
-        Call {
-            sys: self,
-            shown,
-            attempt,
-            finish,
-            blocked_text,
-            blocked: false,
-            entered: 0,
-            interruptible: true,
-        }
-    }
-
-    /// A call that may block, and so may be interrupted by a signal (its
-    /// restart code is ERESTARTSYS).
-    async fn call<T, A, F, B, S>(
-        &self,
-        name: &'static str,
-        fd: Option<Fd>,
-        blocked_text: B,
-        attempt: A,
-        finish: F,
-    ) -> SysResult<T>
-    where
-        A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
-        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>) + Unpin,
-        B: BlockedText + Unpin,
-        S: Into<StraceText>,
-        T: Unpin + RetValue,
-    {
         self.call_as(Errno::ERESTARTSYS, name, fd, blocked_text, attempt, finish)
-            .await
     }
 
     /// [`Sys::call`] with the restart code the call returns when a signal
@@ -610,68 +715,55 @@ impl Sys {
     /// handler runs wherever the program happens to block, and reads the same
     /// everywhere; what the program must know afterwards (a child's status)
     /// the body leaves in state the program shares with it.
-    async fn call_as<T, A, F, B, S>(
-        &self,
+    fn call_as<'a, T, A, F, B, S>(
+        &'a self,
         restart: Errno,
         name: &'static str,
         fd: Option<Fd>,
         blocked_text: B,
-        mut attempt: A,
+        attempt: A,
         finish: F,
-    ) -> SysResult<T>
+    ) -> Call<'a, T, A, F, B>
     where
-        A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
-        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>) + Unpin,
-        B: BlockedText + Unpin,
+        A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
+        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
+        B: BlockedText,
         S: Into<StraceText>,
-        T: Unpin + RetValue,
     {
-        let mut resuming = false;
-        loop {
-            let shown = Shown {
-                name,
-                fd,
-                restart,
-                resuming,
-            };
-            let r = self
-                .raw_call(shown, || blocked_text.text(), &mut attempt, &finish)
-                .await;
-            let outcome = match &r {
-                Ok(v) => Ok(v.ret()),
-                Err(e) => Err(*e),
-            };
-            match self.run_handlers(name, outcome).await {
-                Handled::Nothing => return r,
-                Handled::Restart => {
-                    resuming = outcome == Err(Errno::ERESTART_RESTARTBLOCK);
-                    continue;
-                }
-                Handled::Eintr => return Err(Errno::EINTR),
-            }
+        Call {
+            state: CallState {
+                sys: self,
+                shown: Shown {
+                    name,
+                    fd,
+                    restart,
+                    resuming: false,
+                },
+                blocked: false,
+                entered: 0,
+                delivers: true,
+                handling: None,
+            },
+            typed: Typed {
+                attempt,
+                finish,
+                blocked_text,
+                result: None,
+            },
         }
     }
 
-    /// Runs the handlers of the caught signals the last call was interrupted
-    /// by (or woken with, or that came while the program ran: those are run
-    /// after the call, a simplification of "on the next return to user
-    /// space"), each followed by its `rt_sigreturn`, and says what becomes of
-    /// the call.
-    async fn run_handlers(&self, name: &'static str, outcome: Result<i64, Errno>) -> Handled {
-        let handling =
-            std::mem::take(&mut self.shared.kernel.borrow_mut().proc_mut(self.pid).handling);
-        let interrupted = matches!(outcome, Err(e) if e.is_restart());
-        if handling.is_empty() {
-            // Without a handler to run, the signal that interrupted the call
-            // was ignored (a killed process is never polled again): the call
-            // goes on, as strace shows it for a traced process (measured:
-            // `read(...) = ? ERESTARTSYS`, `--- SIGCHLD ---`, `read(3, `).
-            return if interrupted {
-                Handled::Restart
-            } else {
-                Handled::Nothing
-            };
-        }
+    /// Runs the handlers of `handling`, the caught signals the last call was
+    /// interrupted by (or woken with, or that came while the program ran:
+    /// those are run after the call, a simplification of "on the next return
+    /// to user space"), each followed by its `rt_sigreturn`, and says what
+    /// becomes of the call, `name`, which returned `outcome`.
+    async fn run_handlers(
+        &self,
+        name: &'static str,
+        outcome: Result<i64, Errno>,
+        handling: Vec<Signal>,
+    ) -> Handled {
         let mut restart = outcome == Err(Errno::ERESTARTSYS);
         for sig in handling {
             let body = self
@@ -705,21 +797,17 @@ impl Sys {
                 Err(_) if restart => syscall_number(name).to_string(),
                 Err(_) => format!("-1 {}", Errno::EINTR),
             };
-            let _ = self
-                .raw_call(
-                    Shown {
-                        name: "rt_sigreturn",
-                        fd: None,
-                        restart: Errno::ERESTARTSYS,
-                        resuming: false,
-                    },
-                    String::new(),
-                    |_, _| Attempt::Done(Ok(())),
-                    move |_, _| (format!("rt_sigreturn({{mask=[]}}) = {ret}"), None, None),
-                )
-                .await;
+            let mut sigreturn = self.call(
+                "rt_sigreturn",
+                None,
+                String::new(),
+                |_, _| Attempt::Done(Ok(())),
+                move |_, _| (format!("rt_sigreturn({{mask=[]}}) = {ret}"), None, None),
+            );
+            sigreturn.state.delivers = false;
+            let _ = sigreturn.await;
         }
-        match (interrupted, restart) {
+        match (matches!(outcome, Err(e) if e.is_restart()), restart) {
             (false, _) => Handled::Nothing,
             (true, true) => Handled::Restart,
             (true, false) => Handled::Eintr,
@@ -742,7 +830,8 @@ impl Sys {
         self.sigaction(sig, Disposition::Handler { restart }).await
     }
 
-    /// A call that never blocks.
+    /// A call that never blocks. A signal it raised or unblocked (or one that
+    /// came while the program ran) is delivered as it returns.
     async fn simple<T: Unpin + RetValue>(
         &self,
         name: &'static str,
@@ -750,41 +839,14 @@ impl Sys {
         mut f: impl FnMut(&mut Kernel, Pid) -> SysResult<T> + Unpin,
         text: impl Fn(&SysResult<T>) -> String + Unpin,
     ) -> SysResult<T> {
-        let restart = Errno::ERESTARTSYS;
-        let r = self
-            .raw_call(
-                Shown {
-                    name,
-                    fd,
-                    restart,
-                    resuming: false,
-                },
-                String::new(),
-                move |k, pid| Attempt::Done(f(k, pid)),
-                move |_, r| (text(r), None, None),
-            )
-            .await;
-        if self.handlers_due() {
-            // A signal this call raised or unblocked (or one that came while
-            // the program ran) is delivered as the call returns.
-            let outcome = match &r {
-                Ok(v) => Ok(v.ret()),
-                Err(e) => Err(*e),
-            };
-            self.run_handlers(name, outcome).await;
-        }
-        r
-    }
-
-    /// Whether caught signals wait for their handlers.
-    fn handlers_due(&self) -> bool {
-        !self
-            .shared
-            .kernel
-            .borrow()
-            .proc(self.pid)
-            .handling
-            .is_empty()
+        self.call(
+            name,
+            fd,
+            String::new(),
+            move |k, pid| Attempt::Done(f(k, pid)),
+            move |_, r| (text(r), None, None),
+        )
+        .await
     }
 
     fn object_of(k: &Kernel, pid: Pid, fd: Fd) -> Option<Rc<str>> {
