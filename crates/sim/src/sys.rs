@@ -71,6 +71,21 @@ pub struct Shared {
     pub(crate) last_call: Cell<&'static str>,
     /// User-space CPU time the running program spent around its syscall.
     pub(crate) cpu_us: Cell<Micros>,
+    /// Signal handlers running after a call returned, each under the id the
+    /// call holds ([`CallState::handling`]). Here rather than in the call's
+    /// future so that a syscall's future owns no box to drop: every await of
+    /// every program holds one, and their drop code was 3 KB of the page's
+    /// gzipped size.
+    running: RefCell<Vec<Running>>,
+    next_running: Cell<u32>,
+}
+
+/// Signal handlers running after a call of `pid` returned
+/// ([`Sys::run_handlers`]).
+struct Running {
+    id: u32,
+    pid: Pid,
+    handlers: Pin<Box<dyn Future<Output = Handled>>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -89,7 +104,20 @@ impl Shared {
             new_tasks: RefCell::new(Vec::new()),
             last_call: Cell::new(""),
             cpu_us: Cell::new(0),
+            running: RefCell::new(Vec::new()),
+            next_running: Cell::new(0),
         })
+    }
+
+    /// Drops the running handlers of the processes that died (their calls
+    /// went with their tasks), or with `all`, every one: a handler holds a
+    /// [`Sys`], and so this `Shared`, which must not outlive its world.
+    pub(crate) fn drop_running(&self, all: bool) {
+        // Dropping a handler touches neither list: it holds calls and a `Sys`.
+        let k = self.kernel.borrow();
+        self.running
+            .borrow_mut()
+            .retain(|r| !all && k.procs.get(&r.pid).is_some_and(|p| p.is_alive()));
     }
 
     pub(crate) fn grant_budget(&self) {
@@ -263,10 +291,11 @@ where
         // A call a signal interrupted still completes if it can (a wait4
         // woken by the child whose death raised the SIGCHLD returns the
         // child, then the signal is delivered); if it would block again, it
-        // ends with its restart code.
-        let r = match ((self.attempt)(k, pid), interrupted) {
-            (Attempt::Done(r), _) => r,
-            (Attempt::Block(_), Some(restart)) => Err(restart),
+        // ends with its restart code, which the program never gets (the call
+        // is made again, or ends with EINTR): it is not kept.
+        let (r, returns) = match ((self.attempt)(k, pid), interrupted) {
+            (Attempt::Done(r), _) => (r, true),
+            (Attempt::Block(_), Some(restart)) => (Err(restart), false),
             (Attempt::Block(wait), None) => return Err(wait),
         };
         let (ret, errno) = match &r {
@@ -277,7 +306,9 @@ where
             let (text, object, bytes) = (self.finish)(k, &r);
             (text.into(), object, bytes)
         });
-        self.result = Some(r);
+        if returns {
+            self.result = Some(r);
+        }
         Ok(Done {
             ret,
             errno,
@@ -302,8 +333,9 @@ struct CallState<'a> {
     /// Whether the handlers of caught signals run as the call returns: every
     /// call but `rt_sigreturn`, which ends a handler.
     delivers: bool,
-    /// The handlers running after the call returned ([`Sys::run_handlers`]).
-    handling: Option<Pin<Box<dyn Future<Output = Handled> + 'a>>>,
+    /// The id of the handlers running after the call returned
+    /// ([`Shared::running`]).
+    handling: Option<u32>,
 }
 
 /// The text strace shows for a blocked call (`read(0,`): a `String`, or a
@@ -337,13 +369,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SysResult<T>> {
         let this = self.get_mut();
         match this.state.drive(cx, &mut this.typed) {
-            Poll::Ready(None) => Poll::Ready(
-                this.typed
-                    .result
-                    .take()
-                    .expect("a call that returned has its result"),
-            ),
-            Poll::Ready(Some(errno)) => Poll::Ready(Err(errno)),
+            // No result: a handler ended the interrupted call.
+            Poll::Ready(()) => Poll::Ready(this.typed.result.take().unwrap_or(Err(Errno::EINTR))),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -352,20 +379,30 @@ where
 impl<'a> CallState<'a> {
     /// Tries the call (`typed`) if the process has the step's budget,
     /// traces it, and runs the handlers of the signals that came with it.
-    /// Ready with `None` when the call returned its kept result, with an
-    /// errno (EINTR) when a handler ended it.
-    fn drive(&mut self, cx: &mut Context<'_>, typed: &mut dyn TypedCall) -> Poll<Option<Errno>> {
+    /// Ready when the call returns what `typed` kept, or, when it kept
+    /// nothing, EINTR: a handler ended the interrupted call.
+    fn drive(&mut self, cx: &mut Context<'_>, typed: &mut dyn TypedCall) -> Poll<()> {
         let shared = &self.sys.shared;
         let pid = self.sys.pid;
         loop {
-            if let Some(handling) = &mut self.handling {
-                let Poll::Ready(handled) = handling.as_mut().poll(cx) else {
+            if let Some(id) = self.handling {
+                // Out of the list while it runs: its calls may start handlers
+                // of their own.
+                let mut running = {
+                    let mut all = shared.running.borrow_mut();
+                    let i = all
+                        .iter()
+                        .position(|r| r.id == id)
+                        .expect("a call's running handlers live while it does");
+                    all.swap_remove(i)
+                };
+                let Poll::Ready(handled) = running.handlers.as_mut().poll(cx) else {
+                    shared.running.borrow_mut().push(running);
                     return Poll::Pending;
                 };
                 self.handling = None;
                 match handled {
-                    Handled::Nothing => return Poll::Ready(None),
-                    Handled::Eintr => return Poll::Ready(Some(Errno::EINTR)),
+                    Handled::Nothing | Handled::Eintr => return Poll::Ready(()),
                     Handled::Restart => self.again(),
                 }
             }
@@ -405,12 +442,20 @@ impl<'a> CallState<'a> {
             }
             drop(k);
             if !self.delivers {
-                return Poll::Ready(None);
+                return Poll::Ready(());
             }
             match deliver(self.sys, &mut self.shown, outcome) {
-                Ok(Handled::Nothing) => return Poll::Ready(None),
+                Ok(Handled::Nothing) => return Poll::Ready(()),
                 Ok(_) => self.again(),
-                Err(handling) => self.handling = Some(handling),
+                Err(handlers) => {
+                    let id = shared.next_running.get();
+                    shared.next_running.set(id.wrapping_add(1));
+                    shared
+                        .running
+                        .borrow_mut()
+                        .push(Running { id, pid, handlers });
+                    self.handling = Some(id);
+                }
             }
         }
     }
@@ -436,17 +481,20 @@ enum Handled {
 /// x86-64 syscall numbers (`arch/x86/entry/syscalls/syscall_64.tbl`) of the
 /// calls that can be restarted: `rt_sigreturn` returns one to restart it.
 fn syscall_number(name: &str) -> i64 {
-    match name {
-        "read" => 0,
-        "write" => 1,
-        "connect" => 42,
-        "accept" => 43,
-        "sendto" => 44,
-        "recvfrom" => 45,
-        "wait4" => 61,
-        "openat" => 257,
-        "accept4" => 288,
-        other => panic!("no syscall number for {other}"),
+    const NUMBERS: [(&str, i64); 9] = [
+        ("read", 0),
+        ("write", 1),
+        ("connect", 42),
+        ("accept", 43),
+        ("sendto", 44),
+        ("recvfrom", 45),
+        ("wait4", 61),
+        ("openat", 257),
+        ("accept4", 288),
+    ];
+    match NUMBERS.iter().find(|(n, _)| *n == name) {
+        Some((_, number)) => *number,
+        None => panic!("no syscall number for {name}"),
     }
 }
 
@@ -520,10 +568,15 @@ fn finished(
                     let head = text.get(..done.entered).unwrap_or("");
                     StraceText::from(format!("{head} <unfinished ...>) = ?"))
                 }
-                Some(e) if e.is_restart() => match text.rsplit_once("= -1 ") {
-                    Some((head, tail)) => StraceText::from(format!("{head}= ? {tail}")),
-                    None => text,
-                },
+                // (A search by hand: `rsplit_once` brings a 600-byte searcher.)
+                Some(e) if e.is_restart() => {
+                    match text.as_bytes().windows(5).rposition(|w| w == b"= -1 ") {
+                        Some(i) => {
+                            StraceText::from(format!("{}= ? {}", &text[..i], &text[i + 5..]))
+                        }
+                        None => text,
+                    }
+                }
                 _ => text,
             };
             let caused = k.trace.split_off(start.caused_from);
@@ -597,15 +650,17 @@ fn blocked(
 /// A call of `sys` returned `outcome`: what becomes of it now, or the
 /// handlers to run first ([`Sys::run_handlers`]), when caught signals wait
 /// for them. Sets `shown` for the call made again after ERESTART_RESTARTBLOCK.
-fn deliver<'a>(
-    sys: &'a Sys,
+fn deliver(
+    sys: &Sys,
     shown: &mut Shown,
     outcome: Result<i64, Errno>,
-) -> Result<Handled, Pin<Box<dyn Future<Output = Handled> + 'a>>> {
+) -> Result<Handled, Pin<Box<dyn Future<Output = Handled>>>> {
     let handling = std::mem::take(&mut sys.shared.kernel.borrow_mut().proc_mut(sys.pid).handling);
     shown.resuming = outcome == Err(Errno::ERESTART_RESTARTBLOCK);
     if !handling.is_empty() {
-        return Err(Box::pin(sys.run_handlers(shown.name, outcome, handling)));
+        return Err(Box::pin(
+            sys.clone().run_handlers(shown.name, outcome, handling),
+        ));
     }
     // Without a handler to run, the signal that interrupted the call was
     // ignored (a killed process is never polled again): the call goes on, as
@@ -759,7 +814,7 @@ impl Sys {
     /// to user space"), each followed by its `rt_sigreturn`, and says what
     /// becomes of the call, `name`, which returned `outcome`.
     async fn run_handlers(
-        &self,
+        self,
         name: &'static str,
         outcome: Result<i64, Errno>,
         handling: Vec<Signal>,
