@@ -872,28 +872,28 @@ impl Sys {
     /// `rt_sigaction(sig, {handler, SA_RESTART if restart})` with the
     /// handler's body: what it does when the signal interrupts a blocked call
     /// (see [`Sys::call_as`]). Not a syscall of its own.
-    pub async fn sigaction_handler(
+    pub fn sigaction_handler(
         &self,
         sig: Signal,
         restart: bool,
         body: HandlerBody,
-    ) -> SysResult<Disposition> {
+    ) -> impl Future<Output = SysResult<Disposition>> {
         self.shared
             .handlers
             .borrow_mut()
             .insert((self.pid, sig.number()), body);
-        self.sigaction(sig, Disposition::Handler { restart }).await
+        self.sigaction(sig, Disposition::Handler { restart })
     }
 
     /// A call that never blocks. A signal it raised or unblocked (or one that
     /// came while the program ran) is delivered as it returns.
-    async fn simple<T: Unpin + RetValue>(
+    fn simple<T: Unpin + RetValue>(
         &self,
         name: &'static str,
         fd: Option<Fd>,
         mut f: impl FnMut(&mut Kernel, Pid) -> SysResult<T> + Unpin,
         text: impl Fn(&SysResult<T>) -> String + Unpin,
-    ) -> SysResult<T> {
+    ) -> impl Future<Output = SysResult<T>> {
         self.call(
             name,
             fd,
@@ -901,7 +901,6 @@ impl Sys {
             move |k, pid| Attempt::Done(f(k, pid)),
             move |_, r| (text(r), None, None),
         )
-        .await
     }
 
     fn object_of(k: &Kernel, pid: Pid, fd: Fd) -> Option<Rc<str>> {
@@ -933,13 +932,13 @@ impl Sys {
 
     /// `write(2)`: blocks until every byte is in (or returns a short count when a
     /// signal or EPIPE cuts it short, as Linux does).
-    pub async fn write(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
-        self.write_flags(fd, data, false, "write").await
+    pub fn write(&self, fd: Fd, data: &[u8]) -> impl Future<Output = SysResult<usize>> {
+        self.write_flags(fd, data, false, "write")
     }
 
     /// `send(2)` with `MSG_NOSIGNAL`: EPIPE without SIGPIPE.
-    pub async fn send_nosignal(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
-        self.write_flags(fd, data, true, "sendto").await
+    pub fn send_nosignal(&self, fd: Fd, data: &[u8]) -> impl Future<Output = SysResult<usize>> {
+        self.write_flags(fd, data, true, "sendto")
     }
 
     async fn write_flags(
@@ -1424,9 +1423,13 @@ impl Sys {
     }
 
     /// `wait4(2)` for `target` (-1: any child).
-    pub async fn waitpid(&self, target: i32, nohang: bool) -> SysResult<Option<(Pid, ExitStatus)>> {
+    pub fn waitpid(
+        &self,
+        target: i32,
+        nohang: bool,
+    ) -> impl Future<Output = SysResult<Option<(Pid, ExitStatus)>>> {
         let opts = if nohang { "WNOHANG" } else { "0" };
-        self.waitpid_shown(target, nohang, opts).await
+        self.waitpid_shown(target, nohang, opts)
     }
 
     /// [`Sys::waitpid`] with the options strace shows (`opts`): bash's
