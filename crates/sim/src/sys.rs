@@ -736,6 +736,11 @@ impl Sys {
 
     /// A call that may block, and so may be interrupted by a signal (its
     /// restart code is ERESTARTSYS).
+    ///
+    /// The syscalls below return this future itself where they can, rather
+    /// than `.await` it in an `async fn` of their own: each such layer is one
+    /// more state machine, with drop code in every program's future that
+    /// awaits it, and they cost the page 3 KB of its gzipped size budget.
     fn call<'a, T, A, F, B, S>(
         &'a self,
         name: &'static str,
@@ -909,7 +914,7 @@ impl Sys {
     }
 
     /// `read(2)`: up to `count` bytes; empty is EOF.
-    pub async fn read(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+    pub fn read(&self, fd: Fd, count: usize) -> impl Future<Output = SysResult<Vec<u8>>> {
         let pid = self.pid;
         self.call(
             "read",
@@ -927,7 +932,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `write(2)`: blocks until every byte is in (or returns a short count when a
@@ -941,13 +945,13 @@ impl Sys {
         self.write_flags(fd, data, true, "sendto")
     }
 
-    async fn write_flags(
+    fn write_flags(
         &self,
         fd: Fd,
         data: &[u8],
         nosignal: bool,
         name: &'static str,
-    ) -> SysResult<usize> {
+    ) -> impl Future<Output = SysResult<usize>> {
         let pid = self.pid;
         let len = data.len();
         let mut progress = 0usize;
@@ -970,13 +974,12 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `recv(2)` with flags 0, which strace shows as `recvfrom(fd, buf, count, 0,
     /// NULL, NULL)`: a `read(2)` that only a socket accepts (ENOTSOCK otherwise).
     /// Up to `count` bytes; empty is EOF (the peer sent FIN and all was read).
-    pub async fn recv(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+    pub fn recv(&self, fd: Fd, count: usize) -> impl Future<Output = SysResult<Vec<u8>>> {
         let pid = self.pid;
         let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         self.call(
@@ -1006,7 +1009,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `send(2)` with flags 0, which strace shows as `sendto(fd, buf, len, 0,
@@ -1014,7 +1016,7 @@ impl Sys {
     /// Blocks until every byte is in the send buffer; on a connection the peer
     /// has reset it fails with EPIPE and raises SIGPIPE, as `write` does (no
     /// MSG_NOSIGNAL: compare [`Sys::send_nosignal`]).
-    pub async fn send(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
+    pub fn send(&self, fd: Fd, data: &[u8]) -> impl Future<Output = SysResult<usize>> {
         let pid = self.pid;
         let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         let shown = strace_bytes(data);
@@ -1036,7 +1038,6 @@ impl Sys {
                 (text, object.clone(), r.as_ref().ok().map(|n| *n as u64))
             },
         )
-        .await
     }
 
     /// `recv(fd, buf, count, MSG_DONTWAIT)`, which strace shows as `recvfrom(fd,
@@ -1044,7 +1045,7 @@ impl Sys {
     /// flags. socat drains its log socketpair this way before and after nearly
     /// every call (measured: `recvfrom(3, 0x7ffdddb8b0d0, 519, MSG_DONTWAIT, NULL,
     /// NULL) = -1 EAGAIN (Resource temporarily unavailable)`).
-    pub async fn recv_dontwait(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+    pub fn recv_dontwait(&self, fd: Fd, count: usize) -> impl Future<Output = SysResult<Vec<u8>>> {
         self.simple(
             "recvfrom",
             Some(fd),
@@ -1058,13 +1059,12 @@ impl Sys {
                 format!("recvfrom({fd}, {buf}, {count}, MSG_DONTWAIT, NULL, NULL) = {ret}")
             },
         )
-        .await
     }
 
     /// `recvmsg(fd, {msg_namelen=namelen}, MSG_TRUNC|MSG_ERRQUEUE)`: reads the
     /// socket's error queue, which is always empty here (EAGAIN; see
     /// [`Kernel::sys_recvmsg_errqueue`]). socat asks it after a failed connect.
-    pub async fn recvmsg_errqueue(&self, fd: Fd, namelen: u32) -> SysResult<()> {
+    pub fn recvmsg_errqueue(&self, fd: Fd, namelen: u32) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "recvmsg",
             Some(fd),
@@ -1076,7 +1076,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// Writes all of `data`, looping over short writes like a careful C program.
@@ -1127,29 +1126,27 @@ impl Sys {
     }
 
     /// `close(2)`.
-    pub async fn close(&self, fd: Fd) -> SysResult<()> {
+    pub fn close(&self, fd: Fd) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "close",
             Some(fd),
             move |k, pid| k.sys_close(pid, fd),
             move |r| format!("close({fd}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `dup2(2)`.
-    pub async fn dup2(&self, old: Fd, new: Fd) -> SysResult<Fd> {
+    pub fn dup2(&self, old: Fd, new: Fd) -> impl Future<Output = SysResult<Fd>> {
         self.simple(
             "dup2",
             Some(old),
             move |k, pid| k.sys_dup2(pid, old, new),
             move |r| format!("dup2({old}, {new}) {}", ret_text(r, |f| f.to_string())),
         )
-        .await
     }
 
     /// `fcntl(old, F_DUPFD, min)` (`dup` is `min` = 0).
-    pub async fn dup_min(&self, old: Fd, min: Fd) -> SysResult<Fd> {
+    pub fn dup_min(&self, old: Fd, min: Fd) -> impl Future<Output = SysResult<Fd>> {
         self.simple(
             "fcntl",
             Some(old),
@@ -1161,11 +1158,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `fcntl(fd, F_SETFD, FD_CLOEXEC)`.
-    pub async fn set_cloexec(&self, fd: Fd, on: bool) -> SysResult<()> {
+    pub fn set_cloexec(&self, fd: Fd, on: bool) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "fcntl",
             Some(fd),
@@ -1178,11 +1174,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `fcntl(fd, F_SETFL, O_NONBLOCK)`.
-    pub async fn set_nonblock(&self, fd: Fd, on: bool) -> SysResult<()> {
+    pub fn set_nonblock(&self, fd: Fd, on: bool) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "fcntl",
             Some(fd),
@@ -1195,11 +1190,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `pipe2(2)`: (read end, write end).
-    pub async fn pipe(&self) -> SysResult<(Fd, Fd)> {
+    pub fn pipe(&self) -> impl Future<Output = SysResult<(Fd, Fd)>> {
         self.simple(
             "pipe2",
             None,
@@ -1209,11 +1203,10 @@ impl Sys {
                 Err(e) => format!("pipe2(0) = -1 {e}"),
             },
         )
-        .await
     }
 
     /// `socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)` (see [`crate::kernel::net::Socket::unix`]).
-    pub async fn socketpair(&self) -> SysResult<(Fd, Fd)> {
+    pub fn socketpair(&self) -> impl Future<Output = SysResult<(Fd, Fd)>> {
         self.simple(
             "socketpair",
             None,
@@ -1223,11 +1216,10 @@ impl Sys {
                 Err(e) => format!("socketpair(AF_UNIX, SOCK_DGRAM, 0, {STACK_ADDRESS}) = -1 {e}"),
             },
         )
-        .await
     }
 
     /// `mknod(path, S_IFIFO|0666)`, as `mkfifo(3)` does it.
-    pub async fn mkfifo(&self, path: &str) -> SysResult<()> {
+    pub fn mkfifo(&self, path: &str) -> impl Future<Output = SysResult<()>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -1241,11 +1233,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `unlink(2)`.
-    pub async fn unlink(&self, path: &str) -> SysResult<()> {
+    pub fn unlink(&self, path: &str) -> impl Future<Output = SysResult<()>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -1259,11 +1250,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `chdir(2)`.
-    pub async fn chdir(&self, path: &str) -> SysResult<()> {
+    pub fn chdir(&self, path: &str) -> impl Future<Output = SysResult<()>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -1272,11 +1262,10 @@ impl Sys {
             move |k, pid| k.sys_chdir(pid, &p),
             move |r| format!("chdir(\"{q}\") {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `newfstatat(2)`, reduced to the kind of thing at `path`.
-    pub async fn stat(&self, path: &str) -> SysResult<Inode> {
+    pub fn stat(&self, path: &str) -> impl Future<Output = SysResult<Inode>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -1290,11 +1279,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `getdents64(2)` on a directory, all at once: the names in it.
-    pub async fn list_dir(&self, path: &str) -> SysResult<Vec<String>> {
+    pub fn list_dir(&self, path: &str) -> impl Future<Output = SysResult<Vec<String>>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -1315,7 +1303,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `fork(2)` (strace: `clone`). The child runs `child` with its own `Sys`;
@@ -1435,12 +1422,12 @@ impl Sys {
     /// [`Sys::waitpid`] with the options strace shows (`opts`): bash's
     /// handler asks `WNOHANG|WSTOPPED|WCONTINUED`, and stopped or continued
     /// children do not exist here.
-    pub async fn waitpid_shown(
+    pub fn waitpid_shown(
         &self,
         target: i32,
         nohang: bool,
         opts: &'static str,
-    ) -> SysResult<Option<(Pid, ExitStatus)>> {
+    ) -> impl Future<Output = SysResult<Option<(Pid, ExitStatus)>>> {
         self.call(
             "wait4",
             None,
@@ -1457,11 +1444,10 @@ impl Sys {
                 (text, None, None)
             },
         )
-        .await
     }
 
     /// `kill(2)`; `sig` None is signal 0 (a check that the target exists).
-    pub async fn kill(&self, target: i32, sig: Option<Signal>) -> SysResult<()> {
+    pub fn kill(&self, target: i32, sig: Option<Signal>) -> impl Future<Output = SysResult<()>> {
         let name = sig.map_or("0".to_string(), |s| s.name().to_string());
         self.simple(
             "kill",
@@ -1469,11 +1455,14 @@ impl Sys {
             move |k, pid| k.sys_kill(pid, target, sig),
             move |r| format!("kill({target}, {name}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `rt_sigaction(2)`: returns the old disposition.
-    pub async fn sigaction(&self, sig: Signal, d: Disposition) -> SysResult<Disposition> {
+    pub fn sigaction(
+        &self,
+        sig: Signal,
+        d: Disposition,
+    ) -> impl Future<Output = SysResult<Disposition>> {
         if !matches!(d, Disposition::Handler { .. }) {
             self.shared
                 .handlers
@@ -1498,12 +1487,11 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `rt_sigprocmask(how, set, NULL, 8)`: blocks or unblocks the signals of
     /// `set`. A blocked signal waits, untraced, and is delivered when unblocked.
-    pub async fn sigprocmask(&self, how: SigHow, set: &[Signal]) -> SysResult<()> {
+    pub fn sigprocmask(&self, how: SigHow, set: &[Signal]) -> impl Future<Output = SysResult<()>> {
         let set = set.to_vec();
         let shown: Vec<&str> = set.iter().map(|s| &s.name()[3..]).collect();
         let shown = format!("[{}]", shown.join(" "));
@@ -1519,18 +1507,16 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `setpgid(2)`.
-    pub async fn setpgid(&self, target: Pid, pgid: Pid) -> SysResult<()> {
+    pub fn setpgid(&self, target: Pid, pgid: Pid) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "setpgid",
             None,
             move |k, pid| k.sys_setpgid(pid, target, pgid),
             move |r| format!("setpgid({target}, {pgid}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `clock_nanosleep(2)`.
@@ -1581,8 +1567,12 @@ impl Sys {
 
     /// `poll(2)`; a negative timeout waits forever. Returns how many fds are ready
     /// (0 on timeout) and fills their `revents`.
-    pub async fn poll(&self, fds: &mut [PollFd], timeout_ms: i32) -> SysResult<usize> {
-        self.poll_named("poll", fds, timeout_ms).await
+    pub fn poll(
+        &self,
+        fds: &mut [PollFd],
+        timeout_ms: i32,
+    ) -> impl Future<Output = SysResult<usize>> {
+        self.poll_named("poll", fds, timeout_ms)
     }
 
     /// `select(2)` over read and write sets. glibc makes it `pselect6`, and strace
@@ -1592,13 +1582,13 @@ impl Sys {
     /// NULL, the except set always. A timed call's `left {...}` is not shown
     /// here: [`Sys::select_all_sets`] shows it, and showing it here too would
     /// change nc's traces, which nobody has measured with a timeout yet.
-    pub async fn select(
+    pub fn select(
         &self,
         read: &[Fd],
         write: &[Fd],
         timeout_ms: i32,
-    ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
-        self.select_shown(read, write, timeout_ms, false).await
+    ) -> impl Future<Output = SysResult<(Vec<Fd>, Vec<Fd>)>> {
+        self.select_shown(read, write, timeout_ms, false)
     }
 
     /// [`Sys::select`] as a program calls it that passes all three sets, empty
@@ -1608,13 +1598,13 @@ impl Sys {
     /// [], NULL, NULL) = 1 (in [5])`, `pselect6(6, [5], [1], [], {tv_sec=0,
     /// tv_nsec=500000000}, NULL) = 2 (in [5], out [1], left {tv_sec=0,
     /// tv_nsec=499998417})`.
-    pub async fn select_all_sets(
+    pub fn select_all_sets(
         &self,
         read: &[Fd],
         write: &[Fd],
         timeout_ms: i32,
-    ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
-        self.select_shown(read, write, timeout_ms, true).await
+    ) -> impl Future<Output = SysResult<(Vec<Fd>, Vec<Fd>)>> {
+        self.select_shown(read, write, timeout_ms, true)
     }
 
     async fn select_shown(
@@ -1780,12 +1770,12 @@ impl Sys {
     }
 
     /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`.
-    pub async fn socket(&self) -> SysResult<Fd> {
-        self.socket_as(SockType::TCP).await
+    pub fn socket(&self) -> impl Future<Output = SysResult<Fd>> {
+        self.socket_as(SockType::TCP)
     }
 
     /// `socket(AF_INET, SOCK_STREAM|flags, protocol)`, called as `how` says.
-    pub async fn socket_as(&self, how: SockType) -> SysResult<Fd> {
+    pub fn socket_as(&self, how: SockType) -> impl Future<Output = SysResult<Fd>> {
         let flags = OpenFlags {
             nonblock: how.nonblock,
             cloexec: how.cloexec,
@@ -1812,11 +1802,15 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `setsockopt(fd, SOL_SOCKET, opt, [1])`.
-    pub async fn setsockopt(&self, fd: Fd, opt: SockOpt, on: bool) -> SysResult<()> {
+    pub fn setsockopt(
+        &self,
+        fd: Fd,
+        opt: SockOpt,
+        on: bool,
+    ) -> impl Future<Output = SysResult<()>> {
         let name = match opt {
             SockOpt::ReuseAddr => "SO_REUSEADDR",
             SockOpt::ReusePort => "SO_REUSEPORT",
@@ -1834,11 +1828,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `bind(2)`.
-    pub async fn bind(&self, fd: Fd, addr: SocketAddrV4) -> SysResult<()> {
+    pub fn bind(&self, fd: Fd, addr: SocketAddrV4) -> impl Future<Output = SysResult<()>> {
         let v6 = self.is_v6(fd);
         self.simple(
             "bind",
@@ -1853,7 +1846,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// Whether `fd` is an AF_INET6 socket, whose addresses print in the v6 form.
@@ -1863,24 +1855,27 @@ impl Sys {
     }
 
     /// `listen(2)`.
-    pub async fn listen(&self, fd: Fd, backlog: i32) -> SysResult<()> {
+    pub fn listen(&self, fd: Fd, backlog: i32) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "listen",
             Some(fd),
             move |k, pid| k.sys_listen(pid, fd, backlog),
             move |r| format!("listen({fd}, {backlog}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `accept4(fd, &addr, &len, 0)`: the new fd and the peer's address.
-    pub async fn accept(&self, fd: Fd) -> SysResult<(Fd, SocketAddrV4)> {
-        self.accept_as(fd, Accept::ACCEPT4).await
+    pub fn accept(&self, fd: Fd) -> impl Future<Output = SysResult<(Fd, SocketAddrV4)>> {
+        self.accept_as(fd, Accept::ACCEPT4)
     }
 
     /// `accept(2)` or `accept4(2)`, called as `how` says: the new fd and the
     /// peer's address.
-    pub async fn accept_as(&self, fd: Fd, how: Accept) -> SysResult<(Fd, SocketAddrV4)> {
+    pub fn accept_as(
+        &self,
+        fd: Fd,
+        how: Accept,
+    ) -> impl Future<Output = SysResult<(Fd, SocketAddrV4)>> {
         let pid = self.pid;
         let name = if how.accept4 { "accept4" } else { "accept" };
         let flags = OpenFlags {
@@ -1912,11 +1907,10 @@ impl Sys {
                 (text, Self::object_of(k, pid, fd), None)
             },
         )
-        .await
     }
 
     /// `connect(2)`.
-    pub async fn connect(&self, fd: Fd, addr: SocketAddrV4) -> SysResult<()> {
+    pub fn connect(&self, fd: Fd, addr: SocketAddrV4) -> impl Future<Output = SysResult<()>> {
         self.call(
             "connect",
             Some(fd),
@@ -1934,11 +1928,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `getsockopt(fd, SOL_SOCKET, SO_ERROR)`: the pending error, if any.
-    pub async fn so_error(&self, fd: Fd) -> SysResult<Option<Errno>> {
+    pub fn so_error(&self, fd: Fd) -> impl Future<Output = SysResult<Option<Errno>>> {
         self.simple(
             "getsockopt",
             Some(fd),
@@ -1951,23 +1944,22 @@ impl Sys {
                 Err(e) => format!("getsockopt({fd}, SOL_SOCKET, SO_ERROR) = -1 {e}"),
             },
         )
-        .await
     }
 
     /// `getsockname(2)` (`peer` false) or `getpeername(2)`.
-    pub async fn sockname(&self, fd: Fd, peer: bool) -> SysResult<SocketAddrV4> {
-        self.sockname_buf(fd, peer, None).await
+    pub fn sockname(&self, fd: Fd, peer: bool) -> impl Future<Output = SysResult<SocketAddrV4>> {
+        self.sockname_buf(fd, peer, None)
     }
 
     /// [`Sys::sockname`] into a buffer of `buflen` bytes, as programs that keep a
     /// generic address buffer call it (CPython 128, socat 112): strace shows
     /// `[128 => 16]`, the size given and the size used.
-    pub async fn sockname_buf(
+    pub fn sockname_buf(
         &self,
         fd: Fd,
         peer: bool,
         buflen: Option<u32>,
-    ) -> SysResult<SocketAddrV4> {
+    ) -> impl Future<Output = SysResult<SocketAddrV4>> {
         let name = if peer { "getpeername" } else { "getsockname" };
         let v6 = self.is_v6(fd);
         let used = sockaddr_len(v6);
@@ -1987,11 +1979,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `shutdown(2)`.
-    pub async fn shutdown(&self, fd: Fd, how: Shutdown) -> SysResult<()> {
+    pub fn shutdown(&self, fd: Fd, how: Shutdown) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "shutdown",
             Some(fd),
@@ -2004,13 +1995,12 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `isatty(3)`, which is `ioctl(fd, TCGETS)`: whether `fd` is a terminal.
     /// ENOTTY for anything else, EBADF for a closed fd. Python decides how to buffer
     /// stdout by it, curl whether to draw its progress meter.
-    pub async fn isatty(&self, fd: Fd) -> SysResult<()> {
+    pub fn isatty(&self, fd: Fd) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "ioctl",
             Some(fd),
@@ -2030,7 +2020,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// Is `fd` open? (`fcntl(F_GETFD)`, free: programs only use it for sanity.)
