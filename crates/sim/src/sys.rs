@@ -73,9 +73,8 @@ pub struct Shared {
     pub(crate) cpu_us: Cell<Micros>,
     /// Signal handlers running after a call returned, each under the id the
     /// call holds ([`CallState::handling`]). Here rather than in the call's
-    /// future so that a syscall's future owns no box to drop: every await of
-    /// every program holds one, and their drop code was 3 KB of the page's
-    /// gzipped size.
+    /// future so that a syscall's future owns no boxed future: every program's
+    /// future holds syscall futures, and would carry the code to drop it.
     running: RefCell<Vec<Running>>,
     next_running: Cell<u32>,
 }
@@ -113,7 +112,8 @@ impl Shared {
     /// went with their tasks), or with `all`, every one: a handler holds a
     /// [`Sys`], and so this `Shared`, which must not outlive its world.
     pub(crate) fn drop_running(&self, all: bool) {
-        // Dropping a handler touches neither list: it holds calls and a `Sys`.
+        // Dropping a handler borrows neither the kernel nor this list: it
+        // holds calls, its body's state and a `Sys`.
         let k = self.kernel.borrow();
         self.running
             .borrow_mut()
@@ -254,15 +254,16 @@ struct Typed<T, A, F, B> {
     /// `write(1, "hi", 2`), not those it fills in. The finished text starts
     /// with it, and the `<... resumed>` line prints the rest.
     blocked_text: B,
-    /// The result of the last try, kept while the handlers run.
+    /// What the call returns, kept while the handlers run (an interrupted
+    /// try's restart code is not kept: no result means EINTR).
     result: Option<SysResult<T>>,
 }
 
 /// A call's typed part, as [`CallState::drive`] sees it.
 trait TypedCall {
     /// One try: given the restart code when a signal interrupted the blocked
-    /// call, it would block (`Err`), or returns (keeping its result) what the
-    /// trace needs.
+    /// call, it would block (`Err`), or returns what the trace needs, keeping
+    /// its result unless it was interrupted.
     fn try_once(
         &mut self,
         k: &mut Kernel,
