@@ -2163,6 +2163,7 @@ pub fn describe_object(k: &Kernel, file: crate::kernel::FileId) -> Rc<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::{Step, World};
 
     #[test]
     fn sockaddr_prints_like_strace() {
@@ -2171,5 +2172,69 @@ mod tests {
             sockaddr(a),
             "{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr(\"127.0.0.1\")}"
         );
+    }
+
+    // ---- running handlers ----
+
+    /// A world whose first process is in a signal handler's body (a SIGUSR1
+    /// from its child interrupted its read; the body sleeps 10 s), and a
+    /// `Sys` of that process.
+    fn world_in_a_handler() -> (World, Sys) {
+        let mut k = Kernel::default();
+        k.add_terminal();
+        let mut w = World::new(k, Programs::new(), 0);
+        let pid = w.kernel_mut().spawn_session(vec!["t".into()], "/", 0);
+        let sys = w.sys(pid);
+        let me = sys.clone();
+        w.attach(
+            pid,
+            Box::pin(async move {
+                me.sigaction_handler(
+                    Signal::SIGUSR1,
+                    false,
+                    Rc::new(|s: Sys| {
+                        Box::pin(async move {
+                            let _ = s.sleep_us(10_000_000).await;
+                        })
+                    }),
+                )
+                .await
+                .unwrap();
+                let (r, _w) = me.pipe().await.unwrap();
+                let parent = me.pid() as i32;
+                me.fork(move |c| async move {
+                    c.sleep_us(1000).await.unwrap();
+                    c.kill(parent, Some(Signal::SIGUSR1)).await.unwrap();
+                    0
+                })
+                .await
+                .unwrap();
+                let _ = me.read(r, 1).await;
+                0
+            }),
+        );
+        while sys.shared.running.borrow().is_empty() {
+            assert!(matches!(w.step(1_000_000), Step::Ran(_)));
+        }
+        (w, sys)
+    }
+
+    #[test]
+    fn a_process_killed_in_a_handler_leaves_no_running_handler_behind() {
+        let (mut w, sys) = world_in_a_handler();
+        w.kernel_mut().raise(sys.pid(), Signal::SIGKILL, None);
+        while let Step::Ran(_) = w.step(20_000_000) {}
+        assert!(!w.kernel().proc(sys.pid()).is_alive());
+        assert!(sys.shared.running.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_world_dropped_while_a_handler_runs_frees_its_kernel() {
+        // The handler holds a `Sys`, and so the `Shared` that holds it.
+        let (w, sys) = world_in_a_handler();
+        let shared = Rc::downgrade(&sys.shared);
+        drop(sys);
+        drop(w);
+        assert!(shared.upgrade().is_none());
     }
 }
