@@ -497,6 +497,27 @@ mod tests {
         assert_eq!(out, expected);
     }
 
+    /// Measured with bash 5.2 on a terminal: a background pipeline is one job,
+    /// `[1] PID` names its last process, and its notice joins the parts with
+    /// ` | ` and gives the last one's status.
+    #[test]
+    fn an_interactive_shell_tells_a_background_pipeline_as_one_job() {
+        let mut s = Session::new(
+            script(&["sleep 0.1 | sleep 100 &"]),
+            TerminalMode::Interactive,
+        );
+        s.run(10_000);
+        for line in ["kill $!\n", "echo y\n", "false | true &\n", "sleep 0.2\n"] {
+            s.input(0, InputKind::Text { text: line.into() }).unwrap();
+            s.run(10_000);
+        }
+        let out = s.snapshot().terminals[0].output.clone();
+        let expected = "$ sleep 0.1 | sleep 100 &\n[1] 4\n$ kill $!\n$ echo y\ny\n\
+             [1]+  Terminated              sleep 0.1 | sleep 100\n\
+             $ false | true &\n[1] 6\n$ sleep 0.2\n[1]+  Done                    false | true\n$ ";
+        assert_eq!(out, expected);
+    }
+
     /// A trapped signal that comes while the shell waits for a line (its trap
     /// handlers have SA_RESTART, so the read goes on) is not lost with the
     /// SIGCHLDs that come with it: the trap runs once the line is read.
