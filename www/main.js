@@ -109,6 +109,17 @@ function showMessage(text) {
 // Opens a run (a lesson or a sandbox) at a step.
 function open(state) {
   pause();
+  // A link's script that does not parse is not lost: its terminal starts with a
+  // bare prompt and the script waits in its command line, the error beneath it.
+  const broken = [];
+  if (state.scripts) {
+    state = { ...state, scripts: state.scripts.map((script, i) => {
+      const problem = sim.checkCommand(script);
+      if (!problem) return script;
+      broken.push({ i, script, problem });
+      return '';
+    }) };
+  }
   let pg;
   try {
     pg = state.scripts
@@ -143,6 +154,18 @@ function open(state) {
   refreshRun();
   pg.seek(state.step);
   draw();
+  for (const { i, script, problem } of broken) {
+    const pane = app.panes[i];
+    if (!pane) continue;
+    // A text input keeps one line: a script's lines are joined as bash would
+    // read them from one line, at least for the simple ones.
+    pane.input.value = script.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+    showCommandError(pane.pane, problem.rendered || problem.message);
+  }
+  if (broken.length) {
+    const which = broken.map((b) => b.i + 1).join(', ');
+    showMessage(`This link's script for terminal ${which} does not parse; it is in that terminal's command line, with the error beneath it.`);
+  }
 }
 
 // After the run's future changed (a new run, or typing): everything built per run.

@@ -67,6 +67,11 @@ pub enum InputError {
 /// How long a person takes to move to the next terminal and type its script.
 pub const TYPING_GAP_US: Micros = 1_000_000;
 
+/// ... or how many steps, whichever comes first: a terminal busy in a loop that
+/// barely moves the clock (`while true; do echo x; done` takes about 500,000
+/// steps to a virtual second) does not hold the next terminal's script back.
+pub const TYPING_GAP_STEPS: u64 = 20_000;
+
 /// How long a run may go on after the last input, past its time limit.
 pub const RUN_AFTER_INPUT_US: Micros = 30_000_000;
 
@@ -108,11 +113,13 @@ impl Session {
             // listens before the proxy connects to it). Replays type them at the
             // same steps and times.
             s.run_until_shells_wait();
+            let mut typed_at = s.step();
             for (term, script) in s.config.terminals.clone().iter().enumerate() {
                 if script.is_empty() {
                     continue;
                 }
-                s.wait_until(term as Micros * TYPING_GAP_US);
+                s.wait_until_or_step(term as Micros * TYPING_GAP_US, typed_at + TYPING_GAP_STEPS);
+                typed_at = s.step();
                 let mut text = script.clone();
                 if !text.ends_with('\n') {
                     text.push('\n');
@@ -141,7 +148,13 @@ impl Session {
 
     /// Runs the steps due before `t`, then lets the clock reach `t`.
     fn wait_until(&mut self, t: Micros) {
-        while self.stopped.is_none() && self.time_us() < t {
+        self.wait_until_or_step(t, u64::MAX);
+    }
+
+    /// As [`Session::wait_until`], but stops at step `last` if `t` is not reached
+    /// by then.
+    fn wait_until_or_step(&mut self, t: Micros, last: u64) {
+        while self.stopped.is_none() && self.time_us() < t && self.step() < last {
             match self.world.step(t) {
                 Step::Ran(_) => {
                     let s = self.step();
@@ -495,6 +508,44 @@ mod tests {
              $ jobs\n[2]+  Running                 nc -l -p 7002 &\n\
              $ kill %9 %2; wait %2; echo w=$?\nbash: kill: %9: no such job\n[2]+  Terminated              nc -l -p 7002\nw=143\n$ ";
         assert_eq!(out, expected);
+    }
+
+    /// Measured with bash 5.2 on a terminal: a background pipeline is one job,
+    /// `[1] PID` names its last process, and its notice joins the parts with
+    /// ` | ` and gives the last one's status.
+    #[test]
+    fn an_interactive_shell_tells_a_background_pipeline_as_one_job() {
+        let mut s = Session::new(
+            script(&["sleep 0.1 | sleep 100 &"]),
+            TerminalMode::Interactive,
+        );
+        s.run(10_000);
+        for line in ["kill $!\n", "echo y\n", "false | true &\n", "sleep 0.2\n"] {
+            s.input(0, InputKind::Text { text: line.into() }).unwrap();
+            s.run(10_000);
+        }
+        let out = s.snapshot().terminals[0].output.clone();
+        let expected = "$ sleep 0.1 | sleep 100 &\n[1] 4\n$ kill $!\n$ echo y\ny\n\
+             [1]+  Terminated              sleep 0.1 | sleep 100\n\
+             $ false | true &\n[1] 6\n$ sleep 0.2\n[1]+  Done                    false | true\n$ ";
+        assert_eq!(out, expected);
+    }
+
+    /// A first terminal in a busy loop takes about 500,000 steps to move the
+    /// clock a second: the second terminal's script is typed at the latest
+    /// `TYPING_GAP_STEPS` steps after the first's, not after the loop's second.
+    #[test]
+    fn a_busy_terminal_does_not_hold_the_next_script_back() {
+        let mut s = Session::new(
+            script(&["while true; do echo x; done", "echo second"]),
+            TerminalMode::Interactive,
+        );
+        // Typing the scripts has not run the loop for its virtual second.
+        assert!(s.step() < 2 * TYPING_GAP_STEPS, "{}", s.step());
+        s.seek(3 * TYPING_GAP_STEPS);
+        assert_eq!(s.step(), 3 * TYPING_GAP_STEPS);
+        let out = &s.snapshot().terminals[1].output;
+        assert!(out.starts_with("$ echo second\nsecond\n$ "), "{out:?}");
     }
 
     /// A trapped signal that comes while the shell waits for a line (its trap

@@ -240,3 +240,40 @@ fn a_background_simple_command_is_execd_in_the_forked_child() {
         Some(ExitReport::Signal("SIGTERM".into()))
     );
 }
+
+#[test]
+fn a_background_pipeline_is_forked_part_by_part_from_the_shell() {
+    // Measured with strace: `a | b &` is two clones from the shell itself, no
+    // subshell between; `$!` is b, and `kill %1` signals a, then b.
+    let r = sh("sleep 100 | sleep 200 & echo $!; kill %1; wait; echo $?");
+    // Three processes in all: bash and the two parts.
+    assert_eq!(r.processes.len(), 3, "{:?}", r.processes);
+    let last = r.processes[2].pid;
+    assert_eq!(r.terminals[0].output, format!("{last}\n0\n"));
+    for (p, argv) in r.processes[1..]
+        .iter()
+        .zip([["sleep", "100"], ["sleep", "200"]])
+    {
+        assert_eq!(p.argv, argv);
+        assert_eq!(p.exit, Some(ExitReport::Signal("SIGTERM".into())));
+    }
+}
+
+#[test]
+fn a_background_pipeline_ends_with_its_last_process_and_is_told_process_by_process() {
+    // As bash 5.2 -c printed it here (pids aside): a job killed by SIGKILL gets a
+    // line per process, a status only where it differs from the first's;
+    // `wait %1` and `wait $!` wait for the whole job and give its last's status.
+    assert_eq!(
+        out(
+            "sleep 5 | sleep 6 & kill -9 %1; wait; echo $?; sleep 0.3 | sleep 6 & p=$!; \
+             kill -9 $p; wait %1; echo $?; sleep 0.1 | false & wait $!; echo $?; jobs; \
+             true | sleep 0.1 & jobs; kill %1; wait; echo end"
+        ),
+        "bash: line 1:     3 Killed                  sleep 5\n\
+         \x20        4                       | sleep 6\n0\n\
+         bash: line 1:     5 Done                    sleep 0.3\n\
+         \x20        6 Killed                  | sleep 6\n137\n1\n\
+         [1]+  Running                 true | sleep 0.1 &\nend\n"
+    );
+}

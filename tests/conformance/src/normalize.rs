@@ -49,6 +49,9 @@ re!(CURL_MS, r"after \d+ (ms|milliseconds)\b");
 // `bash: line 11:  6012 Killed                  sleep 5` (bash reporting a job that a
 // signal other than SIGINT/SIGPIPE killed; the pid is printed `%5d`).
 re!(BASH_JOB_PID, r"(bash: line \d+: ) *(\d+)( )");
+// `       689                       | sleep 6`: the same notice's line for each later
+// process of a pipeline job, its pid printed `%5d` after five spaces.
+re!(BASH_JOB_PID_MORE, r"(?m)^( {5}) *(\d+)( .*\| )");
 
 fn ephemeral_port(caps: &Captures<'_>) -> String {
     let port: u32 = caps[2].parse().unwrap_or(0);
@@ -60,7 +63,7 @@ fn ephemeral_port(caps: &Captures<'_>) -> String {
 }
 
 /// Every rule, in the order they are applied.
-pub static RULES: [Rule; 7] = [
+pub static RULES: [Rule; 8] = [
     Rule {
         name: "openbsd-peer-port",
         why: "the client's port is an ephemeral port the kernel picks at random",
@@ -102,6 +105,12 @@ pub static RULES: [Rule; 7] = [
         why: "bash names the killed job by its pid (padded to 5 columns), which depends on \
               every fork before it",
         pattern: &BASH_JOB_PID,
+        rewrite: |caps| format!("{}PID{}", &caps[1], &caps[3]),
+    },
+    Rule {
+        name: "bash-job-pid-more",
+        why: "a pipeline job's notice names each later process by its pid too",
+        pattern: &BASH_JOB_PID_MORE,
         rewrite: |caps| format!("{}PID{}", &caps[1], &caps[3]),
     },
 ];
@@ -219,6 +228,20 @@ mod tests {
             normalize("bash: line 11:  6012 Killed                  sleep 5\n"),
             "bash: line 11: PID Killed                  sleep 5\n"
         );
+    }
+
+    #[test]
+    fn a_pipeline_jobs_later_pids_become_pid() {
+        assert_eq!(
+            normalize(
+                "bash: line 2: 21756 Killed                  sleep 5\n     \
+                 21757                       | sleep 6\n         4 Killed                  | sleep 6\n"
+            ),
+            "bash: line 2: PID Killed                  sleep 5\n     PID                       \
+             | sleep 6\n     PID Killed                  | sleep 6\n"
+        );
+        // A number at the start of an indented line with no `|` is not a pid.
+        assert_eq!(normalize("     48000 bytes\n"), "     48000 bytes\n");
     }
 
     #[test]

@@ -10,16 +10,22 @@
 //!   saving the fds above 10 (`fcntl(F_DUPFD, 10)`), as bash does;
 //! - a command run with `&` gets `/dev/null` as stdin and ignores SIGINT and
 //!   SIGQUIT, since a non-interactive shell has no job control; a simple command
-//!   is exec'd in the forked child itself, so `kill $!` reaches the program;
+//!   is exec'd in the forked child itself, so `kill $!` reaches the program; a
+//!   pipeline run with `&` is forked part by part from the shell, like one in the
+//!   foreground, and is one job: `$!` is its last process, `wait` and `kill %N`
+//!   take the whole job, and it ends with its last process's status;
 //! - background jobs are numbered: `kill` and `wait` take job specs (`%1`, `%%`,
 //!   `%-`, `%name`, `%?text`), `jobs` lists them, and an interactive shell says
 //!   `[1] 4242` when one starts and `[1]+  Done    cmd` once it has ended (after
 //!   the next command it waits for, at the end of `wait`, or before its prompt);
 //! - a script that is one simple command runs it with `exec`, without a fork;
 //! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
-//!   reported (`Terminated`, or `bash: line 1: PID Killed   CMD`).
+//!   reported (`Terminated`, or `bash: line 1:  PID Killed   CMD`, a line per
+//!   process for a pipeline job).
 //!
-//! Simplifications: no globbing, no `~` or brace expansion (they stay literal, as the
+//! Simplifications: no process groups, so `kill %N` signals a job's processes
+//! one by one, as bash does without job control (an interactive bash gives each
+//! job its own group and signals it with one `kill(-PGID)`); no globbing, no `~` or brace expansion (they stay literal, as the
 //! parser documents); no environment beyond the shell's variables (programs get
 //! argv only); `read` reads one byte per call, as bash does on pipes.
 
@@ -108,16 +114,43 @@ pub struct Shell {
     line_buf: String,
 }
 
-/// A background job in bash's table: `[number]`, its process, its command text,
-/// and how it ended once reaped. An ended job stays in the table until bash next
-/// tells about jobs ([`Interp::notify_jobs`]): `jobs` still lists it and `wait %N`
-/// still finds it until then.
+/// A background job in bash's table: `[number]`, its processes (one, or each
+/// part of a pipeline), its command text, and how it ended once every process
+/// was reaped. An ended job stays in the table until bash next tells about jobs
+/// ([`Interp::notify_jobs`]): `jobs` still lists it and `wait %N` still finds it
+/// until then.
 #[derive(Clone, Debug)]
 struct Job {
     number: u32,
+    /// The last process: `$!`, and the pid in `[1] PID`.
+    pid: Pid,
+    /// What bash shows for the job: its parts joined by ` | `.
+    text: String,
+    procs: Vec<JobProc>,
+    /// The last process's status, once every process has ended.
+    ended: Option<ExitStatus>,
+}
+
+/// One process of a job: its pid, its part of the command, its status once reaped.
+#[derive(Clone, Debug)]
+struct JobProc {
     pid: Pid,
     text: String,
-    ended: Option<ExitStatus>,
+    status: Option<ExitStatus>,
+}
+
+impl Job {
+    fn has(&self, pid: Pid) -> bool {
+        self.procs.iter().any(|p| p.pid == pid)
+    }
+
+    /// The processes not reaped yet.
+    fn running(&self) -> impl Iterator<Item = Pid> + '_ {
+        self.procs
+            .iter()
+            .filter(|p| p.status.is_none())
+            .map(|p| p.pid)
+    }
 }
 
 impl Shell {
@@ -394,6 +427,32 @@ impl Shell {
     }
 
     async fn exec_background(&mut self, and_or: &AndOr) {
+        // A pipeline alone: the shell forks each part itself, as for a pipeline
+        // in the foreground, and waits for none (measured: `a | b &` is two
+        // clones from the shell, no subshell; `$!` is b).
+        if and_or.rest.is_empty() && !and_or.first.negated && and_or.first.commands.len() > 1 {
+            let pipeline = &and_or.first;
+            let pids = self.spawn_pipeline(pipeline, true).await;
+            if let Some(&last) = pids.last() {
+                let texts = pipeline
+                    .commands
+                    .iter()
+                    .map(|c| self.text_of(c.span()).to_string());
+                let procs = pids
+                    .iter()
+                    .zip(texts)
+                    .map(|(&pid, text)| JobProc {
+                        pid,
+                        text,
+                        status: None,
+                    })
+                    .collect();
+                self.add_job(last, procs).await;
+            } else {
+                self.status = 254;
+            }
+            return;
+        }
         let mut child = self.clone();
         child.subshell = true;
         let span = and_or.span;
@@ -442,27 +501,43 @@ impl Shell {
             .await;
         match r {
             Ok(pid) => {
-                self.last_bg = Some(pid);
-                // bash numbers a job one past the highest number in use.
-                let number = self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1;
                 let text = self.text_of(span).to_string();
-                self.jobs.push(Job {
-                    number,
+                let procs = vec![JobProc {
                     pid,
                     text,
-                    ended: None,
-                });
-                if self.job_control() {
-                    let notice = format!("[{number}] {pid}\n");
-                    let _ = self.sys.write(2, notice.as_bytes()).await;
-                }
-                self.status = 0;
+                    status: None,
+                }];
+                self.add_job(pid, procs).await;
             }
             Err(e) => {
                 self.err(&format!("fork: {}", e.text())).await;
                 self.status = 254;
             }
         }
+    }
+
+    /// A background job started: into the table, numbered one past the highest
+    /// number in use, as bash does; an interactive shell says `[N] PID`.
+    async fn add_job(&mut self, last: Pid, procs: Vec<JobProc>) {
+        self.last_bg = Some(last);
+        let number = self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1;
+        let text = procs
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        self.jobs.push(Job {
+            number,
+            pid: last,
+            text,
+            procs,
+            ended: None,
+        });
+        if self.job_control() {
+            let notice = format!("[{number}] {last}\n");
+            let _ = self.sys.write(2, notice.as_bytes()).await;
+        }
+        self.status = 0;
     }
 
     async fn exec_pipeline(&mut self, pipeline: &Pipeline) -> Flow {
@@ -489,6 +564,37 @@ impl Shell {
 
     /// `a | b | c`: a child per command, pipes between them.
     async fn exec_multi(&mut self, pipeline: &Pipeline) -> Flow {
+        let children = self.spawn_pipeline(pipeline, false).await;
+        let mut statuses = Vec::with_capacity(children.len());
+        let mut last = None;
+        for pid in &children {
+            let st = self.wait_for(*pid).await;
+            last = st;
+            statuses.push(st.map_or(127, |s| s.shell_status()));
+        }
+        if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
+            self.report_signal(sig, *children.last().expect("had children"), cmd.span())
+                .await;
+        }
+        self.status = if self.pipefail {
+            statuses
+                .iter()
+                .rev()
+                .copied()
+                .find(|s| *s != 0)
+                .unwrap_or(0)
+        } else {
+            statuses.last().copied().unwrap_or(1)
+        };
+        self.pipestatus = statuses;
+        Flow::Normal
+    }
+
+    /// Forks a child per command of a pipeline, pipes between them, and returns
+    /// their pids (fewer if a pipe or fork failed). A background pipeline's
+    /// children then ignore SIGINT and SIGQUIT, as bash's do without job control
+    /// (measured: after the pipe's `dup2`s, before the exec).
+    async fn spawn_pipeline(&mut self, pipeline: &Pipeline, background: bool) -> Vec<Pid> {
         let n = pipeline.commands.len();
         let mut children = Vec::with_capacity(n);
         let mut prev_read: Option<Fd> = None;
@@ -522,6 +628,11 @@ impl Shell {
                         let _ = child.sys.dup2(r, 0).await;
                         let _ = child.sys.close(r).await;
                     }
+                    if background {
+                        for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                            let _ = child.sys.sigaction(sig, Disposition::Ignore).await;
+                        }
+                    }
                     match child.exec_command(&cmd, true).await {
                         Flow::Exit(c) => c,
                         _ => child.status,
@@ -546,29 +657,7 @@ impl Shell {
         if let Some(r) = prev_read {
             let _ = self.sys.close(r).await;
         }
-        let mut statuses = Vec::with_capacity(children.len());
-        let mut last = None;
-        for pid in &children {
-            let st = self.wait_for(*pid).await;
-            last = st;
-            statuses.push(st.map_or(127, |s| s.shell_status()));
-        }
-        if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
-            self.report_signal(sig, *children.last().expect("had children"), cmd.span())
-                .await;
-        }
-        self.status = if self.pipefail {
-            statuses
-                .iter()
-                .rev()
-                .copied()
-                .find(|s| *s != 0)
-                .unwrap_or(0)
-        } else {
-            statuses.last().copied().unwrap_or(1)
-        };
-        self.pipestatus = statuses;
-        Flow::Normal
+        children
     }
 
     /// Waits until `pid` has ended, keeping the statuses of others reaped
@@ -624,13 +713,21 @@ impl Shell {
     /// A background child was reaped with status `st`: its job is marked ended. A
     /// script's bash says something at once only for a death by an unusual signal.
     async fn job_ended(&mut self, pid: Pid, st: ExitStatus) {
-        let Some(i) = self.jobs.iter().position(|j| j.pid == pid) else {
+        let Some(i) = self.jobs.iter().position(|j| j.has(pid)) else {
             return;
         };
-        self.jobs[i].ended = Some(st);
+        let job = &mut self.jobs[i];
+        for p in job.procs.iter_mut().filter(|p| p.pid == pid) {
+            p.status = Some(st);
+        }
+        // A job has ended once all its processes have; its status is the last's.
+        if job.running().next().is_some() {
+            return;
+        }
+        job.ended = job.procs.last().and_then(|p| p.status);
         if !self.job_control() {
-            let text = self.jobs[i].text.clone();
-            self.report_background(pid, st, &text).await;
+            let job = self.jobs[i].clone();
+            self.report_background(&job).await;
         }
     }
 
@@ -689,9 +786,7 @@ impl Shell {
         };
         let (state, tail) = match job.ended {
             None => ("Running".to_string(), " &"),
-            Some(ExitStatus::Code(0)) => ("Done".to_string(), ""),
-            Some(ExitStatus::Code(c)) => (format!("Exit {c}"), ""),
-            Some(ExitStatus::Signaled(sig)) => (sig.text().to_string(), ""),
+            Some(st) => (job_status_text(st), ""),
         };
         format!("[{}]{mark}  {state:<24}{}{tail}\n", job.number, job.text)
     }
@@ -711,16 +806,41 @@ impl Shell {
         self.out(&text).await
     }
 
-    /// bash's notice for a background job found killed by a signal: silent for
-    /// SIGTERM, SIGINT and SIGPIPE (measured), else `bash: line N: PID Killed  CMD`
-    /// with the line bash was running when it noticed.
-    async fn report_background(&self, pid: Pid, st: ExitStatus, text: &str) {
-        if let ExitStatus::Signaled(sig) = st
-            && !matches!(sig, Signal::SIGTERM | Signal::SIGINT | Signal::SIGPIPE)
-        {
-            let msg = format!("bash: line {}: {pid} {:<24}{text}\n", self.line, sig.text());
-            let _ = self.sys.write(2, msg.as_bytes()).await;
+    /// bash's notice for a background job found killed by a signal (its first
+    /// process a signal killed, else none): silent for SIGTERM, SIGINT and
+    /// SIGPIPE (measured), else `bash: line N:  PID Killed  CMD` with the line
+    /// bash was running when it noticed; a pipeline gets a line per process, a
+    /// status shown only where it differs from the first's (measured:
+    /// `  688 Killed  sleep 5` then `       689  | sleep 6`).
+    async fn report_background(&self, job: &Job) {
+        let Some(ExitStatus::Signaled(sig)) = job
+            .procs
+            .iter()
+            .filter_map(|p| p.status)
+            .find(|s| matches!(s, ExitStatus::Signaled(_)))
+        else {
+            return;
+        };
+        if matches!(sig, Signal::SIGTERM | Signal::SIGINT | Signal::SIGPIPE) {
+            return;
         }
+        let mut msg = format!("bash: line {}: ", self.line);
+        let first = job.procs[0].status;
+        for (i, p) in job.procs.iter().enumerate() {
+            let status = match p.status {
+                Some(st) if i > 0 && Some(st) == first => String::new(),
+                Some(st) => job_status_text(st),
+                None => "Running".to_string(),
+            };
+            let (lead, bar) = if i == 0 { ("", "") } else { ("     ", "| ") };
+            // bash pads a status to 24 columns, an empty one as if it were 2 long.
+            let width = if status.is_empty() { 22 } else { 24 };
+            msg.push_str(&format!(
+                "{lead}{:>5} {status:<width$}{bar}{}\n",
+                p.pid, p.text
+            ));
+        }
+        let _ = self.sys.write(2, msg.as_bytes()).await;
     }
 
     /// bash's notice for a foreground job killed by a signal.
@@ -733,7 +853,7 @@ impl Shell {
             _ => {
                 let line = self.line_of(span);
                 let text = self.text_of(span).to_string();
-                let msg = format!("bash: line {line}: {pid} {:<24}{text}\n", sig.text());
+                let msg = format!("bash: line {line}: {pid:>5} {:<24}{text}\n", sig.text());
                 let _ = self.sys.write(2, msg.as_bytes()).await;
             }
         }
@@ -1662,7 +1782,7 @@ impl Shell {
 
     async fn wait_all_of(&mut self, args: &[String]) -> i32 {
         if args.is_empty() {
-            while let Some(pid) = self.jobs.iter().find(|j| j.ended.is_none()).map(|j| j.pid) {
+            while let Some(pid) = self.jobs.iter().find_map(|j| j.running().next()) {
                 self.reap_until(pid).await;
             }
             return 0;
@@ -1686,7 +1806,7 @@ impl Shell {
                 status = 2;
                 continue;
             };
-            status = match self.reap_until(pid).await {
+            status = match self.wait_job_of(pid).await {
                 Some(st) => st.shell_status(),
                 None => {
                     self.err(&format!("wait: pid {pid} is not a child of this shell"))
@@ -1696,6 +1816,20 @@ impl Shell {
             };
         }
         status
+    }
+
+    /// `wait PID`: a job's process waits for the whole job and gives its status,
+    /// the last process's (bash's `wait_for`); any other child, for itself.
+    async fn wait_job_of(&mut self, pid: Pid) -> Option<ExitStatus> {
+        let Some(job) = self.jobs.iter().find(|j| j.has(pid)) else {
+            return self.reap_until(pid).await;
+        };
+        let pids: Vec<Pid> = job.procs.iter().map(|p| p.pid).collect();
+        let mut last = None;
+        for p in pids {
+            last = self.reap_until(p).await;
+        }
+        last
     }
 
     async fn builtin_trap(&mut self, args: &[String]) -> i32 {
@@ -1808,27 +1942,46 @@ impl Shell {
         // 0, `kill %5` alone is 1).
         let mut sent = false;
         for t in rest {
-            let target = if t.starts_with('%') {
+            let targets: Vec<i32> = if t.starts_with('%') {
                 match self.job_of(t) {
-                    Ok(pid) => pid as i32,
+                    Ok(pid) => self.job_targets(pid),
                     Err(e) => {
                         self.err(&format!("kill: {e}")).await;
                         continue;
                     }
                 }
             } else if let Ok(pid) = t.parse::<i32>() {
-                pid
+                vec![pid]
             } else {
                 self.err(&format!("kill: {t}: arguments must be process or job IDs"))
                     .await;
                 continue;
             };
-            match self.sys.kill(target, sig).await {
-                Ok(()) => sent = true,
-                Err(e) => self.err(&format!("kill: ({target}) - {}", e.text())).await,
+            for target in targets {
+                match self.sys.kill(target, sig).await {
+                    Ok(()) => sent = true,
+                    Err(e) => self.err(&format!("kill: ({target}) - {}", e.text())).await,
+                }
             }
         }
         if sent { 0 } else { 1 }
+    }
+
+    /// Whom `kill %N` signals: each process of the job still running, first to
+    /// last (measured without job control: `kill %1` on `sleep 5 | sleep 6 &` is
+    /// two kill(2) calls). Simplification: with job control, bash gives each job
+    /// its own process group and signals it with one `kill(-PGID)`; this shell
+    /// makes no process groups.
+    fn job_targets(&self, pid: Pid) -> Vec<i32> {
+        let job = self.jobs.iter().find(|j| j.pid == pid);
+        let running: Vec<i32> = job
+            .map(|j| j.running().map(|p| p as i32).collect())
+            .unwrap_or_default();
+        if running.is_empty() {
+            vec![pid as i32]
+        } else {
+            running
+        }
     }
 
     /// The pid of the job a jobspec names, as bash resolves it: `%N` (job number
@@ -1968,6 +2121,16 @@ impl Shell {
 
 /// Builtins bash runs itself (with `exec` handled on its own).
 /// The byte offsets of `text`'s newlines, in order.
+/// How bash words a finished process or job: `Done`, `Exit N`, or the signal's
+/// description (`Killed`, `Terminated`).
+fn job_status_text(st: ExitStatus) -> String {
+    match st {
+        ExitStatus::Code(0) => "Done".to_string(),
+        ExitStatus::Code(c) => format!("Exit {c}"),
+        ExitStatus::Signaled(sig) => sig.text().to_string(),
+    }
+}
+
 fn newline_offsets(text: &str) -> Vec<usize> {
     text.bytes()
         .enumerate()
