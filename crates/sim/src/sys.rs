@@ -378,6 +378,24 @@ where
 }
 
 impl<'a> CallState<'a> {
+    /// Out of line: a program's future makes one at each syscall it awaits.
+    #[inline(never)]
+    fn new(sys: &'a Sys, name: &'static str, fd: Option<Fd>, restart: Errno) -> CallState<'a> {
+        CallState {
+            sys,
+            shown: Shown {
+                name,
+                fd,
+                restart,
+                resuming: false,
+            },
+            blocked: false,
+            entered: 0,
+            delivers: true,
+            handling: None,
+        }
+    }
+
     /// Tries the call (`typed`) if the process has the step's budget,
     /// traces it, and runs the handlers of the signals that came with it.
     /// Ready when the call returns what `typed` kept, or, when it kept
@@ -792,19 +810,7 @@ impl Sys {
         S: Into<StraceText>,
     {
         Call {
-            state: CallState {
-                sys: self,
-                shown: Shown {
-                    name,
-                    fd,
-                    restart,
-                    resuming: false,
-                },
-                blocked: false,
-                entered: 0,
-                delivers: true,
-                handling: None,
-            },
+            state: CallState::new(self, name, fd, restart),
             typed: Typed {
                 attempt,
                 finish,
