@@ -262,17 +262,15 @@ struct Typed<T, A, F, B> {
 /// A call's typed part, as [`CallState::drive`] sees it.
 trait TypedCall {
     /// One try: given the restart code when a signal interrupted the blocked
-    /// call, it would block (`Err`), or returns what the trace needs, keeping
-    /// its result unless it was interrupted.
+    /// call, it would block (`Err`, with the text strace shows for it while
+    /// blocked), or returns what the trace needs, keeping its result unless
+    /// it was interrupted.
     fn try_once(
         &mut self,
         k: &mut Kernel,
         pid: Pid,
         interrupted: Option<Errno>,
-    ) -> Result<Done, Wait>;
-
-    /// The text strace shows for the call while it is blocked.
-    fn blocked_text(&self) -> String;
+    ) -> Result<Done, (Wait, String)>;
 }
 
 impl<T, A, F, B, S> TypedCall for Typed<T, A, F, B>
@@ -288,7 +286,7 @@ where
         k: &mut Kernel,
         pid: Pid,
         interrupted: Option<Errno>,
-    ) -> Result<Done, Wait> {
+    ) -> Result<Done, (Wait, String)> {
         // A call a signal interrupted still completes if it can (a wait4
         // woken by the child whose death raised the SIGCHLD returns the
         // child, then the signal is delivered); if it would block again, it
@@ -297,7 +295,7 @@ where
         let (r, returns) = match ((self.attempt)(k, pid), interrupted) {
             (Attempt::Done(r), _) => (r, true),
             (Attempt::Block(_), Some(restart)) => (Err(restart), false),
-            (Attempt::Block(wait), None) => return Err(wait),
+            (Attempt::Block(wait), None) => return Err((wait, self.blocked_text.text())),
         };
         let (ret, errno) = match &r {
             Ok(v) => (v.ret(), None),
@@ -317,10 +315,6 @@ where
             entered: 0,
             shown,
         })
-    }
-
-    fn blocked_text(&self) -> String {
-        self.blocked_text.text()
     }
 }
 
@@ -432,14 +426,14 @@ impl<'a> CallState<'a> {
             let interrupted = start.interrupted.then_some(self.shown.restart);
             let done = match typed.try_once(&mut k, pid, interrupted) {
                 Ok(done) => done,
-                Err(wait) => {
+                Err((wait, text)) => {
                     let call = if self.shown.resuming {
                         format!(
                             "restart_syscall(<... resuming interrupted {} ...>",
                             self.shown.name
                         )
                     } else {
-                        typed.blocked_text()
+                        text
                     };
                     self.entered = call.len();
                     blocked(shared, &mut k, pid, &self.shown, self.blocked, call, wait);
