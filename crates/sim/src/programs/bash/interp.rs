@@ -354,6 +354,11 @@ impl Shell {
 
     async fn exec_list(&mut self, list: &List) -> Flow {
         for item in &list.items {
+            // A Ctrl-C in an interactive shell drops the rest of the line, from
+            // inside any loop or list (bash's throw to top level).
+            if self.interrupted {
+                break;
+            }
             let flow = if item.background {
                 Box::pin(self.exec_background(&item.and_or)).await;
                 Flow::Normal
@@ -378,7 +383,7 @@ impl Shell {
         }
         let mut flow = self.exec_pipeline(&and_or.first).await;
         for (i, (op, pipeline)) in and_or.rest.iter().enumerate() {
-            if flow != Flow::Normal {
+            if flow != Flow::Normal || self.interrupted {
                 break;
             }
             let run = match op {
@@ -641,6 +646,12 @@ impl Shell {
     /// after each command it waited for, before the next one runs).
     async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
         let st = self.reap_until(pid).await;
+        // A foreground command that a Ctrl-C killed ends the whole line, loop or
+        // `||` included, as the interactive bash does when it sees its child
+        // died of SIGINT.
+        if self.job_control() && st == Some(ExitStatus::Signaled(Signal::SIGINT)) {
+            self.interrupted = true;
+        }
         self.notify_jobs().await;
         st
     }
@@ -909,6 +920,9 @@ impl Shell {
                         Flow::Continue(_) | Flow::Normal => {}
                         exit => return exit,
                     }
+                    if self.interrupted {
+                        break;
+                    }
                 }
                 Flow::Normal
             }
@@ -947,6 +961,9 @@ impl Shell {
             if flow != Flow::Normal {
                 return flow;
             }
+            if self.interrupted {
+                return Flow::Normal;
+            }
             if (self.status == 0) == until {
                 self.status = last_body_status;
                 return Flow::Normal;
@@ -960,6 +977,9 @@ impl Shell {
                 Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
                 Flow::Continue(_) | Flow::Normal => {}
                 exit => return exit,
+            }
+            if self.interrupted {
+                return Flow::Normal;
             }
             last_body_status = self.status;
         }
