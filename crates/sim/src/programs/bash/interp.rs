@@ -19,6 +19,9 @@
 //!   `[1] 4242` when one starts and `[1]+  Done    cmd` once it has ended (after
 //!   the next command it waits for, at the end of `wait`, or before its prompt);
 //! - a script that is one simple command runs it with `exec`, without a fork;
+//! - out of processes, a fork is retried four times, 1 to 8 s apart, each retry
+//!   announced (`bash: fork: retry: ...`); then bash gives up the line (an
+//!   interactive shell prompts again, a script exits 254);
 //! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
 //!   reported (`Terminated`, or `bash: line 1:  PID Killed   CMD`, a line per
 //!   process for a pipeline job).
@@ -434,52 +437,59 @@ impl Shell {
             }
             return;
         }
-        let mut child = self.clone();
-        child.subshell = true;
         let span = and_or.span;
-        let and_or = and_or.clone();
-        let r = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                if child.interactive {
+        let mut retries = 0;
+        let r = loop {
+            let mut child = self.clone();
+            child.subshell = true;
+            let and_or = and_or.clone();
+            let r = self
+                .sys
+                .fork(move |sys| async move {
+                    child.sys = sys;
+                    if child.interactive {
+                        let _ = child
+                            .sys
+                            .sigaction(Signal::SIGCHLD, Disposition::Default)
+                            .await;
+                    }
+                    // No job control: background commands ignore SIGINT and SIGQUIT and
+                    // read from /dev/null unless redirected.
                     let _ = child
                         .sys
-                        .sigaction(Signal::SIGCHLD, Disposition::Default)
+                        .sigaction(Signal::SIGINT, Disposition::Ignore)
                         .await;
-                }
-                // No job control: background commands ignore SIGINT and SIGQUIT and
-                // read from /dev/null unless redirected.
-                let _ = child
-                    .sys
-                    .sigaction(Signal::SIGINT, Disposition::Ignore)
-                    .await;
-                let _ = child
-                    .sys
-                    .sigaction(Signal::SIGQUIT, Disposition::Ignore)
-                    .await;
-                if let Ok(fd) = child.sys.open("/dev/null", OpenFlags::read_only()).await
-                    && fd != 0
-                {
-                    let _ = child.sys.dup2(fd, 0).await;
-                    let _ = child.sys.close(fd).await;
-                }
-                // One simple command is exec'd in this child, not forked again
-                // (measured: `kill $!` after `sleep 5 &` kills sleep itself).
-                let flow = if and_or.rest.is_empty()
-                    && !and_or.first.negated
-                    && let [Command::Simple(cmd)] = and_or.first.commands.as_slice()
-                {
-                    child.exec_simple(cmd, true).await
-                } else {
-                    child.exec_and_or(&and_or).await
-                };
-                match flow {
-                    Flow::Exit(c) => c,
-                    _ => child.status,
-                }
-            })
-            .await;
+                    let _ = child
+                        .sys
+                        .sigaction(Signal::SIGQUIT, Disposition::Ignore)
+                        .await;
+                    if let Ok(fd) = child.sys.open("/dev/null", OpenFlags::read_only()).await
+                        && fd != 0
+                    {
+                        let _ = child.sys.dup2(fd, 0).await;
+                        let _ = child.sys.close(fd).await;
+                    }
+                    // One simple command is exec'd in this child, not forked again
+                    // (measured: `kill $!` after `sleep 5 &` kills sleep itself).
+                    let flow = if and_or.rest.is_empty()
+                        && !and_or.first.negated
+                        && let [Command::Simple(cmd)] = and_or.first.commands.as_slice()
+                    {
+                        child.exec_simple(cmd, true).await
+                    } else {
+                        child.exec_and_or(&and_or).await
+                    };
+                    match flow {
+                        Flow::Exit(c) => c,
+                        _ => child.status,
+                    }
+                })
+                .await;
+            match r {
+                Err(e) if self.fork_retry(e, &mut retries).await => {}
+                r => break r,
+            }
+        };
         match r {
             Ok(pid) => {
                 let text = self.text_of(span).to_string();
@@ -490,10 +500,41 @@ impl Shell {
                 }];
                 self.add_job(pid, procs).await;
             }
-            Err(e) => {
-                self.err(&format!("fork: {}", e.text())).await;
-                self.status = 254;
-            }
+            Err(e) => self.fork_gave_up(e).await,
+        }
+    }
+
+    /// A fork that failed with EAGAIN (out of processes) is tried again, as
+    /// bash's `make_child` does: it reaps what has ended, says so, and sleeps 1,
+    /// 2, 4, then 8 seconds before each retry (measured with `ulimit -u`).
+    /// Returns whether to try again.
+    async fn fork_retry(&mut self, e: Errno, retries: &mut u32) -> bool {
+        if e != Errno::EAGAIN || *retries >= 4 {
+            return false;
+        }
+        while let Ok(Some((pid, st))) = self.sys.waitpid(-1, true).await {
+            self.reaped.insert(pid, st);
+            self.job_ended(pid, st).await;
+        }
+        let msg = format!("bash: fork: retry: {}\n", e.text());
+        let _ = self.sys.write(2, msg.as_bytes()).await;
+        let _ = self.sys.sleep_us(1_000_000 << *retries).await;
+        *retries += 1;
+        true
+    }
+
+    /// The fork failed for good: bash says so and gives up the command line it
+    /// was running (`$?` 254, back to the prompt); a script's bash exits with 254
+    /// (measured).
+    async fn fork_gave_up(&mut self, e: Errno) {
+        let msg = format!("bash: fork: {}\n", e.text());
+        let _ = self.sys.write(2, msg.as_bytes()).await;
+        self.status = 254;
+        if self.job_control() {
+            self.interrupted = true;
+        } else {
+            let code = self.finish(254).await;
+            self.sys.exit(code).await
         }
     }
 
@@ -591,35 +632,42 @@ impl Shell {
             } else {
                 None
             };
-            let mut child = self.clone();
-            child.subshell = true;
-            let cmd = cmd.clone();
-            let stdin = prev_read;
-            let r = self
-                .sys
-                .fork(move |sys| async move {
-                    child.sys = sys;
-                    child.restore_signals_in_child().await;
-                    if let Some((r, w)) = pipe {
-                        let _ = child.sys.close(r).await;
-                        let _ = child.sys.dup2(w, 1).await;
-                        let _ = child.sys.close(w).await;
-                    }
-                    if let Some(r) = stdin {
-                        let _ = child.sys.dup2(r, 0).await;
-                        let _ = child.sys.close(r).await;
-                    }
-                    if background {
-                        for sig in [Signal::SIGINT, Signal::SIGQUIT] {
-                            let _ = child.sys.sigaction(sig, Disposition::Ignore).await;
+            let mut retries = 0;
+            let r = loop {
+                let mut child = self.clone();
+                child.subshell = true;
+                let cmd = cmd.clone();
+                let stdin = prev_read;
+                let r = self
+                    .sys
+                    .fork(move |sys| async move {
+                        child.sys = sys;
+                        child.restore_signals_in_child().await;
+                        if let Some((r, w)) = pipe {
+                            let _ = child.sys.close(r).await;
+                            let _ = child.sys.dup2(w, 1).await;
+                            let _ = child.sys.close(w).await;
                         }
-                    }
-                    match child.exec_command(&cmd, true).await {
-                        Flow::Exit(c) => c,
-                        _ => child.status,
-                    }
-                })
-                .await;
+                        if let Some(r) = stdin {
+                            let _ = child.sys.dup2(r, 0).await;
+                            let _ = child.sys.close(r).await;
+                        }
+                        if background {
+                            for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                                let _ = child.sys.sigaction(sig, Disposition::Ignore).await;
+                            }
+                        }
+                        match child.exec_command(&cmd, true).await {
+                            Flow::Exit(c) => c,
+                            _ => child.status,
+                        }
+                    })
+                    .await;
+                match r {
+                    Err(e) if self.fork_retry(e, &mut retries).await => {}
+                    r => break r,
+                }
+            };
             if let Some(r) = prev_read.take() {
                 let _ = self.sys.close(r).await;
             }
@@ -630,7 +678,7 @@ impl Shell {
             match r {
                 Ok(pid) => children.push(pid),
                 Err(e) => {
-                    self.err(&format!("fork: {}", e.text())).await;
+                    self.fork_gave_up(e).await;
                     break;
                 }
             }
@@ -857,33 +905,37 @@ impl Shell {
     }
 
     async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
-        let mut child = self.clone();
-        child.subshell = true;
-        let list = list.clone();
-        let redirects = redirects.to_vec();
-        let r = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                child.restore_signals_in_child().await;
-                if child.apply_redirects(&redirects, false).await.is_err() {
-                    return 1;
-                }
-                match child.exec_list(&list).await {
-                    Flow::Exit(c) => c,
-                    _ => child.status,
-                }
-            })
-            .await;
+        let mut retries = 0;
+        let r = loop {
+            let mut child = self.clone();
+            child.subshell = true;
+            let list = list.clone();
+            let redirects = redirects.to_vec();
+            let r = self
+                .sys
+                .fork(move |sys| async move {
+                    child.sys = sys;
+                    child.restore_signals_in_child().await;
+                    if child.apply_redirects(&redirects, false).await.is_err() {
+                        return 1;
+                    }
+                    match child.exec_list(&list).await {
+                        Flow::Exit(c) => c,
+                        _ => child.status,
+                    }
+                })
+                .await;
+            match r {
+                Err(e) if self.fork_retry(e, &mut retries).await => {}
+                r => break r,
+            }
+        };
         match r {
             Ok(pid) => {
                 let st = self.wait_for(pid).await;
                 self.status = st.map_or(127, |s| s.shell_status());
             }
-            Err(e) => {
-                self.err(&format!("fork: {}", e.text())).await;
-                self.status = 254;
-            }
+            Err(e) => self.fork_gave_up(e).await,
         }
         Flow::Normal
     }
@@ -1078,20 +1130,28 @@ impl Shell {
             }
             return Flow::Exit(self.exec_external(&name, path, argv).await);
         }
-        let mut child = self.clone();
-        child.subshell = true;
-        let redirects = cmd.redirects.clone();
-        let r = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                child.restore_signals_in_child().await;
-                if child.apply_redirects(&redirects, false).await.is_err() {
-                    return 1;
-                }
-                child.exec_external(&name, path, argv).await
-            })
-            .await;
+        let mut retries = 0;
+        let r = loop {
+            let mut child = self.clone();
+            child.subshell = true;
+            let redirects = cmd.redirects.clone();
+            let (name, path, argv) = (name.clone(), path.clone(), argv.clone());
+            let r = self
+                .sys
+                .fork(move |sys| async move {
+                    child.sys = sys;
+                    child.restore_signals_in_child().await;
+                    if child.apply_redirects(&redirects, false).await.is_err() {
+                        return 1;
+                    }
+                    child.exec_external(&name, path, argv).await
+                })
+                .await;
+            match r {
+                Err(e) if self.fork_retry(e, &mut retries).await => {}
+                r => break r,
+            }
+        };
         match r {
             Ok(pid) => {
                 let st = self.wait_for(pid).await;
@@ -1100,10 +1160,7 @@ impl Shell {
                 }
                 self.status = st.map_or(127, |s| s.shell_status());
             }
-            Err(e) => {
-                self.err(&format!("fork: {}", e.text())).await;
-                self.status = 254;
-            }
+            Err(e) => self.fork_gave_up(e).await,
         }
         Flow::Normal
     }
@@ -1373,20 +1430,27 @@ impl Shell {
         let Ok((r, w)) = self.sys.pipe().await else {
             return String::new();
         };
-        let mut child = self.clone();
-        child.subshell = true;
-        let script = script.clone();
-        let forked = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                child.restore_signals_in_child().await;
-                let _ = child.sys.close(r).await;
-                let _ = child.sys.dup2(w, 1).await;
-                let _ = child.sys.close(w).await;
-                child.run_script(script).await
-            })
-            .await;
+        let mut retries = 0;
+        let forked = loop {
+            let mut child = self.clone();
+            child.subshell = true;
+            let script = script.clone();
+            let forked = self
+                .sys
+                .fork(move |sys| async move {
+                    child.sys = sys;
+                    child.restore_signals_in_child().await;
+                    let _ = child.sys.close(r).await;
+                    let _ = child.sys.dup2(w, 1).await;
+                    let _ = child.sys.close(w).await;
+                    child.run_script(script).await
+                })
+                .await;
+            match forked {
+                Err(e) if self.fork_retry(e, &mut retries).await => {}
+                r => break r,
+            }
+        };
         let _ = self.sys.close(w).await;
         let mut out = Vec::new();
         loop {
@@ -1398,9 +1462,12 @@ impl Shell {
             }
         }
         let _ = self.sys.close(r).await;
-        if let Ok(pid) = forked {
-            let st = self.wait_for(pid).await;
-            self.status = st.map_or(127, |s| s.shell_status());
+        match forked {
+            Ok(pid) => {
+                let st = self.wait_for(pid).await;
+                self.status = st.map_or(127, |s| s.shell_status());
+            }
+            Err(e) => self.fork_gave_up(e).await,
         }
         let mut s = String::from_utf8_lossy(&out).into_owned();
         while s.ends_with('\n') {
