@@ -137,6 +137,36 @@ struct JobProc {
     status: Option<ExitStatus>,
 }
 
+/// What a forked child of the shell is for.
+#[derive(Clone, Debug)]
+enum Child {
+    /// `cmd &`: a background job of one command or an and-or list.
+    Background(AndOr),
+    /// One command of a pipeline, between pipes.
+    PipelinePart {
+        cmd: Command,
+        /// The pipe to the next part: (read end, write end).
+        pipe: Option<(Fd, Fd)>,
+        /// The read end of the pipe from the part before.
+        stdin: Option<Fd>,
+        background: bool,
+    },
+    /// `( list )`.
+    Subshell {
+        list: List,
+        redirects: Vec<Redirect>,
+    },
+    /// A program run in the foreground.
+    External {
+        name: String,
+        path: Option<String>,
+        argv: Vec<String>,
+        redirects: Vec<Redirect>,
+    },
+    /// `$(script)`, its stdout into the pipe (read end, write end).
+    Substitution { script: Script, pipe: (Fd, Fd) },
+}
+
 impl Job {
     fn has(&self, pid: Pid) -> bool {
         self.procs.iter().any(|p| p.pid == pid)
@@ -437,62 +467,10 @@ impl Shell {
             }
             return;
         }
-        let span = and_or.span;
-        let mut retries = 0;
-        let r = loop {
-            let mut child = self.clone();
-            child.subshell = true;
-            let and_or = and_or.clone();
-            let r = self
-                .sys
-                .fork(move |sys| async move {
-                    child.sys = sys;
-                    if child.interactive {
-                        let _ = child
-                            .sys
-                            .sigaction(Signal::SIGCHLD, Disposition::Default)
-                            .await;
-                    }
-                    // No job control: background commands ignore SIGINT and SIGQUIT and
-                    // read from /dev/null unless redirected.
-                    let _ = child
-                        .sys
-                        .sigaction(Signal::SIGINT, Disposition::Ignore)
-                        .await;
-                    let _ = child
-                        .sys
-                        .sigaction(Signal::SIGQUIT, Disposition::Ignore)
-                        .await;
-                    if let Ok(fd) = child.sys.open("/dev/null", OpenFlags::read_only()).await
-                        && fd != 0
-                    {
-                        let _ = child.sys.dup2(fd, 0).await;
-                        let _ = child.sys.close(fd).await;
-                    }
-                    // One simple command is exec'd in this child, not forked again
-                    // (measured: `kill $!` after `sleep 5 &` kills sleep itself).
-                    let flow = if and_or.rest.is_empty()
-                        && !and_or.first.negated
-                        && let [Command::Simple(cmd)] = and_or.first.commands.as_slice()
-                    {
-                        child.exec_simple(cmd, true).await
-                    } else {
-                        child.exec_and_or(&and_or).await
-                    };
-                    match flow {
-                        Flow::Exit(c) => c,
-                        _ => child.status,
-                    }
-                })
-                .await;
-            match r {
-                Err(e) if self.fork_retry(e, &mut retries).await => {}
-                r => break r,
-            }
-        };
+        let r = self.make_child(Child::Background(and_or.clone())).await;
         match r {
             Ok(pid) => {
-                let text = self.text_of(span).to_string();
+                let text = self.text_of(and_or.span).to_string();
                 let procs = vec![JobProc {
                     pid,
                     text,
@@ -501,6 +479,122 @@ impl Shell {
                 self.add_job(pid, procs).await;
             }
             Err(e) => self.fork_gave_up(e).await,
+        }
+    }
+
+    /// Forks a copy of this shell to run `child`: every child the shell makes
+    /// goes through here, as through bash's `make_child` (and one `fork` call
+    /// site keeps the wasm small). A fork that fails for want of processes is
+    /// tried again ([`Shell::fork_retry`]).
+    async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
+        let mut retries = 0;
+        loop {
+            let mut shell = self.clone();
+            shell.subshell = true;
+            let job = child.clone();
+            let r = self
+                .sys
+                .fork(move |sys| {
+                    shell.sys = sys;
+                    shell.run_child(job)
+                })
+                .await;
+            match r {
+                Err(e) if self.fork_retry(e, &mut retries).await => {}
+                r => return r,
+            }
+        }
+    }
+
+    /// What a forked child does first, then the command it was forked for; its
+    /// exit status.
+    async fn run_child(mut self, child: Child) -> i32 {
+        let flow = match child {
+            Child::Background(and_or) => {
+                if self.interactive {
+                    let _ = self
+                        .sys
+                        .sigaction(Signal::SIGCHLD, Disposition::Default)
+                        .await;
+                }
+                // No job control: background commands ignore SIGINT and SIGQUIT and
+                // read from /dev/null unless redirected.
+                for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                    let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+                }
+                if let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
+                    && fd != 0
+                {
+                    let _ = self.sys.dup2(fd, 0).await;
+                    let _ = self.sys.close(fd).await;
+                }
+                // One simple command is exec'd in this child, not forked again
+                // (measured: `kill $!` after `sleep 5 &` kills sleep itself).
+                if and_or.rest.is_empty()
+                    && !and_or.first.negated
+                    && let [Command::Simple(cmd)] = and_or.first.commands.as_slice()
+                {
+                    self.exec_simple(cmd, true).await
+                } else {
+                    self.exec_and_or(&and_or).await
+                }
+            }
+            Child::PipelinePart {
+                cmd,
+                pipe,
+                stdin,
+                background,
+            } => {
+                self.restore_signals_in_child().await;
+                if let Some((r, w)) = pipe {
+                    let _ = self.sys.close(r).await;
+                    let _ = self.sys.dup2(w, 1).await;
+                    let _ = self.sys.close(w).await;
+                }
+                if let Some(r) = stdin {
+                    let _ = self.sys.dup2(r, 0).await;
+                    let _ = self.sys.close(r).await;
+                }
+                if background {
+                    for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                        let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+                    }
+                }
+                self.exec_command(&cmd, true).await
+            }
+            Child::Subshell { list, redirects } => {
+                self.restore_signals_in_child().await;
+                if self.apply_redirects(&redirects, false).await.is_err() {
+                    return 1;
+                }
+                self.exec_list(&list).await
+            }
+            Child::External {
+                name,
+                path,
+                argv,
+                redirects,
+            } => {
+                self.restore_signals_in_child().await;
+                if self.apply_redirects(&redirects, false).await.is_err() {
+                    return 1;
+                }
+                return self.exec_external(&name, path, argv).await;
+            }
+            Child::Substitution {
+                script,
+                pipe: (r, w),
+            } => {
+                self.restore_signals_in_child().await;
+                let _ = self.sys.close(r).await;
+                let _ = self.sys.dup2(w, 1).await;
+                let _ = self.sys.close(w).await;
+                return self.run_script(script).await;
+            }
+        };
+        match flow {
+            Flow::Exit(c) => c,
+            _ => self.status,
         }
     }
 
@@ -632,42 +726,13 @@ impl Shell {
             } else {
                 None
             };
-            let mut retries = 0;
-            let r = loop {
-                let mut child = self.clone();
-                child.subshell = true;
-                let cmd = cmd.clone();
-                let stdin = prev_read;
-                let r = self
-                    .sys
-                    .fork(move |sys| async move {
-                        child.sys = sys;
-                        child.restore_signals_in_child().await;
-                        if let Some((r, w)) = pipe {
-                            let _ = child.sys.close(r).await;
-                            let _ = child.sys.dup2(w, 1).await;
-                            let _ = child.sys.close(w).await;
-                        }
-                        if let Some(r) = stdin {
-                            let _ = child.sys.dup2(r, 0).await;
-                            let _ = child.sys.close(r).await;
-                        }
-                        if background {
-                            for sig in [Signal::SIGINT, Signal::SIGQUIT] {
-                                let _ = child.sys.sigaction(sig, Disposition::Ignore).await;
-                            }
-                        }
-                        match child.exec_command(&cmd, true).await {
-                            Flow::Exit(c) => c,
-                            _ => child.status,
-                        }
-                    })
-                    .await;
-                match r {
-                    Err(e) if self.fork_retry(e, &mut retries).await => {}
-                    r => break r,
-                }
+            let part = Child::PipelinePart {
+                cmd: cmd.clone(),
+                pipe,
+                stdin: prev_read,
+                background,
             };
+            let r = self.make_child(part).await;
             if let Some(r) = prev_read.take() {
                 let _ = self.sys.close(r).await;
             }
@@ -905,31 +970,12 @@ impl Shell {
     }
 
     async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
-        let mut retries = 0;
-        let r = loop {
-            let mut child = self.clone();
-            child.subshell = true;
-            let list = list.clone();
-            let redirects = redirects.to_vec();
-            let r = self
-                .sys
-                .fork(move |sys| async move {
-                    child.sys = sys;
-                    child.restore_signals_in_child().await;
-                    if child.apply_redirects(&redirects, false).await.is_err() {
-                        return 1;
-                    }
-                    match child.exec_list(&list).await {
-                        Flow::Exit(c) => c,
-                        _ => child.status,
-                    }
-                })
-                .await;
-            match r {
-                Err(e) if self.fork_retry(e, &mut retries).await => {}
-                r => break r,
-            }
-        };
+        let r = self
+            .make_child(Child::Subshell {
+                list: list.clone(),
+                redirects: redirects.to_vec(),
+            })
+            .await;
         match r {
             Ok(pid) => {
                 let st = self.wait_for(pid).await;
@@ -1130,28 +1176,14 @@ impl Shell {
             }
             return Flow::Exit(self.exec_external(&name, path, argv).await);
         }
-        let mut retries = 0;
-        let r = loop {
-            let mut child = self.clone();
-            child.subshell = true;
-            let redirects = cmd.redirects.clone();
-            let (name, path, argv) = (name.clone(), path.clone(), argv.clone());
-            let r = self
-                .sys
-                .fork(move |sys| async move {
-                    child.sys = sys;
-                    child.restore_signals_in_child().await;
-                    if child.apply_redirects(&redirects, false).await.is_err() {
-                        return 1;
-                    }
-                    child.exec_external(&name, path, argv).await
-                })
-                .await;
-            match r {
-                Err(e) if self.fork_retry(e, &mut retries).await => {}
-                r => break r,
-            }
-        };
+        let r = self
+            .make_child(Child::External {
+                name,
+                path,
+                argv,
+                redirects: cmd.redirects.clone(),
+            })
+            .await;
         match r {
             Ok(pid) => {
                 let st = self.wait_for(pid).await;
@@ -1430,27 +1462,12 @@ impl Shell {
         let Ok((r, w)) = self.sys.pipe().await else {
             return String::new();
         };
-        let mut retries = 0;
-        let forked = loop {
-            let mut child = self.clone();
-            child.subshell = true;
-            let script = script.clone();
-            let forked = self
-                .sys
-                .fork(move |sys| async move {
-                    child.sys = sys;
-                    child.restore_signals_in_child().await;
-                    let _ = child.sys.close(r).await;
-                    let _ = child.sys.dup2(w, 1).await;
-                    let _ = child.sys.close(w).await;
-                    child.run_script(script).await
-                })
-                .await;
-            match forked {
-                Err(e) if self.fork_retry(e, &mut retries).await => {}
-                r => break r,
-            }
-        };
+        let forked = self
+            .make_child(Child::Substitution {
+                script: script.clone(),
+                pipe: (r, w),
+            })
+            .await;
         let _ = self.sys.close(w).await;
         let mut out = Vec::new();
         loop {
