@@ -725,6 +725,67 @@ mod tests {
     }
 
     #[test]
+    fn ctrl_c_ends_a_loop_in_the_interactive_shell_itself() {
+        let mut s = Session::new(
+            script(&["while true; do sleep 1; done; echo after"]),
+            TerminalMode::Interactive,
+        );
+        s.run(1000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(5000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo alive\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(1000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(out.ends_with("^C\n$ echo alive\nalive\n$ "), "{out:?}");
+        // Nor does the rest of an `||` list run (bash 5.2 on a terminal: `^C`, a prompt).
+        for line in ["cat || echo rescued; echo more\n", "echo $?\n"] {
+            s.input(0, InputKind::Text { text: line.into() }).unwrap();
+            s.run(1000);
+            s.input(0, InputKind::Interrupt).unwrap();
+            s.run(1000);
+        }
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(
+            out.ends_with("$ cat || echo rescued; echo more\n^C\n$ echo $?\n130\n$ ^C\n$ "),
+            "{out:?}"
+        );
+    }
+
+    /// Measured with bash 5.2 on a terminal under `ulimit -u`: four retries,
+    /// the error, and the shell drops the line (`after` does not run) and
+    /// prompts again with `$?` 254.
+    #[test]
+    fn out_of_processes_the_interactive_shell_gives_up_the_line() {
+        let mut s = Session::new(
+            RunConfig {
+                until_ms: 60_000,
+                ..script(&["while true; do sleep 1000 >/dev/null 2>&1 & done; echo after"])
+            },
+            TerminalMode::Interactive,
+        );
+        s.run(1_000_000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo $?\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(1000);
+        let out = s.snapshot().terminals[0].output.clone();
+        let tail = "bash: fork: retry: Resource temporarily unavailable\n".repeat(4)
+            + "bash: fork: Resource temporarily unavailable\n$ echo $?\n254\n$ ";
+        assert!(out.ends_with(&tail), "{out:?}");
+        assert!(!out.contains("\nafter\n"), "{out:?}");
+    }
+
+    #[test]
     fn a_command_typed_at_the_time_limit_still_runs() {
         let mut s = Session::new(
             RunConfig {

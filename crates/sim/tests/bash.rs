@@ -277,3 +277,34 @@ fn a_background_pipeline_ends_with_its_last_process_and_is_told_process_by_proce
          [1]+  Running                 true | sleep 0.1 &\nend\n"
     );
 }
+
+#[test]
+fn out_of_processes_bash_retries_the_fork_four_times_then_gives_up() {
+    // As bash 5.2 did here under `ulimit -u`: a retry message and a sleep of 1, 2,
+    // 4 and 8 s, then the error, and a script's bash exits with 254 (`after` never
+    // runs).
+    let r = sh("while true; do sleep 1000 & done; echo after");
+    assert_eq!(
+        r.terminals[0].output,
+        "bash: fork: retry: Resource temporarily unavailable\n".repeat(4)
+            + "bash: fork: Resource temporarily unavailable\n"
+    );
+    assert_eq!(shell_exit(&r), Some(ExitReport::Code(254)));
+    use pipelab_sim::session::{Session, TerminalMode};
+    let config = RunConfig {
+        terminals: vec!["while true; do sleep 1000 & done".into()],
+        until_ms: 60_000,
+        ..RunConfig::default()
+    };
+    let mut s = Session::new(config, TerminalMode::Script);
+    s.run(1_000_000);
+    let trace = pipelab_sim::trace::strace(&s.world().kernel().trace);
+    for secs in [1, 2, 4, 8] {
+        assert!(
+            trace.contains(&format!(
+                "clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}, tv_nsec=0}}"
+            )),
+            "{secs} s"
+        );
+    }
+}

@@ -19,6 +19,9 @@
 //!   `[1] 4242` when one starts and `[1]+  Done    cmd` once it has ended (after
 //!   the next command it waits for, at the end of `wait`, or before its prompt);
 //! - a script that is one simple command runs it with `exec`, without a fork;
+//! - out of processes, a fork is retried four times, 1 to 8 s apart, each retry
+//!   announced (`bash: fork: retry: ...`); then bash gives up the line (an
+//!   interactive shell prompts again, a script exits 254);
 //! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
 //!   reported (`Terminated`, or `bash: line 1:  PID Killed   CMD`, a line per
 //!   process for a pipeline job).
@@ -137,6 +140,36 @@ struct JobProc {
     pid: Pid,
     text: String,
     status: Option<ExitStatus>,
+}
+
+/// What a forked child of the shell is for.
+#[derive(Clone, Debug)]
+enum Child {
+    /// `cmd &`: a background job of one command or an and-or list.
+    Background(AndOr),
+    /// One command of a pipeline, between pipes.
+    PipelinePart {
+        cmd: Command,
+        /// The pipe to the next part: (read end, write end).
+        pipe: Option<(Fd, Fd)>,
+        /// The read end of the pipe from the part before.
+        stdin: Option<Fd>,
+        background: bool,
+    },
+    /// `( list )`.
+    Subshell {
+        list: List,
+        redirects: Vec<Redirect>,
+    },
+    /// A program run in the foreground.
+    External {
+        name: String,
+        path: Option<String>,
+        argv: Vec<String>,
+        redirects: Vec<Redirect>,
+    },
+    /// `$(script)`, its stdout into the pipe (read end, write end).
+    Substitution { script: Script, pipe: (Fd, Fd) },
 }
 
 impl Job {
@@ -378,6 +411,11 @@ impl Shell {
 
     async fn exec_list(&mut self, list: &List) -> Flow {
         for item in &list.items {
+            // A Ctrl-C in an interactive shell drops the rest of the line, from
+            // inside any loop or list (bash's throw to top level).
+            if self.interrupted {
+                break;
+            }
             let flow = if item.background {
                 Box::pin(self.exec_background(&item.and_or)).await;
                 Flow::Normal
@@ -402,7 +440,7 @@ impl Shell {
         }
         let mut flow = self.exec_pipeline(&and_or.first).await;
         for (i, (op, pipeline)) in and_or.rest.iter().enumerate() {
-            if flow != Flow::Normal {
+            if flow != Flow::Normal || self.interrupted {
                 break;
             }
             let run = match op {
@@ -453,55 +491,10 @@ impl Shell {
             }
             return;
         }
-        let mut child = self.clone();
-        child.subshell = true;
-        let span = and_or.span;
-        let and_or = and_or.clone();
-        let r = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                if child.interactive {
-                    let _ = child
-                        .sys
-                        .sigaction(Signal::SIGCHLD, Disposition::Default)
-                        .await;
-                }
-                // No job control: background commands ignore SIGINT and SIGQUIT and
-                // read from /dev/null unless redirected.
-                let _ = child
-                    .sys
-                    .sigaction(Signal::SIGINT, Disposition::Ignore)
-                    .await;
-                let _ = child
-                    .sys
-                    .sigaction(Signal::SIGQUIT, Disposition::Ignore)
-                    .await;
-                if let Ok(fd) = child.sys.open("/dev/null", OpenFlags::read_only()).await
-                    && fd != 0
-                {
-                    let _ = child.sys.dup2(fd, 0).await;
-                    let _ = child.sys.close(fd).await;
-                }
-                // One simple command is exec'd in this child, not forked again
-                // (measured: `kill $!` after `sleep 5 &` kills sleep itself).
-                let flow = if and_or.rest.is_empty()
-                    && !and_or.first.negated
-                    && let [Command::Simple(cmd)] = and_or.first.commands.as_slice()
-                {
-                    child.exec_simple(cmd, true).await
-                } else {
-                    child.exec_and_or(&and_or).await
-                };
-                match flow {
-                    Flow::Exit(c) => c,
-                    _ => child.status,
-                }
-            })
-            .await;
+        let r = self.make_child(Child::Background(and_or.clone())).await;
         match r {
             Ok(pid) => {
-                let text = self.text_of(span).to_string();
+                let text = self.text_of(and_or.span).to_string();
                 let procs = vec![JobProc {
                     pid,
                     text,
@@ -509,10 +502,157 @@ impl Shell {
                 }];
                 self.add_job(pid, procs).await;
             }
-            Err(e) => {
-                self.err(&format!("fork: {}", e.text())).await;
-                self.status = 254;
+            Err(e) => self.fork_gave_up(e).await,
+        }
+    }
+
+    /// Forks a copy of this shell to run `child`: every child the shell makes
+    /// goes through here, as through bash's `make_child` (and one `fork` call
+    /// site keeps the wasm small). A fork that fails for want of processes is
+    /// tried again ([`Shell::fork_retry`]).
+    async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
+        let mut retries = 0;
+        loop {
+            let mut shell = self.clone();
+            shell.subshell = true;
+            let job = child.clone();
+            let r = self
+                .sys
+                .fork(move |sys| {
+                    shell.sys = sys;
+                    shell.run_child(job)
+                })
+                .await;
+            match r {
+                Err(e) if self.fork_retry(e, &mut retries).await => {}
+                r => return r,
             }
+        }
+    }
+
+    /// What a forked child does first, then the command it was forked for; its
+    /// exit status.
+    async fn run_child(mut self, child: Child) -> i32 {
+        let flow = match child {
+            Child::Background(and_or) => {
+                if self.interactive {
+                    let _ = self
+                        .sys
+                        .sigaction(Signal::SIGCHLD, Disposition::Default)
+                        .await;
+                }
+                // No job control: background commands ignore SIGINT and SIGQUIT and
+                // read from /dev/null unless redirected.
+                for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                    let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+                }
+                if let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
+                    && fd != 0
+                {
+                    let _ = self.sys.dup2(fd, 0).await;
+                    let _ = self.sys.close(fd).await;
+                }
+                // One simple command is exec'd in this child, not forked again
+                // (measured: `kill $!` after `sleep 5 &` kills sleep itself).
+                if and_or.rest.is_empty()
+                    && !and_or.first.negated
+                    && let [Command::Simple(cmd)] = and_or.first.commands.as_slice()
+                {
+                    self.exec_simple(cmd, true).await
+                } else {
+                    self.exec_and_or(&and_or).await
+                }
+            }
+            Child::PipelinePart {
+                cmd,
+                pipe,
+                stdin,
+                background,
+            } => {
+                self.restore_signals_in_child().await;
+                if let Some((r, w)) = pipe {
+                    let _ = self.sys.close(r).await;
+                    let _ = self.sys.dup2(w, 1).await;
+                    let _ = self.sys.close(w).await;
+                }
+                if let Some(r) = stdin {
+                    let _ = self.sys.dup2(r, 0).await;
+                    let _ = self.sys.close(r).await;
+                }
+                if background {
+                    for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                        let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+                    }
+                }
+                self.exec_command(&cmd, true).await
+            }
+            Child::Subshell { list, redirects } => {
+                self.restore_signals_in_child().await;
+                if self.apply_redirects(&redirects, false).await.is_err() {
+                    return 1;
+                }
+                self.exec_list(&list).await
+            }
+            Child::External {
+                name,
+                path,
+                argv,
+                redirects,
+            } => {
+                self.restore_signals_in_child().await;
+                if self.apply_redirects(&redirects, false).await.is_err() {
+                    return 1;
+                }
+                return self.exec_external(&name, path, argv).await;
+            }
+            Child::Substitution {
+                script,
+                pipe: (r, w),
+            } => {
+                self.restore_signals_in_child().await;
+                let _ = self.sys.close(r).await;
+                let _ = self.sys.dup2(w, 1).await;
+                let _ = self.sys.close(w).await;
+                return self.run_script(script).await;
+            }
+        };
+        match flow {
+            Flow::Exit(c) => c,
+            _ => self.status,
+        }
+    }
+
+    /// A fork that failed with EAGAIN (out of processes) is tried again, as
+    /// bash's `make_child` does: it reaps what has ended, says so, and sleeps 1,
+    /// 2, 4, then 8 seconds before each retry (measured with `ulimit -u`).
+    /// Returns whether to try again.
+    async fn fork_retry(&mut self, e: Errno, retries: &mut u32) -> bool {
+        if e != Errno::EAGAIN || *retries >= 4 {
+            return false;
+        }
+        while let Ok(Some((pid, st))) = self.sys.waitpid(-1, true).await {
+            self.reaped.insert(pid, st);
+            self.job_ended(pid, st).await;
+        }
+        let msg = format!("bash: fork: retry: {}\n", e.text());
+        let _ = self.sys.write(2, msg.as_bytes()).await;
+        let _ = self.sys.sleep_us(1_000_000 << *retries).await;
+        *retries += 1;
+        true
+    }
+
+    /// The fork failed for good: bash says so and gives up the command line it
+    /// was running (`$?` 254, back to the prompt); a script's bash exits with 254
+    /// (measured).
+    async fn fork_gave_up(&mut self, e: Errno) {
+        let msg = format!("bash: fork: {}\n", e.text());
+        let _ = self.sys.write(2, msg.as_bytes()).await;
+        self.status = 254;
+        if self.job_control() {
+            self.interrupted = true;
+        } else {
+            let code = self.finish(254).await;
+            self.sys.exit(code).await
         }
     }
 
@@ -610,35 +750,13 @@ impl Shell {
             } else {
                 None
             };
-            let mut child = self.clone();
-            child.subshell = true;
-            let cmd = cmd.clone();
-            let stdin = prev_read;
-            let r = self
-                .sys
-                .fork(move |sys| async move {
-                    child.sys = sys;
-                    child.restore_signals_in_child().await;
-                    if let Some((r, w)) = pipe {
-                        let _ = child.sys.close(r).await;
-                        let _ = child.sys.dup2(w, 1).await;
-                        let _ = child.sys.close(w).await;
-                    }
-                    if let Some(r) = stdin {
-                        let _ = child.sys.dup2(r, 0).await;
-                        let _ = child.sys.close(r).await;
-                    }
-                    if background {
-                        for sig in [Signal::SIGINT, Signal::SIGQUIT] {
-                            let _ = child.sys.sigaction(sig, Disposition::Ignore).await;
-                        }
-                    }
-                    match child.exec_command(&cmd, true).await {
-                        Flow::Exit(c) => c,
-                        _ => child.status,
-                    }
-                })
-                .await;
+            let part = Child::PipelinePart {
+                cmd: cmd.clone(),
+                pipe,
+                stdin: prev_read,
+                background,
+            };
+            let r = self.make_child(part).await;
             if let Some(r) = prev_read.take() {
                 let _ = self.sys.close(r).await;
             }
@@ -649,7 +767,7 @@ impl Shell {
             match r {
                 Ok(pid) => children.push(pid),
                 Err(e) => {
-                    self.err(&format!("fork: {}", e.text())).await;
+                    self.fork_gave_up(e).await;
                     break;
                 }
             }
@@ -665,6 +783,12 @@ impl Shell {
     /// after each command it waited for, before the next one runs).
     async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
         let st = self.reap_until(pid).await;
+        // A foreground command that a Ctrl-C killed ends the whole line, loop or
+        // `||` included, as the interactive bash does when it sees its child
+        // died of SIGINT.
+        if self.job_control() && st == Some(ExitStatus::Signaled(Signal::SIGINT)) {
+            self.interrupted = true;
+        }
         self.notify_jobs().await;
         st
     }
@@ -890,22 +1014,10 @@ impl Shell {
     }
 
     async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
-        let mut child = self.clone();
-        child.subshell = true;
-        let list = list.clone();
-        let redirects = redirects.to_vec();
         let r = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                child.restore_signals_in_child().await;
-                if child.apply_redirects(&redirects, false).await.is_err() {
-                    return 1;
-                }
-                match child.exec_list(&list).await {
-                    Flow::Exit(c) => c,
-                    _ => child.status,
-                }
+            .make_child(Child::Subshell {
+                list: list.clone(),
+                redirects: redirects.to_vec(),
             })
             .await;
         match r {
@@ -913,10 +1025,7 @@ impl Shell {
                 let st = self.wait_for(pid).await;
                 self.status = st.map_or(127, |s| s.shell_status());
             }
-            Err(e) => {
-                self.err(&format!("fork: {}", e.text())).await;
-                self.status = 254;
-            }
+            Err(e) => self.fork_gave_up(e).await,
         }
         Flow::Normal
     }
@@ -952,6 +1061,9 @@ impl Shell {
                         Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
                         Flow::Continue(_) | Flow::Normal => {}
                         exit => return exit,
+                    }
+                    if self.interrupted {
+                        break;
                     }
                 }
                 Flow::Normal
@@ -991,6 +1103,9 @@ impl Shell {
             if flow != Flow::Normal {
                 return flow;
             }
+            if self.interrupted {
+                return Flow::Normal;
+            }
             if (self.status == 0) == until {
                 self.status = last_body_status;
                 return Flow::Normal;
@@ -1004,6 +1119,9 @@ impl Shell {
                 Flow::Continue(n) if n > 1 => return Flow::Continue(n - 1),
                 Flow::Continue(_) | Flow::Normal => {}
                 exit => return exit,
+            }
+            if self.interrupted {
+                return Flow::Normal;
             }
             last_body_status = self.status;
         }
@@ -1102,18 +1220,12 @@ impl Shell {
             }
             return Flow::Exit(self.exec_external(&name, path, argv).await);
         }
-        let mut child = self.clone();
-        child.subshell = true;
-        let redirects = cmd.redirects.clone();
         let r = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                child.restore_signals_in_child().await;
-                if child.apply_redirects(&redirects, false).await.is_err() {
-                    return 1;
-                }
-                child.exec_external(&name, path, argv).await
+            .make_child(Child::External {
+                name,
+                path,
+                argv,
+                redirects: cmd.redirects.clone(),
             })
             .await;
         match r {
@@ -1124,10 +1236,7 @@ impl Shell {
                 }
                 self.status = st.map_or(127, |s| s.shell_status());
             }
-            Err(e) => {
-                self.err(&format!("fork: {}", e.text())).await;
-                self.status = 254;
-            }
+            Err(e) => self.fork_gave_up(e).await,
         }
         Flow::Normal
     }
@@ -1397,18 +1506,10 @@ impl Shell {
         let Ok((r, w)) = self.sys.pipe().await else {
             return String::new();
         };
-        let mut child = self.clone();
-        child.subshell = true;
-        let script = script.clone();
         let forked = self
-            .sys
-            .fork(move |sys| async move {
-                child.sys = sys;
-                child.restore_signals_in_child().await;
-                let _ = child.sys.close(r).await;
-                let _ = child.sys.dup2(w, 1).await;
-                let _ = child.sys.close(w).await;
-                child.run_script(script).await
+            .make_child(Child::Substitution {
+                script: script.clone(),
+                pipe: (r, w),
             })
             .await;
         let _ = self.sys.close(w).await;
@@ -1422,9 +1523,12 @@ impl Shell {
             }
         }
         let _ = self.sys.close(r).await;
-        if let Ok(pid) = forked {
-            let st = self.wait_for(pid).await;
-            self.status = st.map_or(127, |s| s.shell_status());
+        match forked {
+            Ok(pid) => {
+                let st = self.wait_for(pid).await;
+                self.status = st.map_or(127, |s| s.shell_status());
+            }
+            Err(e) => self.fork_gave_up(e).await,
         }
         let mut s = String::from_utf8_lossy(&out).into_owned();
         while s.ends_with('\n') {
