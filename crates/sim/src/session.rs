@@ -571,6 +571,71 @@ mod tests {
     }
 
     #[test]
+    fn the_interactive_shells_sigchld_handler_reaps_where_its_terminal_read_is_interrupted() {
+        let mut s = Session::new(script(&["sleep 0.2 &"]), TerminalMode::Interactive);
+        s.run(10_000);
+        let lines: Vec<String> = s
+            .trace()
+            .iter()
+            .filter(|e| e.pid == Some(2))
+            .filter_map(|e| e.strace_line())
+            .map(|l| l[6..].to_string())
+            .collect();
+        let from = lines
+            .iter()
+            .position(|l| l.contains("ERESTARTSYS"))
+            .unwrap_or_else(|| panic!("no interrupted read in\n{}", lines.join("\n")));
+        // bash's handler (SA_RESTART): wait4 until none is left, then the read
+        // is made again.
+        assert_eq!(
+            lines[from..from + 6],
+            [
+                "<... read resumed>0x7ffd46f75be0, 4096) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+                "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=3} ---",
+                "wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], WNOHANG|WSTOPPED|WCONTINUED, NULL) = 3",
+                "wait4(-1, 0x7ffd46f75be0, WNOHANG|WSTOPPED|WCONTINUED, NULL) = -1 ECHILD (No child processes)",
+                "rt_sigreturn({mask=[]}) = 0",
+                "read(0,  <unfinished ...>",
+            ]
+        );
+    }
+
+    #[test]
+    fn ctrl_c_at_the_prompt_interrupts_the_terminal_read_and_the_shell_prompts_again() {
+        let mut s = Session::new(script(&[""]), TerminalMode::Interactive);
+        s.run(1000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(1000);
+        let lines: Vec<String> = s
+            .trace()
+            .iter()
+            .filter(|e| e.pid == Some(2))
+            .filter_map(|e| e.strace_line())
+            .map(|l| l[6..].to_string())
+            .collect();
+        let from = lines
+            .iter()
+            .position(|l| l.contains("ERESTARTSYS"))
+            .unwrap_or_else(|| panic!("no interrupted read in\n{}", lines.join("\n")));
+        // SIGINT's handler has no SA_RESTART: the read returns EINTR. (The
+        // signal line's si_code is not checked: a real terminal's is
+        // SI_KERNEL.)
+        assert!(
+            lines[from + 1].starts_with("--- SIGINT "),
+            "{}",
+            lines[from + 1]
+        );
+        assert_eq!(
+            [&lines[from], &lines[from + 2], &lines[from + 3]],
+            [
+                "<... read resumed>0x7ffd46f75be0, 4096) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+                "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)",
+                "write(2, \"$ \", 2) = 2",
+            ]
+        );
+    }
+
+    #[test]
     fn inputs_are_replayed_when_seeking_back_past_them() {
         let mut s = Session::new(script(&[""]), TerminalMode::Interactive);
         s.run(1000);

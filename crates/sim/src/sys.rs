@@ -48,10 +48,21 @@ pub struct Program {
 /// The installed programs, by name (`/bin/NAME` runs `programs[NAME]`).
 pub type Programs = VecMap<String, Program>;
 
+/// The body of a signal handler a program installed with
+/// [`Sys::sigaction_handler`]: the calls its C handler makes (socat's SIGCHLD
+/// handler reaps with `wait4(-1, ..., WNOHANG)`), run by [`Sys`] where the
+/// signal is delivered.
+pub type HandlerBody = Rc<dyn Fn(Sys) -> Pin<Box<dyn Future<Output = ()>>>>;
+
 /// State shared by the executor and every process's [`Sys`].
 pub struct Shared {
     pub kernel: RefCell<Kernel>,
     pub programs: Programs,
+    /// Handler bodies by (pid, signal number). `execve(2)` drops a process's
+    /// (its handlers are gone); a forked child does not inherit them (its
+    /// program state is a copy the body could not reach: the programs here
+    /// reset or re-install their handlers in a child).
+    handlers: RefCell<VecMap<(Pid, i32), HandlerBody>>,
     /// Whether the process being polled may still make its syscall this step.
     budget: Cell<bool>,
     /// Tasks created during the current poll: forked children and exec'd programs.
@@ -60,6 +71,20 @@ pub struct Shared {
     pub(crate) last_call: Cell<&'static str>,
     /// User-space CPU time the running program spent around its syscall.
     pub(crate) cpu_us: Cell<Micros>,
+    /// Signal handlers running after a call returned, each under the id the
+    /// call holds ([`CallState::handling`]). Here rather than in the call's
+    /// future so that a syscall's future owns no boxed future: every program's
+    /// future holds syscall futures, and would carry the code to drop it.
+    running: RefCell<Vec<Running>>,
+    next_running: Cell<u32>,
+}
+
+/// Signal handlers running after a call of `pid` returned
+/// ([`Sys::run_handlers`]).
+struct Running {
+    id: u32,
+    pid: Pid,
+    handlers: Pin<Box<dyn Future<Output = Handled>>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -73,11 +98,26 @@ impl Shared {
         Rc::new(Shared {
             kernel: RefCell::new(kernel),
             programs,
+            handlers: RefCell::new(VecMap::new()),
             budget: Cell::new(false),
             new_tasks: RefCell::new(Vec::new()),
             last_call: Cell::new(""),
             cpu_us: Cell::new(0),
+            running: RefCell::new(Vec::new()),
+            next_running: Cell::new(0),
         })
+    }
+
+    /// Drops the running handlers of the processes that died (their calls
+    /// went with their tasks), or with `all`, every one: a handler holds a
+    /// [`Sys`], and so this `Shared`, which must not outlive its world.
+    pub(crate) fn drop_running(&self, all: bool) {
+        // Dropping a handler borrows neither the kernel nor this list: it
+        // holds calls, its body's state and a `Sys`.
+        let k = self.kernel.borrow();
+        self.running
+            .borrow_mut()
+            .retain(|r| !all && k.procs.get(&r.pid).is_some_and(|p| p.is_alive()));
     }
 
     pub(crate) fn grant_budget(&self) {
@@ -167,23 +207,46 @@ impl RetValue for Option<(Pid, ExitStatus)> {
 struct Shown {
     name: &'static str,
     fd: Option<Fd>,
+    /// What the call returns when a signal interrupts it while blocked
+    /// (measured here under strace): `pselect6` ERESTARTNOHAND, `poll` and
+    /// `clock_nanosleep` ERESTART_RESTARTBLOCK, the others ERESTARTSYS.
+    restart: Errno,
+    /// The call goes on after an ignored signal interrupted it with
+    /// ERESTART_RESTARTBLOCK: the kernel resumes it as `restart_syscall`, and
+    /// strace shows `restart_syscall(<... resuming interrupted poll ...>`.
+    resuming: bool,
 }
 
-/// One syscall in flight. `attempt` is tried each time the process is polled with
-/// budget; `finish` turns the result into the trace event.
+impl Shown {
+    /// The name strace shows for the call.
+    fn traced_name(&self) -> &'static str {
+        if self.resuming {
+            "restart_syscall"
+        } else {
+            self.name
+        }
+    }
+}
+
+/// One syscall in flight: its typed part, and the rest ([`CallState`]).
+///
+/// This is instantiated some forty times, and the wasm is on a size budget:
+/// what depends on the call's types ([`Typed`]) is reached through `dyn`, and
+/// everything else (the step's budget, blocking, the trace event, signal
+/// handlers, restarts) is one copy in `CallState`.
+struct Call<'a, T, A, F, B> {
+    state: CallState<'a>,
+    typed: Typed<T, A, F, B>,
+}
+
+/// What a call does that depends on its types. `attempt` is tried each time
+/// the process is polled with budget; `finish` turns the result into the
+/// trace event.
 ///
 /// Text is built only when it is needed: `finish` runs only while the kernel
 /// records the trace, and `blocked_text` only if the call blocks. Formatting every
 /// call's strace line up front was a quarter of a step.
-struct Call<'a, T, A, F, B, S>
-where
-    A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
-    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
-    B: BlockedText,
-    S: Into<StraceText>,
-{
-    sys: &'a Sys,
-    shown: Shown,
+struct Typed<T, A, F, B> {
     attempt: A,
     finish: F,
     /// The text strace shows while the call is blocked: what it prints at the
@@ -191,10 +254,83 @@ where
     /// `write(1, "hi", 2`), not those it fills in. The finished text starts
     /// with it, and the `<... resumed>` line prints the rest.
     blocked_text: B,
+    /// What the call returns, kept while the handlers run (an interrupted
+    /// try's restart code is not kept: no result means EINTR).
+    result: Option<SysResult<T>>,
+}
+
+/// A call's typed part, as [`CallState::drive`] sees it.
+trait TypedCall {
+    /// One try: given the restart code when a signal interrupted the blocked
+    /// call, it would block (`Err`, with the text strace shows for it while
+    /// blocked), or returns what the trace needs, keeping its result unless
+    /// it was interrupted.
+    fn try_once(
+        &mut self,
+        k: &mut Kernel,
+        pid: Pid,
+        interrupted: Option<Errno>,
+    ) -> Result<Done, (Wait, String)>;
+}
+
+impl<T, A, F, B, S> TypedCall for Typed<T, A, F, B>
+where
+    A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
+    F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
+    B: BlockedText,
+    S: Into<StraceText>,
+    T: RetValue,
+{
+    fn try_once(
+        &mut self,
+        k: &mut Kernel,
+        pid: Pid,
+        interrupted: Option<Errno>,
+    ) -> Result<Done, (Wait, String)> {
+        // A call a signal interrupted still completes if it can (a wait4
+        // woken by the child whose death raised the SIGCHLD returns the
+        // child, then the signal is delivered); if it would block again, it
+        // ends with its restart code, which the program never gets (the call
+        // is made again, or ends with EINTR): it is not kept.
+        let (r, returns) = match ((self.attempt)(k, pid), interrupted) {
+            (Attempt::Done(r), _) => (r, true),
+            (Attempt::Block(_), Some(restart)) => (Err(restart), false),
+            (Attempt::Block(wait), None) => return Err((wait, self.blocked_text.text())),
+        };
+        let (ret, errno) = match &r {
+            Ok(v) => (v.ret(), None),
+            Err(e) => (-1, Some(*e)),
+        };
+        let shown = k.tracing.then(|| {
+            let (text, object, bytes) = (self.finish)(k, &r);
+            (text.into(), object, bytes)
+        });
+        if returns {
+            self.result = Some(r);
+        }
+        Ok(Done {
+            ret,
+            errno,
+            resumed: false,
+            entered: 0,
+            shown,
+        })
+    }
+}
+
+/// The part of a call in flight that does not depend on its types.
+struct CallState<'a> {
+    sys: &'a Sys,
+    shown: Shown,
     blocked: bool,
     /// The length of the blocked text, which the finished text starts with.
     entered: usize,
-    interruptible: bool,
+    /// Whether the handlers of caught signals run as the call returns: every
+    /// call but `rt_sigreturn`, which ends a handler.
+    delivers: bool,
+    /// The id of the handlers running after the call returned
+    /// ([`Shared::running`]).
+    handling: Option<u32>,
 }
 
 /// The text strace shows for a blocked call (`read(0,`): a `String`, or a
@@ -215,7 +351,7 @@ impl<C: Fn() -> String> BlockedText for C {
     }
 }
 
-impl<T, A, F, B, S> Future for Call<'_, T, A, F, B, S>
+impl<T, A, F, B, S> Future for Call<'_, T, A, F, B>
 where
     A: FnMut(&mut Kernel, Pid) -> Attempt<T> + Unpin,
     F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>) + Unpin,
@@ -225,61 +361,162 @@ where
 {
     type Output = SysResult<T>;
 
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<SysResult<T>> {
-        // The work that does not depend on the call's types is in `begin`,
-        // `finished` and `blocked`: one copy of it, not one per syscall (this
-        // is instantiated some forty times, and the wasm is on a size budget).
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SysResult<T>> {
         let this = self.get_mut();
-        let shared = &this.sys.shared;
-        let pid = this.sys.pid;
-        let mut k = shared.kernel.borrow_mut();
-        let Some(start) = begin(shared, &mut k, pid, this.blocked && this.interruptible) else {
-            return Poll::Pending;
-        };
-        let outcome = if start.eintr {
-            Attempt::Done(Err(Errno::EINTR))
-        } else {
-            (this.attempt)(&mut k, pid)
-        };
-        match outcome {
-            Attempt::Done(result) => {
-                let (ret, errno) = match &result {
-                    Ok(v) => (v.ret(), None),
-                    Err(e) => (-1, Some(*e)),
-                };
-                let shown = k.tracing.then(|| {
-                    let (text, object, bytes) = (this.finish)(&k, &result);
-                    (text.into(), object, bytes)
-                });
-                let done = Done {
-                    ret,
-                    errno,
-                    resumed: this.blocked,
-                    entered: this.entered,
-                    shown,
-                };
-                if !finished(shared, &mut k, pid, &this.shown, start, done) {
-                    return Poll::Pending;
-                }
-                Poll::Ready(result)
-            }
-            Attempt::Block(wait) => {
-                let call = this.blocked_text.text();
-                this.entered = call.len();
-                blocked(shared, &mut k, pid, &this.shown, this.blocked, call, wait);
-                this.blocked = true;
-                Poll::Pending
-            }
+        match this.state.drive(cx, &mut this.typed) {
+            // No result: a handler ended the interrupted call.
+            Poll::Ready(()) => Poll::Ready(this.typed.result.take().unwrap_or(Err(Errno::EINTR))),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
 
+impl<'a> CallState<'a> {
+    /// Out of line: a program's future makes one at each syscall it awaits.
+    #[inline(never)]
+    fn new(sys: &'a Sys, name: &'static str, fd: Option<Fd>, restart: Errno) -> CallState<'a> {
+        CallState {
+            sys,
+            shown: Shown {
+                name,
+                fd,
+                restart,
+                resuming: false,
+            },
+            blocked: false,
+            entered: 0,
+            delivers: true,
+            handling: None,
+        }
+    }
+
+    /// Tries the call (`typed`) if the process has the step's budget,
+    /// traces it, and runs the handlers of the signals that came with it.
+    /// Ready when the call returns what `typed` kept, or, when it kept
+    /// nothing, EINTR: a handler ended the interrupted call.
+    fn drive(&mut self, cx: &mut Context<'_>, typed: &mut dyn TypedCall) -> Poll<()> {
+        let shared = &self.sys.shared;
+        let pid = self.sys.pid;
+        loop {
+            if let Some(id) = self.handling {
+                // Out of the list while it runs: its calls may start handlers
+                // of their own.
+                let mut running = {
+                    let mut all = shared.running.borrow_mut();
+                    let i = all
+                        .iter()
+                        .position(|r| r.id == id)
+                        .expect("a call's running handlers live while it does");
+                    all.swap_remove(i)
+                };
+                let Poll::Ready(handled) = running.handlers.as_mut().poll(cx) else {
+                    shared.running.borrow_mut().push(running);
+                    return Poll::Pending;
+                };
+                self.handling = None;
+                match handled {
+                    Handled::Nothing | Handled::Eintr => return Poll::Ready(()),
+                    Handled::Restart => self.again(),
+                }
+            }
+            let mut k = shared.kernel.borrow_mut();
+            let Some(start) = begin(shared, &mut k, pid, self.blocked) else {
+                return Poll::Pending;
+            };
+            let interrupted = start.interrupted.then_some(self.shown.restart);
+            let done = match typed.try_once(&mut k, pid, interrupted) {
+                Ok(done) => done,
+                Err((wait, text)) => {
+                    let call = if self.shown.resuming {
+                        format!(
+                            "restart_syscall(<... resuming interrupted {} ...>",
+                            self.shown.name
+                        )
+                    } else {
+                        text
+                    };
+                    self.entered = call.len();
+                    blocked(shared, &mut k, pid, &self.shown, self.blocked, call, wait);
+                    self.blocked = true;
+                    return Poll::Pending;
+                }
+            };
+            let outcome = match done.errno {
+                None => Ok(done.ret),
+                Some(e) => Err(e),
+            };
+            let done = Done {
+                resumed: self.blocked,
+                entered: self.entered,
+                ..done
+            };
+            if !finished(shared, &mut k, pid, &self.shown, start, done) {
+                return Poll::Pending;
+            }
+            drop(k);
+            if !self.delivers {
+                return Poll::Ready(());
+            }
+            match deliver(self.sys, &mut self.shown, outcome) {
+                Ok(Handled::Nothing) => return Poll::Ready(()),
+                Ok(_) => self.again(),
+                Err(handlers) => {
+                    let id = shared.next_running.get();
+                    shared.next_running.set(id.wrapping_add(1));
+                    shared
+                        .running
+                        .borrow_mut()
+                        .push(Running { id, pid, handlers });
+                    self.handling = Some(id);
+                }
+            }
+        }
+    }
+
+    /// The call is made again after a signal interrupted it: a new call in
+    /// the trace.
+    fn again(&mut self) {
+        self.blocked = false;
+        self.entered = 0;
+    }
+}
+
+/// What becomes of a call after the handlers of the signals that came with it.
+enum Handled {
+    /// No handler ran: the call's result stands.
+    Nothing,
+    /// It was interrupted and SA_RESTART makes it again.
+    Restart,
+    /// It was interrupted: the program gets EINTR.
+    Eintr,
+}
+
+/// x86-64 syscall numbers (`arch/x86/entry/syscalls/syscall_64.tbl`) of the
+/// calls that can be restarted: `rt_sigreturn` returns one to restart it.
+fn syscall_number(name: &str) -> i64 {
+    const NUMBERS: [(&str, i64); 9] = [
+        ("read", 0),
+        ("write", 1),
+        ("connect", 42),
+        ("accept", 43),
+        ("sendto", 44),
+        ("recvfrom", 45),
+        ("wait4", 61),
+        ("openat", 257),
+        ("accept4", 288),
+    ];
+    match NUMBERS.iter().find(|(n, _)| *n == name) {
+        Some((_, number)) => *number,
+        None => panic!("no syscall number for {name}"),
+    }
+}
+
 /// How a call's try starts: the trace length before it, and whether a signal
-/// ends it with EINTR.
+/// interrupted it while it was blocked.
 #[derive(Clone, Copy)]
 struct Start {
     caused_from: usize,
-    eintr: bool,
+    interrupted: bool,
 }
 
 /// A finished call, for its trace event; `shown` only while tracing.
@@ -292,32 +529,20 @@ struct Done {
 }
 
 /// Whether `pid` may try its call now (it has the step's budget and is alive),
-/// and how: a call blocked when a signal was caught ends with EINTR unless the
-/// handler has SA_RESTART.
-fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, interruptible_now: bool) -> Option<Start> {
+/// and whether a signal (caught or fatal) interrupted it while it was blocked.
+fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, was_blocked: bool) -> Option<Start> {
     if !shared.budget.get() || !k.proc(pid).is_alive() {
         return None;
     }
-    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted);
+    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted) && was_blocked;
     // Events the call causes (a SIGPIPE, a TCP state change) are traced after
     // the call itself, as strace shows `write(...) = -1 EPIPE` before
     // `--- SIGPIPE ---`.
     let caused_from = k.trace.len();
-    let eintr = interrupted
-        && interruptible_now
-        && !k
-            .proc(pid)
-            .signals
-            .caught
-            .last()
-            .map(|s| {
-                matches!(
-                    k.proc(pid).signals.disposition(*s),
-                    Disposition::Handler { restart: true }
-                )
-            })
-            .unwrap_or(false);
-    Some(Start { caused_from, eintr })
+    Some(Start {
+        caused_from,
+        interrupted,
+    })
 }
 
 /// A call returned: it used the step; trace it (before what it caused) and let
@@ -332,13 +557,46 @@ fn finished(
 ) -> bool {
     shared.budget.set(false);
     shared.last_call.set(call.name);
+    let killed = k.proc(pid).fatal == Some(Signal::SIGKILL);
     match done.shown {
         Some((text, object, bytes)) => {
+            let text = match done.errno {
+                _ if call.resuming => {
+                    let ret = match done.errno {
+                        None => done.ret.to_string(),
+                        Some(e) if e.is_restart() => format!("? {e}"),
+                        Some(e) => format!("-1 {e}"),
+                    };
+                    StraceText::from(format!(
+                        "restart_syscall(<... resuming interrupted {} ...>) = {ret}",
+                        call.name
+                    ))
+                }
+                // strace prints a restart code with `?` for the value:
+                // `accept4(3, 0x7fff460d3ed0, [128], SOCK_NONBLOCK) = ?
+                // ERESTARTSYS (To be restarted if SA_RESTART is set)`; a call
+                // SIGKILL ended never returns at all: `<... read resumed>
+                // <unfinished ...>) = ?`.
+                Some(e) if e.is_restart() && killed => {
+                    let head = text.get(..done.entered).unwrap_or("");
+                    StraceText::from(format!("{head} <unfinished ...>) = ?"))
+                }
+                // (A search by hand: `rsplit_once` brings a 600-byte searcher.)
+                Some(e) if e.is_restart() => {
+                    match text.as_bytes().windows(5).rposition(|w| w == b"= -1 ") {
+                        Some(i) => {
+                            StraceText::from(format!("{}= ? {}", &text[..i], &text[i + 5..]))
+                        }
+                        None => text,
+                    }
+                }
+                _ => text,
+            };
             let caused = k.trace.split_off(start.caused_from);
             k.emit(
                 Some(pid),
                 EventKind::Syscall {
-                    name: call.name,
+                    name: call.traced_name(),
                     text,
                     ret: done.ret,
                     errno: done.errno,
@@ -352,6 +610,21 @@ fn finished(
             k.trace.extend(caused);
         }
         None => k.skip_event(),
+    }
+    // Signals that interrupted the call are delivered now, after it: strace
+    // shows `--- SIGCHLD {...} ---` after the `= ? ERESTART...` line (SIGKILL
+    // is never shown: the process just dies).
+    for (signal, from, disposition) in std::mem::take(&mut k.proc_mut(pid).delivering) {
+        if signal != Signal::SIGKILL {
+            k.emit(
+                Some(pid),
+                EventKind::Signal {
+                    signal,
+                    from,
+                    disposition,
+                },
+            );
+        }
     }
     k.syscall_exit(pid)
 }
@@ -375,7 +648,7 @@ fn blocked(
             k.emit(
                 Some(pid),
                 EventKind::Blocked {
-                    name: shown.name,
+                    name: shown.traced_name(),
                     text: call.clone(),
                     on: wait.keys.clone(),
                 },
@@ -385,6 +658,32 @@ fn blocked(
         }
     }
     k.block(pid, call, wait);
+}
+
+/// A call of `sys` returned `outcome`: what becomes of it now, or the
+/// handlers to run first ([`Sys::run_handlers`]), when caught signals wait
+/// for them. Sets `shown` for the call made again after ERESTART_RESTARTBLOCK.
+fn deliver(
+    sys: &Sys,
+    shown: &mut Shown,
+    outcome: Result<i64, Errno>,
+) -> Result<Handled, Pin<Box<dyn Future<Output = Handled>>>> {
+    let handling = std::mem::take(&mut sys.shared.kernel.borrow_mut().proc_mut(sys.pid).handling);
+    shown.resuming = outcome == Err(Errno::ERESTART_RESTARTBLOCK);
+    if !handling.is_empty() {
+        return Err(Box::pin(
+            sys.clone().run_handlers(shown.name, outcome, handling),
+        ));
+    }
+    // Without a handler to run, the signal that interrupted the call was
+    // ignored (a killed process is never polled again): the call goes on, as
+    // strace shows it for a traced process (measured: `read(...) = ?
+    // ERESTARTSYS`, `--- SIGCHLD ---`, `read(3, `).
+    Ok(if matches!(outcome, Err(e) if e.is_restart()) {
+        Handled::Restart
+    } else {
+        Handled::Nothing
+    })
 }
 
 impl Sys {
@@ -448,6 +747,13 @@ impl Sys {
         self.shared.kernel.borrow().proc(self.pid).cwd.clone()
     }
 
+    /// A call that may block, and so may be interrupted by a signal (its
+    /// restart code is ERESTARTSYS).
+    ///
+    /// The syscalls below return this future itself where they can, rather
+    /// than `.await` it in an `async fn` of their own: each such layer is one
+    /// more state machine, with drop code in every program's future that
+    /// awaits it, and they cost the page 3 KB of its gzipped size budget.
     fn call<'a, T, A, F, B, S>(
         &'a self,
         name: &'static str,
@@ -455,7 +761,42 @@ impl Sys {
         blocked_text: B,
         attempt: A,
         finish: F,
-    ) -> Call<'a, T, A, F, B, S>
+    ) -> Call<'a, T, A, F, B>
+    where
+        A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
+        F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
+        B: BlockedText,
+        S: Into<StraceText>,
+    {
+        self.call_as(Errno::ERESTARTSYS, name, fd, blocked_text, attempt, finish)
+    }
+
+    /// [`Sys::call`] with the restart code the call returns when a signal
+    /// interrupts it.
+    ///
+    /// Signal delivery lives here, in the syscall layer, so that programs stay
+    /// the C they imitate. A blocked call a caught signal interrupts ends with
+    /// `= ? ERESTART...`; then, as the real kernel does on the way back to user
+    /// space, the handler runs: `--- SIG ---`, the calls of the handler's body
+    /// the program registered ([`Sys::sigaction_handler`], none if it gave
+    /// none), and `rt_sigreturn`. With SA_RESTART an ERESTARTSYS call is made
+    /// again, a new call in the trace (`rt_sigreturn({mask=[]}) = 288` for
+    /// accept4: the kernel has put the syscall number back); otherwise, and
+    /// always for select, poll and nanosleep, the program gets EINTR
+    /// (`rt_sigreturn({mask=[]}) = -1 EINTR`). A handler's body is a closure
+    /// of the program's own rather than a branch at each call site because a
+    /// handler runs wherever the program happens to block, and reads the same
+    /// everywhere; what the program must know afterwards (a child's status)
+    /// the body leaves in state the program shares with it.
+    fn call_as<'a, T, A, F, B, S>(
+        &'a self,
+        restart: Errno,
+        name: &'static str,
+        fd: Option<Fd>,
+        blocked_text: B,
+        attempt: A,
+        finish: F,
+    ) -> Call<'a, T, A, F, B>
     where
         A: FnMut(&mut Kernel, Pid) -> Attempt<T>,
         F: Fn(&Kernel, &SysResult<T>) -> (S, Option<Rc<str>>, Option<u64>),
@@ -463,25 +804,102 @@ impl Sys {
         S: Into<StraceText>,
     {
         Call {
-            sys: self,
-            shown: Shown { name, fd },
-            attempt,
-            finish,
-            blocked_text,
-            blocked: false,
-            entered: 0,
-            interruptible: true,
+            state: CallState::new(self, name, fd, restart),
+            typed: Typed {
+                attempt,
+                finish,
+                blocked_text,
+                result: None,
+            },
         }
     }
 
-    /// A call that never blocks.
-    async fn simple<T: Unpin + RetValue>(
+    /// Runs the handlers of `handling`, the caught signals the last call was
+    /// interrupted by (or woken with, or that came while the program ran:
+    /// those are run after the call, a simplification of "on the next return
+    /// to user space"), each followed by its `rt_sigreturn`, and says what
+    /// becomes of the call, `name`, which returned `outcome`.
+    async fn run_handlers(
+        self,
+        name: &'static str,
+        outcome: Result<i64, Errno>,
+        handling: Vec<Signal>,
+    ) -> Handled {
+        let mut restart = outcome == Err(Errno::ERESTARTSYS);
+        for sig in handling {
+            let body = self
+                .shared
+                .handlers
+                .borrow()
+                .get(&(self.pid, sig.number()))
+                .cloned();
+            {
+                let mut k = self.shared.kernel.borrow_mut();
+                let p = k.proc_mut(self.pid);
+                restart &= matches!(
+                    p.signals.disposition(sig),
+                    Disposition::Handler { restart: true }
+                );
+                if body.is_some()
+                    && let Some(i) = p.signals.caught.iter().position(|s| *s == sig)
+                {
+                    // The body is the handler: the program has nothing left to do.
+                    p.signals.caught.remove(i);
+                }
+            }
+            if let Some(body) = body {
+                body(self.clone()).await;
+            }
+            // rt_sigreturn returns what the interrupted context's rax holds:
+            // the call's own result, EINTR, or (to restart) its number.
+            let ret = match outcome {
+                Ok(v) => v.to_string(),
+                Err(e) if !e.is_restart() => format!("-1 {e}"),
+                Err(_) if restart => syscall_number(name).to_string(),
+                Err(_) => format!("-1 {}", Errno::EINTR),
+            };
+            let mut sigreturn = self.call(
+                "rt_sigreturn",
+                None,
+                String::new(),
+                |_, _| Attempt::Done(Ok(())),
+                move |_, _| (format!("rt_sigreturn({{mask=[]}}) = {ret}"), None, None),
+            );
+            sigreturn.state.delivers = false;
+            let _ = sigreturn.await;
+        }
+        match (matches!(outcome, Err(e) if e.is_restart()), restart) {
+            (false, _) => Handled::Nothing,
+            (true, true) => Handled::Restart,
+            (true, false) => Handled::Eintr,
+        }
+    }
+
+    /// `rt_sigaction(sig, {handler, SA_RESTART if restart})` with the
+    /// handler's body: what it does when the signal interrupts a blocked call
+    /// (see [`Sys::call_as`]). Not a syscall of its own.
+    pub fn sigaction_handler(
+        &self,
+        sig: Signal,
+        restart: bool,
+        body: HandlerBody,
+    ) -> impl Future<Output = SysResult<Disposition>> {
+        self.shared
+            .handlers
+            .borrow_mut()
+            .insert((self.pid, sig.number()), body);
+        self.sigaction(sig, Disposition::Handler { restart })
+    }
+
+    /// A call that never blocks. A signal it raised or unblocked (or one that
+    /// came while the program ran) is delivered as it returns.
+    fn simple<T: Unpin + RetValue>(
         &self,
         name: &'static str,
         fd: Option<Fd>,
         mut f: impl FnMut(&mut Kernel, Pid) -> SysResult<T> + Unpin,
         text: impl Fn(&SysResult<T>) -> String + Unpin,
-    ) -> SysResult<T> {
+    ) -> impl Future<Output = SysResult<T>> {
         self.call(
             name,
             fd,
@@ -489,7 +907,6 @@ impl Sys {
             move |k, pid| Attempt::Done(f(k, pid)),
             move |_, r| (text(r), None, None),
         )
-        .await
     }
 
     fn object_of(k: &Kernel, pid: Pid, fd: Fd) -> Option<Rc<str>> {
@@ -498,7 +915,7 @@ impl Sys {
     }
 
     /// `read(2)`: up to `count` bytes; empty is EOF.
-    pub async fn read(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+    pub fn read(&self, fd: Fd, count: usize) -> impl Future<Output = SysResult<Vec<u8>>> {
         let pid = self.pid;
         self.call(
             "read",
@@ -516,27 +933,26 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `write(2)`: blocks until every byte is in (or returns a short count when a
     /// signal or EPIPE cuts it short, as Linux does).
-    pub async fn write(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
-        self.write_flags(fd, data, false, "write").await
+    pub fn write(&self, fd: Fd, data: &[u8]) -> impl Future<Output = SysResult<usize>> {
+        self.write_flags(fd, data, false, "write")
     }
 
     /// `send(2)` with `MSG_NOSIGNAL`: EPIPE without SIGPIPE.
-    pub async fn send_nosignal(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
-        self.write_flags(fd, data, true, "sendto").await
+    pub fn send_nosignal(&self, fd: Fd, data: &[u8]) -> impl Future<Output = SysResult<usize>> {
+        self.write_flags(fd, data, true, "sendto")
     }
 
-    async fn write_flags(
+    fn write_flags(
         &self,
         fd: Fd,
         data: &[u8],
         nosignal: bool,
         name: &'static str,
-    ) -> SysResult<usize> {
+    ) -> impl Future<Output = SysResult<usize>> {
         let pid = self.pid;
         let len = data.len();
         let mut progress = 0usize;
@@ -559,13 +975,12 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `recv(2)` with flags 0, which strace shows as `recvfrom(fd, buf, count, 0,
     /// NULL, NULL)`: a `read(2)` that only a socket accepts (ENOTSOCK otherwise).
     /// Up to `count` bytes; empty is EOF (the peer sent FIN and all was read).
-    pub async fn recv(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+    pub fn recv(&self, fd: Fd, count: usize) -> impl Future<Output = SysResult<Vec<u8>>> {
         let pid = self.pid;
         let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         self.call(
@@ -595,7 +1010,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `send(2)` with flags 0, which strace shows as `sendto(fd, buf, len, 0,
@@ -603,7 +1017,7 @@ impl Sys {
     /// Blocks until every byte is in the send buffer; on a connection the peer
     /// has reset it fails with EPIPE and raises SIGPIPE, as `write` does (no
     /// MSG_NOSIGNAL: compare [`Sys::send_nosignal`]).
-    pub async fn send(&self, fd: Fd, data: &[u8]) -> SysResult<usize> {
+    pub fn send(&self, fd: Fd, data: &[u8]) -> impl Future<Output = SysResult<usize>> {
         let pid = self.pid;
         let object = Self::object_of(&self.shared.kernel.borrow(), pid, fd);
         let shown = strace_bytes(data);
@@ -625,7 +1039,6 @@ impl Sys {
                 (text, object.clone(), r.as_ref().ok().map(|n| *n as u64))
             },
         )
-        .await
     }
 
     /// `recv(fd, buf, count, MSG_DONTWAIT)`, which strace shows as `recvfrom(fd,
@@ -633,7 +1046,7 @@ impl Sys {
     /// flags. socat drains its log socketpair this way before and after nearly
     /// every call (measured: `recvfrom(3, 0x7ffdddb8b0d0, 519, MSG_DONTWAIT, NULL,
     /// NULL) = -1 EAGAIN (Resource temporarily unavailable)`).
-    pub async fn recv_dontwait(&self, fd: Fd, count: usize) -> SysResult<Vec<u8>> {
+    pub fn recv_dontwait(&self, fd: Fd, count: usize) -> impl Future<Output = SysResult<Vec<u8>>> {
         self.simple(
             "recvfrom",
             Some(fd),
@@ -647,13 +1060,12 @@ impl Sys {
                 format!("recvfrom({fd}, {buf}, {count}, MSG_DONTWAIT, NULL, NULL) = {ret}")
             },
         )
-        .await
     }
 
     /// `recvmsg(fd, {msg_namelen=namelen}, MSG_TRUNC|MSG_ERRQUEUE)`: reads the
     /// socket's error queue, which is always empty here (EAGAIN; see
     /// [`Kernel::sys_recvmsg_errqueue`]). socat asks it after a failed connect.
-    pub async fn recvmsg_errqueue(&self, fd: Fd, namelen: u32) -> SysResult<()> {
+    pub fn recvmsg_errqueue(&self, fd: Fd, namelen: u32) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "recvmsg",
             Some(fd),
@@ -665,7 +1077,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// Writes all of `data`, looping over short writes like a careful C program.
@@ -716,29 +1127,27 @@ impl Sys {
     }
 
     /// `close(2)`.
-    pub async fn close(&self, fd: Fd) -> SysResult<()> {
+    pub fn close(&self, fd: Fd) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "close",
             Some(fd),
             move |k, pid| k.sys_close(pid, fd),
             move |r| format!("close({fd}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `dup2(2)`.
-    pub async fn dup2(&self, old: Fd, new: Fd) -> SysResult<Fd> {
+    pub fn dup2(&self, old: Fd, new: Fd) -> impl Future<Output = SysResult<Fd>> {
         self.simple(
             "dup2",
             Some(old),
             move |k, pid| k.sys_dup2(pid, old, new),
             move |r| format!("dup2({old}, {new}) {}", ret_text(r, |f| f.to_string())),
         )
-        .await
     }
 
     /// `fcntl(old, F_DUPFD, min)` (`dup` is `min` = 0).
-    pub async fn dup_min(&self, old: Fd, min: Fd) -> SysResult<Fd> {
+    pub fn dup_min(&self, old: Fd, min: Fd) -> impl Future<Output = SysResult<Fd>> {
         self.simple(
             "fcntl",
             Some(old),
@@ -750,11 +1159,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `fcntl(fd, F_SETFD, FD_CLOEXEC)`.
-    pub async fn set_cloexec(&self, fd: Fd, on: bool) -> SysResult<()> {
+    pub fn set_cloexec(&self, fd: Fd, on: bool) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "fcntl",
             Some(fd),
@@ -767,11 +1175,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `fcntl(fd, F_SETFL, O_NONBLOCK)`.
-    pub async fn set_nonblock(&self, fd: Fd, on: bool) -> SysResult<()> {
+    pub fn set_nonblock(&self, fd: Fd, on: bool) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "fcntl",
             Some(fd),
@@ -784,11 +1191,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `pipe2(2)`: (read end, write end).
-    pub async fn pipe(&self) -> SysResult<(Fd, Fd)> {
+    pub fn pipe(&self) -> impl Future<Output = SysResult<(Fd, Fd)>> {
         self.simple(
             "pipe2",
             None,
@@ -798,11 +1204,10 @@ impl Sys {
                 Err(e) => format!("pipe2(0) = -1 {e}"),
             },
         )
-        .await
     }
 
     /// `socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)` (see [`crate::kernel::net::Socket::unix`]).
-    pub async fn socketpair(&self) -> SysResult<(Fd, Fd)> {
+    pub fn socketpair(&self) -> impl Future<Output = SysResult<(Fd, Fd)>> {
         self.simple(
             "socketpair",
             None,
@@ -812,11 +1217,10 @@ impl Sys {
                 Err(e) => format!("socketpair(AF_UNIX, SOCK_DGRAM, 0, {STACK_ADDRESS}) = -1 {e}"),
             },
         )
-        .await
     }
 
     /// `mknod(path, S_IFIFO|0666)`, as `mkfifo(3)` does it.
-    pub async fn mkfifo(&self, path: &str) -> SysResult<()> {
+    pub fn mkfifo(&self, path: &str) -> impl Future<Output = SysResult<()>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -830,11 +1234,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `unlink(2)`.
-    pub async fn unlink(&self, path: &str) -> SysResult<()> {
+    pub fn unlink(&self, path: &str) -> impl Future<Output = SysResult<()>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -848,11 +1251,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `chdir(2)`.
-    pub async fn chdir(&self, path: &str) -> SysResult<()> {
+    pub fn chdir(&self, path: &str) -> impl Future<Output = SysResult<()>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -861,11 +1263,10 @@ impl Sys {
             move |k, pid| k.sys_chdir(pid, &p),
             move |r| format!("chdir(\"{q}\") {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `newfstatat(2)`, reduced to the kind of thing at `path`.
-    pub async fn stat(&self, path: &str) -> SysResult<Inode> {
+    pub fn stat(&self, path: &str) -> impl Future<Output = SysResult<Inode>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -879,11 +1280,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `getdents64(2)` on a directory, all at once: the names in it.
-    pub async fn list_dir(&self, path: &str) -> SysResult<Vec<String>> {
+    pub fn list_dir(&self, path: &str) -> impl Future<Output = SysResult<Vec<String>>> {
         let p = path.to_string();
         let q = path.to_string();
         self.simple(
@@ -904,7 +1304,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `fork(2)` (strace: `clone`). The child runs `child` with its own `Sys`;
@@ -965,6 +1364,7 @@ impl Sys {
                         None => return Err(Errno::ENOENT),
                     };
                     k.exec_replace(pid, argv2.clone());
+                    shared.handlers.borrow_mut().retain(|(p, _), _| *p != pid);
                     k.proc_mut(pid).rss_kb = program.rss_kb;
                     // Returning from main is `exit_group`, as glibc's exit makes it.
                     let task = crate::world::start(
@@ -1011,8 +1411,24 @@ impl Sys {
     }
 
     /// `wait4(2)` for `target` (-1: any child).
-    pub async fn waitpid(&self, target: i32, nohang: bool) -> SysResult<Option<(Pid, ExitStatus)>> {
+    pub fn waitpid(
+        &self,
+        target: i32,
+        nohang: bool,
+    ) -> impl Future<Output = SysResult<Option<(Pid, ExitStatus)>>> {
         let opts = if nohang { "WNOHANG" } else { "0" };
+        self.waitpid_shown(target, nohang, opts)
+    }
+
+    /// [`Sys::waitpid`] with the options strace shows (`opts`): bash's
+    /// handler asks `WNOHANG|WSTOPPED|WCONTINUED`, and stopped or continued
+    /// children do not exist here.
+    pub fn waitpid_shown(
+        &self,
+        target: i32,
+        nohang: bool,
+        opts: &'static str,
+    ) -> impl Future<Output = SysResult<Option<(Pid, ExitStatus)>>> {
         self.call(
             "wait4",
             None,
@@ -1029,11 +1445,10 @@ impl Sys {
                 (text, None, None)
             },
         )
-        .await
     }
 
     /// `kill(2)`; `sig` None is signal 0 (a check that the target exists).
-    pub async fn kill(&self, target: i32, sig: Option<Signal>) -> SysResult<()> {
+    pub fn kill(&self, target: i32, sig: Option<Signal>) -> impl Future<Output = SysResult<()>> {
         let name = sig.map_or("0".to_string(), |s| s.name().to_string());
         self.simple(
             "kill",
@@ -1041,11 +1456,20 @@ impl Sys {
             move |k, pid| k.sys_kill(pid, target, sig),
             move |r| format!("kill({target}, {name}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `rt_sigaction(2)`: returns the old disposition.
-    pub async fn sigaction(&self, sig: Signal, d: Disposition) -> SysResult<Disposition> {
+    pub fn sigaction(
+        &self,
+        sig: Signal,
+        d: Disposition,
+    ) -> impl Future<Output = SysResult<Disposition>> {
+        if !matches!(d, Disposition::Handler { .. }) {
+            self.shared
+                .handlers
+                .borrow_mut()
+                .remove(&(self.pid, sig.number()));
+        }
         let shown = match d {
             Disposition::Default => "SIG_DFL".to_string(),
             Disposition::Ignore => "SIG_IGN".to_string(),
@@ -1064,12 +1488,11 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `rt_sigprocmask(how, set, NULL, 8)`: blocks or unblocks the signals of
     /// `set`. A blocked signal waits, untraced, and is delivered when unblocked.
-    pub async fn sigprocmask(&self, how: SigHow, set: &[Signal]) -> SysResult<()> {
+    pub fn sigprocmask(&self, how: SigHow, set: &[Signal]) -> impl Future<Output = SysResult<()>> {
         let set = set.to_vec();
         let shown: Vec<&str> = set.iter().map(|s| &s.name()[3..]).collect();
         let shown = format!("[{}]", shown.join(" "));
@@ -1085,33 +1508,33 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `setpgid(2)`.
-    pub async fn setpgid(&self, target: Pid, pgid: Pid) -> SysResult<()> {
+    pub fn setpgid(&self, target: Pid, pgid: Pid) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "setpgid",
             None,
             move |k, pid| k.sys_setpgid(pid, target, pgid),
             move |r| format!("setpgid({target}, {pgid}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `clock_nanosleep(2)`.
     pub async fn sleep_us(&self, duration: Micros) -> SysResult<()> {
-        let mut deadline = None;
+        let deadline: Cell<Option<Micros>> = Cell::new(None);
         let (secs, nsecs) = (duration / 1_000_000, duration % 1_000_000 * 1000);
         let entry = move || {
             format!("clock_nanosleep(CLOCK_REALTIME, 0, {{tv_sec={secs}, tv_nsec={nsecs}}}, ")
         };
-        self.call(
+        self.call_as(
+            Errno::ERESTART_RESTARTBLOCK,
             "clock_nanosleep",
             None,
             entry,
-            move |k, _| {
-                let until = *deadline.get_or_insert(k.now + duration);
+            |k, _| {
+                let until = deadline.get().unwrap_or(k.now + duration);
+                deadline.set(Some(until));
                 if k.now >= until {
                     Attempt::Done(Ok(()))
                 } else {
@@ -1121,10 +1544,22 @@ impl Sys {
                     })
                 }
             },
-            move |_, r: &SysResult<()>| {
+            |k, r: &SysResult<()>| {
                 // The last argument is where the time left goes (`sleep`
-                // passes one): strace shows its address.
-                let rest = format!("{STACK_ADDRESS}) {}", ret_text(r, |_| "0".into()));
+                // passes one): strace shows its address, or the time left
+                // when a signal cut the sleep short (measured:
+                // `{tv_sec=0, tv_nsec=800189039}) = ? ERESTART_RESTARTBLOCK`).
+                let rest = match (r, deadline.get()) {
+                    (Err(e), Some(until)) if e.is_restart() => {
+                        let left = until.saturating_sub(k.now);
+                        format!(
+                            "{{tv_sec={}, tv_nsec={}}}) = -1 {e}",
+                            left / 1_000_000,
+                            left % 1_000_000 * 1000
+                        )
+                    }
+                    _ => format!("{STACK_ADDRESS}) {}", ret_text(r, |_| "0".into())),
+                };
                 (entry() + &rest, None, None)
             },
         )
@@ -1133,8 +1568,12 @@ impl Sys {
 
     /// `poll(2)`; a negative timeout waits forever. Returns how many fds are ready
     /// (0 on timeout) and fills their `revents`.
-    pub async fn poll(&self, fds: &mut [PollFd], timeout_ms: i32) -> SysResult<usize> {
-        self.poll_named("poll", fds, timeout_ms).await
+    pub fn poll(
+        &self,
+        fds: &mut [PollFd],
+        timeout_ms: i32,
+    ) -> impl Future<Output = SysResult<usize>> {
+        self.poll_named("poll", fds, timeout_ms)
     }
 
     /// `select(2)` over read and write sets. glibc makes it `pselect6`, and strace
@@ -1144,13 +1583,13 @@ impl Sys {
     /// NULL, the except set always. A timed call's `left {...}` is not shown
     /// here: [`Sys::select_all_sets`] shows it, and showing it here too would
     /// change nc's traces, which nobody has measured with a timeout yet.
-    pub async fn select(
+    pub fn select(
         &self,
         read: &[Fd],
         write: &[Fd],
         timeout_ms: i32,
-    ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
-        self.select_shown(read, write, timeout_ms, false).await
+    ) -> impl Future<Output = SysResult<(Vec<Fd>, Vec<Fd>)>> {
+        self.select_shown(read, write, timeout_ms, false)
     }
 
     /// [`Sys::select`] as a program calls it that passes all three sets, empty
@@ -1160,13 +1599,13 @@ impl Sys {
     /// [], NULL, NULL) = 1 (in [5])`, `pselect6(6, [5], [1], [], {tv_sec=0,
     /// tv_nsec=500000000}, NULL) = 2 (in [5], out [1], left {tv_sec=0,
     /// tv_nsec=499998417})`.
-    pub async fn select_all_sets(
+    pub fn select_all_sets(
         &self,
         read: &[Fd],
         write: &[Fd],
         timeout_ms: i32,
-    ) -> SysResult<(Vec<Fd>, Vec<Fd>)> {
-        self.select_shown(read, write, timeout_ms, true).await
+    ) -> impl Future<Output = SysResult<(Vec<Fd>, Vec<Fd>)>> {
+        self.select_shown(read, write, timeout_ms, true)
     }
 
     async fn select_shown(
@@ -1212,7 +1651,8 @@ impl Sys {
         let ready: RefCell<(Vec<Fd>, Vec<Fd>)> = RefCell::default();
         let n_read = read.len();
         let r = self
-            .call(
+            .call_as(
+                Errno::ERESTARTNOHAND,
                 "pselect6",
                 None,
                 entry.clone(),
@@ -1284,7 +1724,8 @@ impl Sys {
         let mut deadline = None;
         let result = RefCell::new(Vec::new());
         let r = self
-            .call(
+            .call_as(
+                Errno::ERESTART_RESTARTBLOCK,
                 name,
                 None,
                 format!("{name}([{asked}], {n}, {timeout_ms}"),
@@ -1330,12 +1771,12 @@ impl Sys {
     }
 
     /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`.
-    pub async fn socket(&self) -> SysResult<Fd> {
-        self.socket_as(SockType::TCP).await
+    pub fn socket(&self) -> impl Future<Output = SysResult<Fd>> {
+        self.socket_as(SockType::TCP)
     }
 
     /// `socket(AF_INET, SOCK_STREAM|flags, protocol)`, called as `how` says.
-    pub async fn socket_as(&self, how: SockType) -> SysResult<Fd> {
+    pub fn socket_as(&self, how: SockType) -> impl Future<Output = SysResult<Fd>> {
         let flags = OpenFlags {
             nonblock: how.nonblock,
             cloexec: how.cloexec,
@@ -1362,11 +1803,15 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `setsockopt(fd, SOL_SOCKET, opt, [1])`.
-    pub async fn setsockopt(&self, fd: Fd, opt: SockOpt, on: bool) -> SysResult<()> {
+    pub fn setsockopt(
+        &self,
+        fd: Fd,
+        opt: SockOpt,
+        on: bool,
+    ) -> impl Future<Output = SysResult<()>> {
         let name = match opt {
             SockOpt::ReuseAddr => "SO_REUSEADDR",
             SockOpt::ReusePort => "SO_REUSEPORT",
@@ -1384,11 +1829,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `bind(2)`.
-    pub async fn bind(&self, fd: Fd, addr: SocketAddrV4) -> SysResult<()> {
+    pub fn bind(&self, fd: Fd, addr: SocketAddrV4) -> impl Future<Output = SysResult<()>> {
         let v6 = self.is_v6(fd);
         self.simple(
             "bind",
@@ -1403,7 +1847,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// Whether `fd` is an AF_INET6 socket, whose addresses print in the v6 form.
@@ -1413,24 +1856,27 @@ impl Sys {
     }
 
     /// `listen(2)`.
-    pub async fn listen(&self, fd: Fd, backlog: i32) -> SysResult<()> {
+    pub fn listen(&self, fd: Fd, backlog: i32) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "listen",
             Some(fd),
             move |k, pid| k.sys_listen(pid, fd, backlog),
             move |r| format!("listen({fd}, {backlog}) {}", ret_text(r, |_| "0".into())),
         )
-        .await
     }
 
     /// `accept4(fd, &addr, &len, 0)`: the new fd and the peer's address.
-    pub async fn accept(&self, fd: Fd) -> SysResult<(Fd, SocketAddrV4)> {
-        self.accept_as(fd, Accept::ACCEPT4).await
+    pub fn accept(&self, fd: Fd) -> impl Future<Output = SysResult<(Fd, SocketAddrV4)>> {
+        self.accept_as(fd, Accept::ACCEPT4)
     }
 
     /// `accept(2)` or `accept4(2)`, called as `how` says: the new fd and the
     /// peer's address.
-    pub async fn accept_as(&self, fd: Fd, how: Accept) -> SysResult<(Fd, SocketAddrV4)> {
+    pub fn accept_as(
+        &self,
+        fd: Fd,
+        how: Accept,
+    ) -> impl Future<Output = SysResult<(Fd, SocketAddrV4)>> {
         let pid = self.pid;
         let name = if how.accept4 { "accept4" } else { "accept" };
         let flags = OpenFlags {
@@ -1462,11 +1908,10 @@ impl Sys {
                 (text, Self::object_of(k, pid, fd), None)
             },
         )
-        .await
     }
 
     /// `connect(2)`.
-    pub async fn connect(&self, fd: Fd, addr: SocketAddrV4) -> SysResult<()> {
+    pub fn connect(&self, fd: Fd, addr: SocketAddrV4) -> impl Future<Output = SysResult<()>> {
         self.call(
             "connect",
             Some(fd),
@@ -1484,11 +1929,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `getsockopt(fd, SOL_SOCKET, SO_ERROR)`: the pending error, if any.
-    pub async fn so_error(&self, fd: Fd) -> SysResult<Option<Errno>> {
+    pub fn so_error(&self, fd: Fd) -> impl Future<Output = SysResult<Option<Errno>>> {
         self.simple(
             "getsockopt",
             Some(fd),
@@ -1501,23 +1945,22 @@ impl Sys {
                 Err(e) => format!("getsockopt({fd}, SOL_SOCKET, SO_ERROR) = -1 {e}"),
             },
         )
-        .await
     }
 
     /// `getsockname(2)` (`peer` false) or `getpeername(2)`.
-    pub async fn sockname(&self, fd: Fd, peer: bool) -> SysResult<SocketAddrV4> {
-        self.sockname_buf(fd, peer, None).await
+    pub fn sockname(&self, fd: Fd, peer: bool) -> impl Future<Output = SysResult<SocketAddrV4>> {
+        self.sockname_buf(fd, peer, None)
     }
 
     /// [`Sys::sockname`] into a buffer of `buflen` bytes, as programs that keep a
     /// generic address buffer call it (CPython 128, socat 112): strace shows
     /// `[128 => 16]`, the size given and the size used.
-    pub async fn sockname_buf(
+    pub fn sockname_buf(
         &self,
         fd: Fd,
         peer: bool,
         buflen: Option<u32>,
-    ) -> SysResult<SocketAddrV4> {
+    ) -> impl Future<Output = SysResult<SocketAddrV4>> {
         let name = if peer { "getpeername" } else { "getsockname" };
         let v6 = self.is_v6(fd);
         let used = sockaddr_len(v6);
@@ -1537,11 +1980,10 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `shutdown(2)`.
-    pub async fn shutdown(&self, fd: Fd, how: Shutdown) -> SysResult<()> {
+    pub fn shutdown(&self, fd: Fd, how: Shutdown) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "shutdown",
             Some(fd),
@@ -1554,13 +1996,12 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// `isatty(3)`, which is `ioctl(fd, TCGETS)`: whether `fd` is a terminal.
     /// ENOTTY for anything else, EBADF for a closed fd. Python decides how to buffer
     /// stdout by it, curl whether to draw its progress meter.
-    pub async fn isatty(&self, fd: Fd) -> SysResult<()> {
+    pub fn isatty(&self, fd: Fd) -> impl Future<Output = SysResult<()>> {
         self.simple(
             "ioctl",
             Some(fd),
@@ -1580,7 +2021,6 @@ impl Sys {
                 )
             },
         )
-        .await
     }
 
     /// Is `fd` open? (`fcntl(F_GETFD)`, free: programs only use it for sanity.)
@@ -1723,6 +2163,7 @@ pub fn describe_object(k: &Kernel, file: crate::kernel::FileId) -> Rc<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::{Step, World};
 
     #[test]
     fn sockaddr_prints_like_strace() {
@@ -1731,5 +2172,69 @@ mod tests {
             sockaddr(a),
             "{sa_family=AF_INET, sin_port=htons(5000), sin_addr=inet_addr(\"127.0.0.1\")}"
         );
+    }
+
+    // ---- running handlers ----
+
+    /// A world whose first process is in a signal handler's body (a SIGUSR1
+    /// from its child interrupted its read; the body sleeps 10 s), and a
+    /// `Sys` of that process.
+    fn world_in_a_handler() -> (World, Sys) {
+        let mut k = Kernel::default();
+        k.add_terminal();
+        let mut w = World::new(k, Programs::new(), 0);
+        let pid = w.kernel_mut().spawn_session(vec!["t".into()], "/", 0);
+        let sys = w.sys(pid);
+        let me = sys.clone();
+        w.attach(
+            pid,
+            Box::pin(async move {
+                me.sigaction_handler(
+                    Signal::SIGUSR1,
+                    false,
+                    Rc::new(|s: Sys| {
+                        Box::pin(async move {
+                            let _ = s.sleep_us(10_000_000).await;
+                        })
+                    }),
+                )
+                .await
+                .unwrap();
+                let (r, _w) = me.pipe().await.unwrap();
+                let parent = me.pid() as i32;
+                me.fork(move |c| async move {
+                    c.sleep_us(1000).await.unwrap();
+                    c.kill(parent, Some(Signal::SIGUSR1)).await.unwrap();
+                    0
+                })
+                .await
+                .unwrap();
+                let _ = me.read(r, 1).await;
+                0
+            }),
+        );
+        while sys.shared.running.borrow().is_empty() {
+            assert!(matches!(w.step(1_000_000), Step::Ran(_)));
+        }
+        (w, sys)
+    }
+
+    #[test]
+    fn a_process_killed_in_a_handler_leaves_no_running_handler_behind() {
+        let (mut w, sys) = world_in_a_handler();
+        w.kernel_mut().raise(sys.pid(), Signal::SIGKILL, None);
+        while let Step::Ran(_) = w.step(20_000_000) {}
+        assert!(!w.kernel().proc(sys.pid()).is_alive());
+        assert!(sys.shared.running.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_world_dropped_while_a_handler_runs_frees_its_kernel() {
+        // The handler holds a `Sys`, and so the `Shared` that holds it.
+        let (w, sys) = world_in_a_handler();
+        let shared = Rc::downgrade(&sys.shared);
+        drop(sys);
+        drop(w);
+        assert!(shared.upgrade().is_none());
     }
 }

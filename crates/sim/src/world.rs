@@ -103,6 +103,14 @@ impl std::fmt::Debug for World {
     }
 }
 
+impl Drop for World {
+    /// Running signal handlers hold a `Sys`, and so the kernel: they go
+    /// with the world.
+    fn drop(&mut self) {
+        self.shared.drop_running(true);
+    }
+}
+
 /// Wraps a program so that returning from main is `exit_group(code)`, a step of
 /// its own like every syscall.
 pub fn start(main: Main, sys: Sys, argv: Vec<String>) -> Task {
@@ -256,6 +264,8 @@ impl World {
         if k.deaths != self.deaths_seen {
             self.deaths_seen = k.deaths;
             self.tasks.retain(|p, _| k.proc(*p).is_alive());
+            drop(k);
+            self.shared.drop_running(false);
         }
     }
 

@@ -276,6 +276,8 @@ fn a_blocked_signal_waits_and_arrives_when_unblocked() {
             "<... clock_nanosleep resumed>0x7ffd46f75be0) = 0".to_string(),
             "rt_sigprocmask(SIG_UNBLOCK, [USR1], NULL, 8) = 0".to_string(),
             format!("--- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid={child}}} ---"),
+            // The handler runs as the unblocking call returns.
+            "rt_sigreturn({mask=[]}) = 0".to_string(),
             "exit_group(0) = ?".to_string(),
             "+++ exited with 0 +++".to_string(),
         ]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! errnos {
     ($($name:ident = $num:expr, $text:expr;)*) => {
         /// An error a simulated program can observe, named and numbered as on Linux.
-        #[allow(clippy::upper_case_acronyms)]
+        #[allow(clippy::upper_case_acronyms, non_camel_case_types)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum Errno { $($name),* }
 
@@ -66,6 +66,20 @@ errnos! {
     ECONNREFUSED = 111, "Connection refused";
     EALREADY = 114, "Operation already in progress";
     EINPROGRESS = 115, "Operation now in progress";
+    // The kernel's own restart codes (`include/linux/errno.h`): a program never
+    // sees them, but strace shows one as the result of a blocked call a signal
+    // interrupted (`= ? ERESTARTSYS (To be restarted if SA_RESTART is set)`),
+    // before the signal is delivered.
+    ERESTARTSYS = 512, "To be restarted if SA_RESTART is set";
+    ERESTARTNOHAND = 514, "To be restarted if no handler";
+    ERESTART_RESTARTBLOCK = 516, "Interrupted by signal";
+}
+
+impl Errno {
+    /// One of the kernel's restart codes: the call was interrupted by a signal.
+    pub fn is_restart(self) -> bool {
+        self.number() >= 512
+    }
 }
 
 impl std::fmt::Display for Errno {

@@ -66,9 +66,18 @@ pub struct Process {
     pub fds: VecMap<Fd, FdEntry>,
     pub signals: SignalState,
     pub exit: Option<ExitStatus>,
-    /// A caught or fatal signal arrived while blocked: the call ends with EINTR
-    /// (or restarts, with `SA_RESTART`).
+    /// A caught or fatal signal arrived while blocked: the call ends with its
+    /// restart code (`= ? ERESTARTSYS`), then the signal is delivered.
     pub interrupted: bool,
+    /// Signals that interrupted a blocked call, with their senders, waiting to
+    /// be traced (`--- SIGCHLD ---`) right after the call's `= ? ERESTART...`
+    /// line, as strace shows them at delivery.
+    #[serde(skip)]
+    pub delivering: Vec<(Signal, Option<Pid>, Disposition)>,
+    /// Caught signals whose handlers run before the current (or next) call
+    /// returns to the program (`crate::sys`).
+    #[serde(skip)]
+    pub handling: Vec<Signal>,
     /// A fatal signal raised by the process's own syscall, acted on at its return.
     pub fatal: Option<Signal>,
     /// `exit_group(code)` was called: the process ends once the call is traced.
@@ -182,6 +191,8 @@ impl Process {
             signals: SignalState::default(),
             exit: None,
             interrupted: false,
+            delivering: Vec::new(),
+            handling: Vec::new(),
             fatal: None,
             exiting: None,
             exec_pending: false,
@@ -269,6 +280,8 @@ impl Kernel {
             signals: parent.signals.on_fork(),
             exit: None,
             interrupted: false,
+            delivering: Vec::new(),
+            handling: Vec::new(),
             fatal: None,
             exiting: None,
             exec_pending: false,
@@ -297,6 +310,7 @@ impl Kernel {
         }
         let p = self.proc_mut(pid);
         p.signals.on_exec();
+        p.handling.clear();
         p.argv = argv;
         // A new address space: the new program publishes its own.
         p.memory = None;
@@ -460,6 +474,29 @@ impl Kernel {
             Disposition::Default => sig.default_action() != DefaultAction::Ign,
             Disposition::Handler { .. } => false,
         };
+        if matches!(p.state, State::Blocked { .. }) {
+            // The blocked call ends first, with its restart code (`= ?
+            // ERESTARTSYS`); the signal is delivered (and traced) after it, as
+            // the process goes back to user space: to its handler, or to its
+            // death (measured: `accept4(...) = ? ERESTARTSYS`, `--- SIGTERM
+            // ---`, `+++ killed by SIGTERM +++`). See `crate::sys`. Under
+            // ptrace an ignored signal interrupts too (`sig_ignored()` is false
+            // for a traced task): the call ends, `--- SIGCHLD ---`, and it goes
+            // on; a call that can complete (a wait4 woken by the same child's
+            // death) completes, and the signal comes after it. The trace is
+            // strace's view, so the simulation shows that.
+            let p = self.proc_mut(pid);
+            p.delivering.push((sig, from, disposition));
+            p.interrupted = true;
+            if fatal {
+                p.fatal.get_or_insert(sig);
+            } else if matches!(disposition, Disposition::Handler { .. }) {
+                p.signals.caught.push(sig);
+                p.handling.push(sig);
+            }
+            self.make_runnable(pid);
+            return;
+        }
         self.emit(
             Some(pid),
             EventKind::Signal {
@@ -481,6 +518,9 @@ impl Kernel {
             Disposition::Handler { .. } => {
                 let p = self.proc_mut(pid);
                 p.signals.caught.push(sig);
+                // The handler runs as the process's current or next syscall
+                // returns (`crate::sys`).
+                p.handling.push(sig);
                 if matches!(p.state, State::Blocked { .. }) {
                     p.interrupted = true;
                     self.make_runnable(pid);

@@ -87,9 +87,11 @@ pub enum DefaultAction {
 pub enum Disposition {
     Default,
     Ignore,
-    /// A user handler. The simulated handler only records that the signal arrived;
-    /// the program acts on it at its next safe point, as bash does for `trap`.
-    /// `restart` is `SA_RESTART`.
+    /// A user handler. `crate::sys` runs it where the signal is delivered:
+    /// the calls of the body the program registered (`Sys::sigaction_handler`),
+    /// if any, then `rt_sigreturn`; the signal is also recorded in `caught`
+    /// (unless a body took it) for the program to act on at its next safe
+    /// point, as bash does for `trap`. `restart` is `SA_RESTART`.
     Handler {
         restart: bool,
     },

@@ -28,6 +28,11 @@
 //!   parent has closed the connection; the child closes its parent's pair, makes
 //!   its own, unblocks SIGCHLD and closes the listener. Without `fork` the
 //!   listener is closed and the connection served in place.
+//! - With `fork`, a SIGCHLD handler (installed after SIGPIPE is ignored) reaps
+//!   the children where the signal interrupts the select: `pselect6(...) = ?
+//!   ERESTARTNOHAND`, `--- SIGCHLD ---`, `wait4(-1, ..., WNOHANG)` until ECHILD
+//!   (or 0), `rt_sigreturn({mask=[]}) = -1 EINTR`, three drains of the pair and
+//!   the select again ([`reap`], run by [`Sys`] where the signal is delivered).
 //! - Connecting: `socket`, `fcntl`, `connect`, `getsockname` (`[112 => 16]`). A
 //!   refused connect shows the address the kernel took back (`0.0.0.0`, the port
 //!   kept), reads the socket's error queue (`recvmsg(5, {msg_namelen=112},
@@ -52,10 +57,7 @@
 //! the handlers it installs for SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT,
 //! SIGBUS, SIGFPE, SIGSEGV and SIGTERM (on SIGTERM the real one writes a message
 //! into its pair from the handler, reads it back, shuts down its sockets and
-//! exits 143; here SIGTERM kills); the SIGCHLD handler, which reaps children
-//! where the real select is interrupted (`pselect6(...) = ? ERESTARTNOHAND`,
-//! `--- SIGCHLD ---`, `wait4(-1, ..., WNOHANG)` until ECHILD, `rt_sigreturn`),
-//! here a `wait4(WNOHANG)` sweep before each select; the child's two `getpid()`
+//! exits 143; here SIGTERM kills); the child's two `getpid()`
 //! (glibc no longer caches it, but [`Sys::pid`] is free); glibc's reading of
 //! `/etc/localtime` before the first log line; the buffer address in a failed
 //! write's log line (`...` here); other address types and options.
@@ -67,6 +69,15 @@ use crate::kernel::{Disposition, Errno, Fd, SigHow, Signal};
 use crate::programs::rss;
 use crate::programs::userland::{STDIN, STDOUT, WallTime, eprint, resolve};
 use crate::sys::{Sys, Task};
+use std::rc::Rc;
+
+/// socat's SIGCHLD handler: reaps every child that has ended, until none is
+/// left or the rest still run (measured: `wait4(-1, [{WIFEXITED(s) &&
+/// WEXITSTATUS(s) == 1}], WNOHANG, NULL) = 11405`, `wait4(-1, 0x7fff46af8bf4,
+/// WNOHANG, NULL) = -1 ECHILD (No child processes)`).
+async fn reap(sys: Sys) {
+    while let Ok(Some(_)) = sys.waitpid(-1, true).await {}
+}
 
 /// `-b` default.
 const BUFSIZE: usize = 8192;
@@ -217,6 +228,13 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
     };
     // A write to a peer that has gone is EPIPE, logged, not death by SIGPIPE.
     let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
+    if matches!(first, Address::Listen { fork: true, .. }) {
+        // Children are reaped by the SIGCHLD handler (no SA_RESTART: the
+        // select it interrupts returns EINTR, and socat selects again).
+        let _ = sys
+            .sigaction_handler(Signal::SIGCHLD, false, Rc::new(|sys| Box::pin(reap(sys))))
+            .await;
+    }
     let sx = Socat {
         sys: &sys,
         log: pair.0,
@@ -263,13 +281,17 @@ async fn run(sys: Sys, argv: Vec<String>) -> i32 {
             // its length variable still holds the 16 the kernel wrote back.
             let mut addrlen = SOCKADDR_BUFLEN;
             loop {
-                // Reap children that have finished (socat's SIGCHLD handler).
-                while let Ok(Some(_)) = sys.waitpid(-1, true).await {}
                 sx.flush().await;
                 sx.flush().await;
                 // socat waits in select (on its pair too), then accepts.
                 match sys.select(&[pair.0, s], &[], -1).await {
-                    Ok(_) | Err(Errno::EINTR) => {}
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => {
+                        // The SIGCHLD handler has reaped a child: select again
+                        // (measured: one more drain of the pair first).
+                        sx.flush().await;
+                        continue;
+                    }
                     Err(_) => return 1,
                 }
                 sx.flush().await;

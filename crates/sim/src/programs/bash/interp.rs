@@ -33,8 +33,10 @@
 //! argv only); `read` reads one byte per call, as bash does on pipes.
 
 use crate::vecmap::VecMap;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
 use super::syntax::*;
 use crate::kernel::fs::{Inode, OpenFlags};
@@ -102,6 +104,9 @@ pub struct Shell {
     interactive: bool,
     /// A SIGCHLD reached the interactive shell's handler: reap before the next prompt.
     child_exited: bool,
+    /// What the interactive shell's SIGCHLD handler reaped, for the shell to
+    /// take into its job table at its next safe point ([`Interp::take_reaped`]).
+    sigchld_reaped: Rc<RefCell<Vec<(Pid, ExitStatus)>>>,
     /// The script line of the command being run, for error messages.
     line: usize,
     /// Where each line of `source` ends: a command's line is a binary search,
@@ -212,6 +217,7 @@ impl Shell {
             interrupted: false,
             interactive: false,
             child_exited: false,
+            sigchld_reaped: Rc::default(),
             line: 1,
             line_buf: String::new(),
         }
@@ -281,10 +287,28 @@ impl Shell {
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
         // Job notices: bash reaps background jobs from its SIGCHLD handler (with
-        // SA_RESTART, so a read from the terminal goes on).
+        // SA_RESTART, so a read from the terminal goes on): `wait4(-1, ...,
+        // WNOHANG|WSTOPPED|WCONTINUED, NULL)` until none is left. The handler
+        // only collects; the job table takes the statuses in at the shell's
+        // next safe point, so the notices keep their measured place.
+        let reaped = self.sigchld_reaped.clone();
         let _ = self
             .sys
-            .sigaction(Signal::SIGCHLD, Disposition::Handler { restart: true })
+            .sigaction_handler(
+                Signal::SIGCHLD,
+                true,
+                Rc::new(move |sys| {
+                    let reaped = reaped.clone();
+                    Box::pin(async move {
+                        while let Ok(Some(got)) = sys
+                            .waitpid_shown(-1, true, "WNOHANG|WSTOPPED|WCONTINUED")
+                            .await
+                        {
+                            reaped.borrow_mut().push(got);
+                        }
+                    })
+                }),
+            )
             .await;
         let mut pending = Vec::new();
         loop {
@@ -771,6 +795,7 @@ impl Shell {
 
     async fn reap_until(&mut self, pid: Pid) -> Option<ExitStatus> {
         loop {
+            self.take_reaped().await;
             if let Some(st) = self.reaped.remove(&pid) {
                 return Some(st);
             }
@@ -781,8 +806,25 @@ impl Shell {
                 }
                 Ok(None) => {}
                 Err(Errno::EINTR) => self.run_traps().await,
-                Err(_) => return None,
+                Err(_) => {
+                    // The SIGCHLD handler may have taken it.
+                    self.take_reaped().await;
+                    return self.reaped.remove(&pid);
+                }
             }
+        }
+    }
+
+    /// Takes in what the SIGCHLD handler reaped (the interactive shell's own
+    /// handler: a subshell has none, and must not take its parent's).
+    async fn take_reaped(&mut self) {
+        if self.subshell {
+            return;
+        }
+        let got = std::mem::take(&mut *self.sigchld_reaped.borrow_mut());
+        for (pid, st) in got {
+            self.reaped.insert(pid, st);
+            self.job_ended(pid, st).await;
         }
     }
 
@@ -813,13 +855,15 @@ impl Shell {
         }
     }
 
-    /// Collects the children whose SIGCHLD arrived, as bash's handler does
-    /// (`wait4(-1, ..., WNOHANG)` until none is left). Simplification: bash runs
-    /// its handler the moment the signal arrives; here once the next line has
-    /// been read (or sooner, if the shell waits for a command meanwhile). So a job
-    /// that `kill` ends is told after the next command, as on Linux, where bash
-    /// prints its prompt before the killed child is gone.
+    /// Takes in the children the SIGCHLD handler reaped (the interactive
+    /// shell's handler runs where the signal is delivered, see
+    /// `run_interactive`), or, without that handler, collects those whose
+    /// SIGCHLD arrived (`wait4(-1, ..., WNOHANG)` until none is left). Called
+    /// once the next line has been read, so a job that `kill` ends is told
+    /// after the next command, as on Linux, where bash prints its prompt
+    /// before the killed child is gone.
     async fn reap_jobs(&mut self) {
+        self.take_reaped().await;
         // Other signals caught meanwhile are not dropped: their traps run now.
         self.run_traps().await;
         if !std::mem::take(&mut self.child_exited) {
