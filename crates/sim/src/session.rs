@@ -635,6 +635,29 @@ mod tests {
         );
     }
 
+    /// The same with a Ctrl-C at the prompt after the signal came: the line is
+    /// cleared, the trap still runs.
+    #[test]
+    fn a_trap_caught_at_the_prompt_survives_a_ctrl_c() {
+        let mut s = Session::new(
+            script(&["trap 'echo got USR1' USR1; (sleep 0.1; kill -USR1 $$) &"]),
+            TerminalMode::Interactive,
+        );
+        s.run(10_000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(1000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo next\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(1000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(out.contains("^C\n$ echo next\ngot USR1\nnext\n"), "{out}");
+    }
+
     #[test]
     fn inputs_are_replayed_when_seeking_back_past_them() {
         let mut s = Session::new(script(&[""]), TerminalMode::Interactive);

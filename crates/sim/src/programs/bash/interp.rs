@@ -104,8 +104,11 @@ pub struct Shell {
     interactive: bool,
     /// A SIGCHLD reached the interactive shell's handler: reap before the next prompt.
     child_exited: bool,
+    /// Trapped signals caught at the prompt along with a Ctrl-C: their traps run
+    /// with the next ones ([`Shell::run_traps`]).
+    deferred: Vec<Signal>,
     /// What the interactive shell's SIGCHLD handler reaped, for the shell to
-    /// take into its job table at its next safe point ([`Interp::take_reaped`]).
+    /// take into its job table at its next safe point ([`Shell::take_reaped`]).
     sigchld_reaped: Rc<RefCell<Vec<(Pid, ExitStatus)>>>,
     /// The script line of the command being run, for error messages.
     line: usize,
@@ -120,7 +123,7 @@ pub struct Shell {
 /// A background job in bash's table: `[number]`, its processes (one, or each
 /// part of a pipeline), its command text, and how it ended once every process
 /// was reaped. An ended job stays in the table until bash next tells about jobs
-/// ([`Interp::notify_jobs`]): `jobs` still lists it and `wait %N` still finds it
+/// ([`Shell::notify_jobs`]): `jobs` still lists it and `wait %N` still finds it
 /// until then.
 #[derive(Clone, Debug)]
 struct Job {
@@ -217,6 +220,7 @@ impl Shell {
             interrupted: false,
             interactive: false,
             child_exited: false,
+            deferred: Vec::new(),
             sigchld_reaped: Rc::default(),
             line: 1,
             line_buf: String::new(),
@@ -323,8 +327,15 @@ impl Shell {
                     Ok(d) if d.is_empty() => break None,
                     Ok(d) => pending.extend(d),
                     Err(Errno::EINTR) => {
-                        let caught = self.sys.take_caught_signals();
-                        self.child_exited |= caught.contains(&Signal::SIGCHLD);
+                        // Ctrl-C clears the line; a trapped signal caught with it
+                        // still runs its trap once a line is read.
+                        for sig in self.sys.take_caught_signals() {
+                            match sig {
+                                Signal::SIGCHLD => self.child_exited = true,
+                                Signal::SIGINT => {}
+                                other => self.deferred.push(other),
+                            }
+                        }
                         pending.clear();
                         let _ = self.sys.write(2, PROMPT.as_bytes()).await;
                     }
@@ -397,7 +408,9 @@ impl Shell {
     }
 
     async fn run_traps(&mut self) {
-        for sig in self.sys.take_caught_signals() {
+        let mut caught = std::mem::take(&mut self.deferred);
+        caught.extend(self.sys.take_caught_signals());
+        for sig in caught {
             if sig == Signal::SIGCHLD {
                 self.child_exited = true;
             }
