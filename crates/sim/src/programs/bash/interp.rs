@@ -128,13 +128,10 @@ pub struct Shell {
 #[derive(Clone, Debug)]
 struct Job {
     number: u32,
-    /// The last process: `$!`, and the pid in `[1] PID`.
-    pid: Pid,
     /// What bash shows for the job: its parts joined by ` | `.
     text: String,
+    /// First to last; never empty.
     procs: Vec<JobProc>,
-    /// The last process's status, once every process has ended.
-    ended: Option<ExitStatus>,
 }
 
 /// One process of a job: its pid, its part of the command, its status once reaped.
@@ -176,6 +173,19 @@ enum Child {
 }
 
 impl Job {
+    /// The last process: `$!`, and the pid in `[1] PID`.
+    fn pid(&self) -> Pid {
+        self.procs.last().expect("a job has a process").pid
+    }
+
+    /// The last process's status, once every process has ended.
+    fn ended(&self) -> Option<ExitStatus> {
+        if self.running().next().is_some() {
+            return None;
+        }
+        self.procs.last().and_then(|p| p.status)
+    }
+
     fn has(&self, pid: Pid) -> bool {
         self.procs.iter().any(|p| p.pid == pid)
     }
@@ -681,10 +691,8 @@ impl Shell {
             .join(" | ");
         self.jobs.push(Job {
             number,
-            pid: last,
             text,
             procs,
-            ended: None,
         });
         if self.job_control() {
             let notice = format!("[{number}] {last}\n");
@@ -857,12 +865,7 @@ impl Shell {
         for p in job.procs.iter_mut().filter(|p| p.pid == pid) {
             p.status = Some(st);
         }
-        // A job has ended once all its processes have; its status is the last's.
-        if job.running().next().is_some() {
-            return;
-        }
-        job.ended = job.procs.last().and_then(|p| p.status);
-        if !self.job_control() {
+        if job.ended().is_some() && !self.job_control() {
             let job = self.jobs[i].clone();
             self.report_background(&job).await;
         }
@@ -892,20 +895,20 @@ impl Shell {
     /// end of `wait`, and before an interactive shell's prompt. An interactive
     /// shell tells about each as bash words it: `[1]+  Done                    sleep 1`.
     async fn notify_jobs(&mut self) {
-        if !self.jobs.iter().any(|j| j.ended.is_some()) {
+        if !self.jobs.iter().any(|j| j.ended().is_some()) {
             return;
         }
         if !self.job_control() {
-            self.jobs.retain(|j| j.ended.is_none());
+            self.jobs.retain(|j| j.ended().is_none());
             return;
         }
         let mut text = String::new();
         for i in 0..self.jobs.len() {
-            if self.jobs[i].ended.is_some() {
+            if self.jobs[i].ended().is_some() {
                 text.push_str(&self.job_line(i));
             }
         }
-        self.jobs.retain(|j| j.ended.is_none());
+        self.jobs.retain(|j| j.ended().is_none());
         let _ = self.sys.write(2, text.as_bytes()).await;
     }
 
@@ -921,7 +924,7 @@ impl Shell {
         } else {
             ' '
         };
-        let (state, tail) = match job.ended {
+        let (state, tail) = match job.ended() {
             None => ("Running".to_string(), " &"),
             Some(st) => (job_status_text(st), ""),
         };
@@ -932,13 +935,13 @@ impl Shell {
     /// from its SIGCHLD handler already). An interactive shell has then told
     /// about the ended ones; a script keeps them until it next tidies up.
     async fn builtin_jobs(&mut self) -> i32 {
-        if self.jobs.iter().any(|j| j.ended.is_none()) {
+        if self.jobs.iter().any(|j| j.ended().is_none()) {
             self.child_exited = true;
             self.reap_jobs().await;
         }
         let text: String = (0..self.jobs.len()).map(|i| self.job_line(i)).collect();
         if self.job_control() {
-            self.jobs.retain(|j| j.ended.is_none());
+            self.jobs.retain(|j| j.ended().is_none());
         }
         self.out(&text).await
     }
@@ -2090,7 +2093,7 @@ impl Shell {
     /// its own process group and signals it with one `kill(-PGID)`; this shell
     /// makes no process groups.
     fn job_targets(&self, pid: Pid) -> Vec<i32> {
-        let job = self.jobs.iter().find(|j| j.pid == pid);
+        let job = self.jobs.iter().find(|j| j.pid() == pid);
         let running: Vec<i32> = job
             .map(|j| j.running().map(|p| p as i32).collect())
             .unwrap_or_default();
@@ -2130,7 +2133,7 @@ impl Shell {
                 }
             }
         };
-        found.map(|j| j.pid).ok_or_else(no_such)
+        found.map(|j| j.pid()).ok_or_else(no_such)
     }
 
     /// `read [-r] [name...]`: one line from stdin, a byte per `read(2)` as bash does
