@@ -167,6 +167,11 @@ ret_zero!(
     Option<Errno>
 );
 
+impl RetValue for i64 {
+    fn ret(&self) -> i64 {
+        *self
+    }
+}
 impl RetValue for usize {
     fn ret(&self) -> i64 {
         *self as i64
@@ -851,19 +856,27 @@ impl Sys {
                 body(self.clone()).await;
             }
             // rt_sigreturn returns what the interrupted context's rax holds:
-            // the call's own result, EINTR, or (to restart) its number.
+            // the call's own result, EINTR, or (to restart) its number. The
+            // mask it shows is the one it restores, the mask at delivery.
             let ret = match outcome {
-                Ok(v) => v.to_string(),
-                Err(e) if !e.is_restart() => format!("-1 {e}"),
-                Err(_) if restart => syscall_number(name).to_string(),
-                Err(_) => format!("-1 {}", Errno::EINTR),
+                Err(e) if e.is_restart() && restart => Ok(syscall_number(name)),
+                Err(e) if e.is_restart() => Err(Errno::EINTR),
+                other => other,
             };
+            let pid = self.pid;
             let mut sigreturn = self.call(
                 "rt_sigreturn",
                 None,
                 String::new(),
-                |_, _| Attempt::Done(Ok(())),
-                move |_, _| (format!("rt_sigreturn({{mask=[]}}) = {ret}"), None, None),
+                move |_, _| Attempt::Done(ret),
+                move |k: &Kernel, r: &SysResult<i64>| {
+                    let mask = k.proc(pid).signals.blocked_text();
+                    let text = format!(
+                        "rt_sigreturn({{mask={mask}}}) {}",
+                        ret_text(r, |v| v.to_string())
+                    );
+                    (text, None, None)
+                },
             );
             sigreturn.state.delivers = false;
             let _ = sigreturn.await;

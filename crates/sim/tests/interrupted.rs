@@ -10,7 +10,8 @@ mod harness;
 use std::rc::Rc;
 
 use harness::*;
-use pipelab_sim::kernel::{Disposition, Pid, Signal};
+use pipelab_sim::kernel::{Disposition, Errno, Pid, Signal};
+use pipelab_sim::trace::EventKind;
 use pipelab_sim::sys::Sys;
 
 /// The lines `pid` printed, without the pid, from its first line that starts
@@ -435,5 +436,75 @@ fn a_wait4_woken_by_its_childs_death_returns_before_the_default_ignored_sigchld_
             ),
             format!("--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={child}}} ---"),
         ]
+    );
+}
+
+/// The `rt_sigreturn` events of `pid`: (ret, errno, text).
+fn sigreturns(ran: &Ran, pid: Pid) -> Vec<(i64, Option<Errno>, String)> {
+    ran.world
+        .kernel()
+        .trace
+        .iter()
+        .filter(|e| e.pid == Some(pid))
+        .filter_map(|e| match &e.kind {
+            EventKind::Syscall {
+                name: "rt_sigreturn",
+                ret,
+                errno,
+                text,
+                ..
+            } => Some((*ret, *errno, text.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn rt_sigreturns_event_carries_the_value_and_error_its_text_shows() {
+    // Without SA_RESTART: -1 EINTR.
+    let ran = run_logged(|sys, _| async move {
+        sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: false })
+            .await
+            .unwrap();
+        let (r, _w) = sys.pipe().await.unwrap();
+        signal_me_soon(&sys, Signal::SIGUSR1).await;
+        let _ = sys.read(r, 10).await;
+        0
+    });
+    assert_eq!(
+        sigreturns(&ran, ran.pid),
+        [(
+            -1,
+            Some(Errno::EINTR),
+            "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)".to_string()
+        )]
+    );
+    // With SA_RESTART: the number of the call made again (accept4 is 288).
+    let ran = run_logged(|sys, _| async move {
+        sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: true })
+            .await
+            .unwrap();
+        let s = sys.socket().await.unwrap();
+        sys.bind(s, "127.0.0.1:7000".parse().unwrap())
+            .await
+            .unwrap();
+        sys.listen(s, 1).await.unwrap();
+        signal_me_soon(&sys, Signal::SIGUSR1).await;
+        sys.fork(move |c| async move {
+            c.sleep_us(5000).await.unwrap();
+            let fd = c.socket().await.unwrap();
+            c.connect(fd, "127.0.0.1:7000".parse().unwrap())
+                .await
+                .unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        let _ = sys.accept(s).await;
+        0
+    });
+    assert_eq!(
+        sigreturns(&ran, ran.pid),
+        [(288, None, "rt_sigreturn({mask=[]}) = 288".to_string())]
     );
 }

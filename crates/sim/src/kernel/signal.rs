@@ -183,6 +183,11 @@ impl SignalState {
         self.blocked & Self::bit(sig) != 0
     }
 
+    /// The blocked mask as strace prints a signal set: `[]`, `[INT TERM CHLD]`.
+    pub fn blocked_text(&self) -> String {
+        set_text(self.blocked)
+    }
+
     /// Holds `sig` (from `from`) until it is unblocked.
     pub fn hold(&mut self, sig: Signal, from: Option<super::Pid>) {
         if !self.pending.iter().any(|(s, _)| *s == sig) {
@@ -218,6 +223,17 @@ impl SignalState {
             .filter(|(_, d)| matches!(d, Disposition::Ignore))
             .fold(0, |m, (n, _)| m | 1u64 << (n - 1))
     }
+}
+
+/// A signal set (bit `signo - 1`) as strace prints it: the names without
+/// `SIG`, in signal number order, `[INT TERM CHLD]`; `[]` when empty.
+pub fn set_text(mask: u64) -> String {
+    let names: Vec<&str> = Signal::ALL
+        .iter()
+        .filter(|s| mask & SignalState::bit(**s) != 0)
+        .map(|s| &s.name()[3..])
+        .collect();
+    format!("[{}]", names.join(" "))
 }
 
 #[cfg(test)]
