@@ -499,6 +499,10 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                         "sigprocmask(2): {me} {} signals; a blocked signal waits, pending, until it is unblocked: {text}.",
                         if text.contains("SIG_UNBLOCK") {
                             "unblocks"
+                        } else if text.contains("SIG_SETMASK") {
+                            "sets which it blocks of the"
+                        } else if text.contains("SIG_BLOCK, NULL") {
+                            "looks at which it blocks of the"
                         } else {
                             "blocks"
                         }
@@ -948,6 +952,26 @@ mod tests {
                 "rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0"
             )),
             "sigprocmask(2): pid 9 blocks signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0."
+        );
+        assert_eq!(
+            told(syscall(
+                9,
+                "rt_sigprocmask",
+                None,
+                None,
+                "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0"
+            )),
+            "sigprocmask(2): pid 9 sets which it blocks of the signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0."
+        );
+        assert_eq!(
+            told(syscall(
+                9,
+                "rt_sigprocmask",
+                None,
+                None,
+                "rt_sigprocmask(SIG_BLOCK, NULL, [CHLD], 8) = 0"
+            )),
+            "sigprocmask(2): pid 9 looks at which it blocks of the signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_BLOCK, NULL, [CHLD], 8) = 0."
         );
         assert_eq!(
             told(syscall(

@@ -160,6 +160,7 @@ macro_rules! ret_zero {
 }
 ret_zero!(
     (),
+    u64,
     (Fd, Fd),
     Inode,
     SocketAddrV4,
@@ -1505,17 +1506,35 @@ impl Sys {
 
     /// `rt_sigprocmask(how, set, NULL, 8)`: blocks or unblocks the signals of
     /// `set`. A blocked signal waits, untraced, and is delivered when unblocked.
-    pub fn sigprocmask(&self, how: SigHow, set: &[Signal]) -> impl Future<Output = SysResult<()>> {
-        let set = set.to_vec();
-        let shown: Vec<&str> = set.iter().map(|s| &s.name()[3..]).collect();
-        let shown = format!("[{}]", shown.join(" "));
+    pub fn sigprocmask(&self, how: SigHow, set: &[Signal]) -> impl Future<Output = SysResult<u64>> {
+        self.sigprocmask_as(how, Some(crate::kernel::signal::mask_of(set)), false)
+    }
+
+    /// `rt_sigprocmask(how, set, &old, 8)` with `set` a mask (bit `signo -
+    /// 1`), or NULL for `None` (the mask is only read); returns the mask as
+    /// it was. strace shows the old mask when `old` asks for it, as bash's
+    /// `sigprocmask(SIG_BLOCK, &set, &oset)` (`rt_sigprocmask(SIG_BLOCK,
+    /// [CHLD], [], 8)`), else NULL, as its `sigprocmask(SIG_SETMASK, &oset,
+    /// NULL)` (`rt_sigprocmask(SIG_SETMASK, [], NULL, 8)`).
+    pub fn sigprocmask_as(
+        &self,
+        how: SigHow,
+        set: Option<u64>,
+        old: bool,
+    ) -> impl Future<Output = SysResult<u64>> {
+        use crate::kernel::signal::set_text;
         self.simple(
             "rt_sigprocmask",
             None,
-            move |k, pid| k.sys_sigprocmask(pid, how, &set),
+            move |k, pid| k.sys_sigprocmask(pid, how, set),
             move |r| {
+                let shown = set.map_or("NULL".to_string(), set_text);
+                let was = match r {
+                    Ok(m) if old => set_text(*m),
+                    _ => "NULL".to_string(),
+                };
                 format!(
-                    "rt_sigprocmask({}, {shown}, NULL, 8) {}",
+                    "rt_sigprocmask({}, {shown}, {was}, 8) {}",
                     how.name(),
                     ret_text(r, |_| "0".into())
                 )

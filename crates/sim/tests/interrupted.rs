@@ -11,8 +11,8 @@ use std::rc::Rc;
 
 use harness::*;
 use pipelab_sim::kernel::{Disposition, Errno, Pid, Signal};
-use pipelab_sim::trace::EventKind;
 use pipelab_sim::sys::Sys;
+use pipelab_sim::trace::EventKind;
 
 /// The lines `pid` printed, without the pid, from its first line that starts
 /// with `from` on.

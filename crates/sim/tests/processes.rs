@@ -5,6 +5,7 @@ mod harness;
 use harness::*;
 use pipelab_sim::kernel::fs::{Inode, OpenFlags};
 use pipelab_sim::kernel::process::State;
+use pipelab_sim::kernel::signal::mask_of;
 use pipelab_sim::kernel::{Disposition, Errno, INIT_PID, Limits, SigHow, Signal};
 use pipelab_sim::run::NcFlavor;
 use pipelab_sim::sys::{Program, Programs, Sys, Task};
@@ -280,6 +281,54 @@ fn a_blocked_signal_waits_and_arrives_when_unblocked() {
             "rt_sigreturn({mask=[]}) = 0".to_string(),
             "exit_group(0) = ?".to_string(),
             "+++ exited with 0 +++".to_string(),
+        ]
+    );
+}
+
+/// `rt_sigprocmask(2)` as bash calls it: the old mask shown where the caller
+/// asks for it (`[]`, `[CHLD]`), NULL where it does not; a NULL set only
+/// reads the mask; SIG_SETMASK puts back a mask the caller kept.
+#[test]
+fn sigprocmask_shows_the_old_mask_when_asked_and_setmask_puts_one_back() {
+    let ran = run_logged(|sys, l| async move {
+        let chld = mask_of(&[Signal::SIGCHLD]);
+        let int_term_chld = mask_of(&[Signal::SIGINT, Signal::SIGTERM, Signal::SIGCHLD]);
+        let old = sys.sigprocmask_as(SigHow::Block, Some(chld), true).await;
+        l.push(format!("{old:?}"));
+        let q = sys.sigprocmask_as(SigHow::Block, None, true).await;
+        l.push(format!("{q:?}"));
+        let old2 = sys
+            .sigprocmask_as(SigHow::Block, Some(int_term_chld), true)
+            .await
+            .unwrap();
+        sys.sigprocmask_as(SigHow::SetMask, Some(old2), false)
+            .await
+            .unwrap();
+        sys.sigprocmask_as(SigHow::SetMask, Some(0), false)
+            .await
+            .unwrap();
+        0
+    });
+    // The old masks it returned: none blocked, then SIGCHLD (bit 17 - 1).
+    assert_eq!(ran.lines, ["Ok(0)", "Ok(65536)"]);
+    let me = ran.pid;
+    let mine: Vec<String> = ran
+        .strace()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{me} ")))
+        .map(|l| l[6..].to_string())
+        .collect();
+    // Measured (bash 5.2): `rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8)`,
+    // `rt_sigprocmask(SIG_BLOCK, NULL, [CHLD], 8)`, `rt_sigprocmask(SIG_BLOCK,
+    // [INT TERM CHLD], [CHLD], 8)`, `rt_sigprocmask(SIG_SETMASK, [CHLD], NULL, 8)`.
+    assert_eq!(
+        mine[..5],
+        [
+            "rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8) = 0",
+            "rt_sigprocmask(SIG_BLOCK, NULL, [CHLD], 8) = 0",
+            "rt_sigprocmask(SIG_BLOCK, [INT TERM CHLD], [CHLD], 8) = 0",
+            "rt_sigprocmask(SIG_SETMASK, [CHLD], NULL, 8) = 0",
+            "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
         ]
     );
 }

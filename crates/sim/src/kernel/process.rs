@@ -402,14 +402,20 @@ impl Kernel {
         Ok(self.proc_mut(pid).signals.set(sig, d))
     }
 
-    /// `rt_sigprocmask(2)`: changes the blocked mask; signals that were pending
-    /// and are unblocked now are delivered before the call returns.
-    pub fn sys_sigprocmask(&mut self, pid: Pid, how: SigHow, set: &[Signal]) -> SysResult<()> {
+    /// `rt_sigprocmask(2)`: changes the blocked mask by `set` (bit `signo -
+    /// 1`), or with `None` only reads it, and returns the mask as it was.
+    /// Signals that were pending and are unblocked now are delivered before
+    /// the call returns.
+    pub fn sys_sigprocmask(&mut self, pid: Pid, how: SigHow, set: Option<u64>) -> SysResult<u64> {
+        let old = self.proc(pid).signals.blocked();
+        let Some(set) = set else {
+            return Ok(old);
+        };
         let released = self.proc_mut(pid).signals.set_mask(how, set);
         for (sig, from) in released {
             self.raise(pid, sig, from);
         }
-        Ok(())
+        Ok(old)
     }
 
     /// `kill(2)`: a pid, or a process group with a negative number.

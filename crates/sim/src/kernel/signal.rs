@@ -195,14 +195,17 @@ impl SignalState {
         }
     }
 
-    /// `rt_sigprocmask(2)` on the mask: SIGKILL cannot be blocked and is
-    /// silently left out. Returns the pending signals it unblocked, to deliver
-    /// now (Linux delivers them before the call returns).
-    pub fn set_mask(&mut self, how: SigHow, set: &[Signal]) -> Vec<(Signal, Option<super::Pid>)> {
-        let bits = set
-            .iter()
-            .filter(|s| s.can_be_caught())
-            .fold(0, |m, s| m | Self::bit(*s));
+    /// The blocked mask, bit `signo - 1`.
+    pub fn blocked(&self) -> u64 {
+        self.blocked
+    }
+
+    /// `rt_sigprocmask(2)` on the mask, with `set` as a mask (bit `signo -
+    /// 1`): SIGKILL cannot be blocked and is silently left out. Returns the
+    /// pending signals it unblocked, to deliver now (Linux delivers them
+    /// before the call returns).
+    pub fn set_mask(&mut self, how: SigHow, set: u64) -> Vec<(Signal, Option<super::Pid>)> {
+        let bits = set & !Self::bit(Signal::SIGKILL);
         self.blocked = match how {
             SigHow::Block => self.blocked | bits,
             SigHow::Unblock => self.blocked & !bits,
@@ -223,6 +226,11 @@ impl SignalState {
             .filter(|(_, d)| matches!(d, Disposition::Ignore))
             .fold(0, |m, (n, _)| m | 1u64 << (n - 1))
     }
+}
+
+/// The signals of `set` as a mask, bit `signo - 1`.
+pub fn mask_of(set: &[Signal]) -> u64 {
+    set.iter().fold(0, |m, s| m | SignalState::bit(*s))
 }
 
 /// A signal set (bit `signo - 1`) as strace prints it: the names without
@@ -281,7 +289,7 @@ mod tests {
     fn a_blocked_signal_pends_once_until_unblocked_and_fork_keeps_the_mask() {
         let mut s = SignalState::default();
         assert!(
-            s.set_mask(SigHow::Block, &[Signal::SIGCHLD, Signal::SIGKILL])
+            s.set_mask(SigHow::Block, mask_of(&[Signal::SIGCHLD, Signal::SIGKILL]))
                 .is_empty()
         );
         assert!(s.is_blocked(Signal::SIGCHLD));
@@ -292,7 +300,7 @@ mod tests {
         assert!(child.is_blocked(Signal::SIGCHLD));
         assert!(child.pending.is_empty());
         assert_eq!(
-            s.set_mask(SigHow::Unblock, &[Signal::SIGCHLD]),
+            s.set_mask(SigHow::Unblock, mask_of(&[Signal::SIGCHLD])),
             vec![(Signal::SIGCHLD, Some(7))]
         );
         assert!(!s.is_blocked(Signal::SIGCHLD));
