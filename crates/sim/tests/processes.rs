@@ -285,6 +285,27 @@ fn a_blocked_signal_waits_and_arrives_when_unblocked() {
     );
 }
 
+/// `kill(2)` on a child that has died but is not reaped yet succeeds and does
+/// nothing (measured); once reaped, it is ESRCH.
+#[test]
+fn kill_reaches_a_zombie_but_not_a_reaped_child() {
+    let ran = run_logged(|sys, l| async move {
+        let child = sys.fork(|_| async { 0 }).await.unwrap();
+        sys.sleep_us(1000).await.unwrap();
+        l.push(format!(
+            "{:?}",
+            sys.kill(child as i32, Some(Signal::SIGTERM)).await
+        ));
+        sys.waitpid(child as i32, false).await.unwrap();
+        l.push(format!(
+            "{:?}",
+            sys.kill(child as i32, Some(Signal::SIGTERM)).await
+        ));
+        0
+    });
+    assert_eq!(ran.lines, ["Ok(())", "Err(ESRCH)"]);
+}
+
 /// `rt_sigprocmask(2)` as bash calls it: the old mask shown where the caller
 /// asks for it (`[]`, `[CHLD]`), NULL where it does not; a NULL set only
 /// reads the mask; SIG_SETMASK puts back a mask the caller kept.

@@ -13,7 +13,7 @@ macro_rules! signals {
         impl Signal {
             pub const ALL: &[Signal] = &[$(Signal::$name),*];
 
-            pub fn number(self) -> i32 {
+            pub const fn number(self) -> i32 {
                 match self { $(Signal::$name => $num),* }
             }
             pub fn name(self) -> &'static str {
@@ -229,8 +229,14 @@ impl SignalState {
 }
 
 /// The signals of `set` as a mask, bit `signo - 1`.
-pub fn mask_of(set: &[Signal]) -> u64 {
-    set.iter().fold(0, |m, s| m | SignalState::bit(*s))
+pub const fn mask_of(set: &[Signal]) -> u64 {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < set.len() {
+        mask |= 1 << (set[i].number() - 1);
+        i += 1;
+    }
+    mask
 }
 
 /// A signal set (bit `signo - 1`) as strace prints it: the names without

@@ -24,7 +24,31 @@
 //!   interactive shell prompts again, a script exits 254);
 //! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
 //!   reported (`Terminated`, or `bash: line 1:  PID Killed   CMD`, a line per
-//!   process for a pipeline job).
+//!   process for a pipeline job);
+//! - every shell that runs commands itself has a SIGCHLD handler, interactive
+//!   or not, subshells too (`catch_sigchld`), and blocks SIGCHLD
+//!   where it must not run, with bash's `rt_sigprocmask` calls (measured with
+//!   strace): `make_child` reads the mask, blocks SIGINT, SIGTERM and SIGCHLD
+//!   across the fork and puts the mask back in the parent, while the child
+//!   starts with the shell's first mask; a job goes into the table with
+//!   SIGCHLD blocked (`stop_pipeline`); a pipeline is made and waited for with
+//!   it blocked (`execute_pipeline`), and so is every wait (`wait_for`). The
+//!   SIGCHLD that came meanwhile is delivered when the mask is put back, and
+//!   the handler finds the child reaped already: `wait4(-1, ..., WNOHANG,
+//!   NULL) = -1 ECHILD`.
+//!
+//! Of bash's mask calls, those left out change nothing a learner sees (the
+//! mask around fork and wait decides when the handler runs), and their number
+//! follows bash's job table internals: the pairs (`rt_sigprocmask(SIG_BLOCK,
+//! [CHLD], [CHLD], 8)` and back) its bookkeeping nests inside those above, a
+//! few per background or ended job, and those around `kill`, `jobs`, `wait`
+//! and exit; the reads of the mask its `sigsetjmp` makes elsewhere; SIGINT
+//! blocked around reading a command substitution's output; and, with the
+//! terminal, `[CHLD TSTP TTIN TTOU]` around giving it away and readline's
+//! `[HUP INT QUIT ALRM TERM TSTP TTIN TTOU]` around the prompt (signals the
+//! simulation does not have). Nor does it show the handlers bash swaps around
+//! them: SIGINT's around a non-interactive wait, SIGTERM's around an
+//! interactive fork.
 //!
 //! Simplifications: no process groups, so `kill %N` signals a job's processes
 //! one by one, as bash does without job control (an interactive bash gives each
@@ -41,7 +65,8 @@ use std::rc::Rc;
 use super::syntax::*;
 use crate::kernel::fs::{Inode, OpenFlags};
 use crate::kernel::process::ExitStatus;
-use crate::kernel::{Disposition, Errno, Fd, Pid, Signal};
+use crate::kernel::signal::mask_of;
+use crate::kernel::{Disposition, Errno, Fd, Pid, SigHow, Signal};
 use crate::sys::Sys;
 
 /// PATH of a root shell on Debian.
@@ -52,6 +77,14 @@ pub const PROMPT: &str = "$ ";
 
 /// Fds at or above this are the shell's own (saved fds during a builtin's redirections).
 const SAVED_FD_MIN: Fd = 10;
+
+/// SIGCHLD, as a mask: bash blocks it while it waits for a job and while it
+/// enters one in its table.
+const CHLD: u64 = mask_of(&[Signal::SIGCHLD]);
+
+/// What bash's `make_child` blocks from before the fork until the child
+/// exists: SIGINT, SIGTERM and SIGCHLD.
+const FORK_BLOCKED: u64 = mask_of(&[Signal::SIGINT, Signal::SIGTERM, Signal::SIGCHLD]);
 
 /// How many loop iterations a script may run: a `while true` with nothing that
 /// blocks would otherwise spin until the step limit with no output.
@@ -266,6 +299,7 @@ impl Shell {
 
     /// Runs the whole script and returns the shell's exit status.
     pub async fn run_script(mut self, script: Script) -> i32 {
+        self.catch_sigchld().await;
         // A script that is exactly one simple command is exec'd without a fork.
         if let [item] = script.body.items.as_slice()
             && !item.background
@@ -300,30 +334,7 @@ impl Shell {
             .sys
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
-        // Job notices: bash reaps background jobs from its SIGCHLD handler (with
-        // SA_RESTART, so a read from the terminal goes on): `wait4(-1, ...,
-        // WNOHANG|WSTOPPED|WCONTINUED, NULL)` until none is left. The handler
-        // only collects; the job table takes the statuses in at the shell's
-        // next safe point, so the notices keep their measured place.
-        let reaped = self.sigchld_reaped.clone();
-        let _ = self
-            .sys
-            .sigaction_handler(
-                Signal::SIGCHLD,
-                true,
-                Rc::new(move |sys| {
-                    let reaped = reaped.clone();
-                    Box::pin(async move {
-                        while let Ok(Some(got)) = sys
-                            .waitpid_shown(-1, true, "WNOHANG|WSTOPPED|WCONTINUED")
-                            .await
-                        {
-                            reaped.borrow_mut().push(got);
-                        }
-                    })
-                }),
-            )
-            .await;
+        self.catch_sigchld().await;
         let mut pending = Vec::new();
         loop {
             self.notify_jobs().await;
@@ -379,6 +390,63 @@ impl Shell {
                 }
             }
         }
+    }
+
+    /// bash's SIGCHLD handler, which every shell that runs commands itself
+    /// installs, interactive or not, and a subshell again after it reset the
+    /// signals (measured): `wait4(-1, ..., WNOHANG, NULL)`
+    /// (`WNOHANG|WSTOPPED|WCONTINUED` with job control) until no child is
+    /// left to reap, with SA_RESTART, so a read from the terminal goes on.
+    /// The handler only collects; the shell takes the statuses in at its next
+    /// safe point ([`Shell::take_reaped`]), so job notices keep their measured
+    /// place.
+    async fn catch_sigchld(&mut self) {
+        let reaped = Rc::new(RefCell::new(Vec::new()));
+        self.sigchld_reaped = reaped.clone();
+        let opts = if self.job_control() {
+            "WNOHANG|WSTOPPED|WCONTINUED"
+        } else {
+            "WNOHANG"
+        };
+        let _ = self
+            .sys
+            .sigaction_handler(
+                Signal::SIGCHLD,
+                true,
+                Rc::new(move |sys| {
+                    let reaped = reaped.clone();
+                    Box::pin(async move {
+                        while let Ok(Some(got)) = sys.waitpid_shown(-1, true, opts).await {
+                            reaped.borrow_mut().push(got);
+                        }
+                    })
+                }),
+            )
+            .await;
+    }
+
+    /// `rt_sigprocmask(SIG_BLOCK, set, &old, 8)`: blocks `set` (a mask) and
+    /// returns the mask as it was, for [`Shell::set_mask`] to put back.
+    async fn block(&self, set: u64) -> u64 {
+        let old = self.sys.sigprocmask_as(SigHow::Block, Some(set), true);
+        old.await.unwrap_or(0)
+    }
+
+    /// `rt_sigprocmask(SIG_SETMASK, mask, NULL, 8)`: a signal it unblocks that
+    /// came meanwhile is handled as the call returns.
+    async fn set_mask(&self, mask: u64) {
+        let _ = self
+            .sys
+            .sigprocmask_as(SigHow::SetMask, Some(mask), false)
+            .await;
+    }
+
+    /// bash's `stop_pipeline`, once a job's processes are forked: the job goes
+    /// into its table with SIGCHLD blocked (`rt_sigprocmask(SIG_BLOCK, [CHLD],
+    /// [], 8)`, then the mask back).
+    async fn stop_pipeline(&self) {
+        let old = self.block(CHLD).await;
+        self.set_mask(old).await;
     }
 
     async fn finish(&mut self, code: i32) -> i32 {
@@ -493,7 +561,12 @@ impl Shell {
         // clones from the shell, no subshell; `$!` is b).
         if and_or.rest.is_empty() && !and_or.first.negated && and_or.first.commands.len() > 1 {
             let pipeline = &and_or.first;
+            let old = self.block(CHLD).await;
             let pids = self.spawn_pipeline(pipeline, true).await;
+            if !pids.is_empty() {
+                self.stop_pipeline().await;
+            }
+            self.set_mask(old).await;
             if let Some(&last) = pids.last() {
                 let texts = pipeline
                     .commands
@@ -517,6 +590,7 @@ impl Shell {
         let r = self.make_child(Child::Background(and_or.clone())).await;
         match r {
             Ok(pid) => {
+                self.stop_pipeline().await;
                 let text = self.text_of(and_or.span).to_string();
                 let procs = vec![JobProc {
                     pid,
@@ -531,13 +605,22 @@ impl Shell {
 
     /// Forks a copy of this shell to run `child`: every child the shell makes
     /// goes through here, as through bash's `make_child` (and one `fork` call
-    /// site keeps the wasm small). A fork that fails for want of processes is
-    /// tried again ([`Shell::fork_retry`]).
+    /// site keeps the wasm small). As bash's, it reads the mask, blocks
+    /// SIGINT, SIGTERM and SIGCHLD across the fork (`rt_sigprocmask(SIG_BLOCK,
+    /// [INT TERM CHLD], [], 8)`) and puts the mask back in the parent; the
+    /// child starts with the shell's first mask ([`Shell::run_child`]). A fork
+    /// that fails for want of processes is tried again
+    /// ([`Shell::fork_retry`]); one that fails for good leaves the mask to
+    /// [`Shell::fork_gave_up`].
     async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
+        let _ = self.sys.sigprocmask_as(SigHow::Block, None, true).await;
+        let old = self.block(FORK_BLOCKED).await;
         let mut retries = 0;
         loop {
             let mut shell = self.clone();
             shell.subshell = true;
+            // Its own: the child's memory is a copy, not this.
+            shell.sigchld_reaped = Rc::default();
             let job = child.clone();
             let r = self
                 .sys
@@ -547,8 +630,11 @@ impl Shell {
                 })
                 .await;
             match r {
-                Err(e) if self.fork_retry(e, &mut retries).await => {}
-                r => return r,
+                Err(e) => self.fork_retry(e, &mut retries, old).await?,
+                Ok(pid) => {
+                    self.set_mask(old).await;
+                    return Ok(pid);
+                }
             }
         }
     }
@@ -556,6 +642,9 @@ impl Shell {
     /// What a forked child does first, then the command it was forked for; its
     /// exit status.
     async fn run_child(mut self, child: Child) -> i32 {
+        // The mask the shell started with (bash's `restore_sigmask`), which
+        // unblocks what `make_child` blocked.
+        self.set_mask(0).await;
         let flow = match child {
             Child::Background(and_or) => {
                 if self.interactive {
@@ -583,6 +672,7 @@ impl Shell {
                 {
                     self.exec_simple(cmd, true).await
                 } else {
+                    self.catch_sigchld().await;
                     self.exec_and_or(&and_or).await
                 }
             }
@@ -607,10 +697,14 @@ impl Shell {
                         let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
                     }
                 }
+                if matches!(cmd, Command::Compound { .. }) {
+                    self.catch_sigchld().await;
+                }
                 self.exec_command(&cmd, true).await
             }
             Child::Subshell { list, redirects } => {
                 self.restore_signals_in_child().await;
+                self.catch_sigchld().await;
                 if self.apply_redirects(&redirects, false).await.is_err() {
                     return 1;
                 }
@@ -646,22 +740,33 @@ impl Shell {
     }
 
     /// A fork that failed with EAGAIN (out of processes) is tried again, as
-    /// bash's `make_child` does: it reaps what has ended, says so, and sleeps 1,
-    /// 2, 4, then 8 seconds before each retry (measured with `ulimit -u`).
-    /// Returns whether to try again.
-    async fn fork_retry(&mut self, e: Errno, retries: &mut u32) -> bool {
+    /// bash's `make_child` does: with the mask it had before the fork and
+    /// SIGTERM blocked (`old`), it reaps what has ended, says so, and sleeps
+    /// 1, 2, 4, then 8 seconds before each retry, which it makes with SIGINT,
+    /// SIGTERM and SIGCHLD blocked again (measured with `ulimit -u`). A signal
+    /// that cuts the sleep short ends the retries (bash: `if (sleep
+    /// (forksleep) != 0) break`). Ok to try again, or the error to give up
+    /// with.
+    async fn fork_retry(&mut self, e: Errno, retries: &mut u32, old: u64) -> Result<(), Errno> {
         if e != Errno::EAGAIN || *retries >= 4 {
-            return false;
+            return Err(e);
         }
-        while let Ok(Some((pid, st))) = self.sys.waitpid(-1, true).await {
+        self.set_mask(old | mask_of(&[Signal::SIGTERM])).await;
+        let opts = if self.job_control() {
+            "WNOHANG|WSTOPPED|WCONTINUED"
+        } else {
+            "WNOHANG"
+        };
+        while let Ok(Some((pid, st))) = self.sys.waitpid_shown(-1, true, opts).await {
             self.reaped.insert(pid, st);
             self.job_ended(pid, st).await;
         }
         let msg = format!("bash: fork: retry: {}\n", e.text());
         let _ = self.sys.write(2, msg.as_bytes()).await;
-        let _ = self.sys.sleep_us(1_000_000 << *retries).await;
+        self.sys.sleep_us(1_000_000 << *retries).await?;
         *retries += 1;
-        true
+        self.set_mask(FORK_BLOCKED).await;
+        Ok(())
     }
 
     /// The fork failed for good: bash says so and gives up the command line it
@@ -670,6 +775,8 @@ impl Shell {
     async fn fork_gave_up(&mut self, e: Errno) {
         let msg = format!("bash: fork: {}\n", e.text());
         let _ = self.sys.write(2, msg.as_bytes()).await;
+        // bash's `throw_to_top_level` puts back the shell's first mask.
+        self.set_mask(0).await;
         self.status = 254;
         if self.job_control() {
             self.interrupted = true;
@@ -723,16 +830,21 @@ impl Shell {
         flow
     }
 
-    /// `a | b | c`: a child per command, pipes between them.
+    /// `a | b | c`: a child per command, pipes between them, made and waited
+    /// for with SIGCHLD blocked (bash's `execute_pipeline`).
     async fn exec_multi(&mut self, pipeline: &Pipeline) -> Flow {
+        let old = self.block(CHLD).await;
         let children = self.spawn_pipeline(pipeline, false).await;
-        let mut statuses = Vec::with_capacity(children.len());
-        let mut last = None;
-        for pid in &children {
-            let st = self.wait_for(*pid).await;
-            last = st;
-            statuses.push(st.map_or(127, |s| s.shell_status()));
+        if !children.is_empty() {
+            self.stop_pipeline().await;
         }
+        let got = self.wait_for(&children).await;
+        self.set_mask(old).await;
+        let last = got.last().copied().flatten();
+        let statuses: Vec<i32> = got
+            .iter()
+            .map(|st| st.map_or(127, |s| s.shell_status()))
+            .collect();
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
             self.report_signal(sig, *children.last().expect("had children"), cmd.span())
                 .await;
@@ -799,28 +911,51 @@ impl Shell {
         children
     }
 
-    /// Waits until `pid` has ended, keeping the statuses of others reaped
-    /// meanwhile; then an interactive shell tells which jobs ended (bash does so
-    /// after each command it waited for, before the next one runs).
-    async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
-        let st = self.reap_until(pid).await;
+    /// Waits until each of `pids` (a foreground job) has ended, keeping the
+    /// statuses of others reaped meanwhile ([`Shell::reap_job`]); then an
+    /// interactive shell tells which jobs ended (bash does so after each
+    /// command it waited for, before the next one runs).
+    async fn wait_for(&mut self, pids: &[Pid]) -> Vec<Option<ExitStatus>> {
+        let got = self.reap_job(pids).await;
         // A foreground command that a Ctrl-C killed ends the whole line, loop or
         // `||` included, as the interactive bash does when it sees its child
         // died of SIGINT.
-        if self.job_control() && st == Some(ExitStatus::Signaled(Signal::SIGINT)) {
+        if self.job_control() && got.contains(&Some(ExitStatus::Signaled(Signal::SIGINT))) {
             self.interrupted = true;
         }
         self.notify_jobs().await;
-        st
+        got
+    }
+
+    /// bash's `wait_for`: reaps until each of `pids` has ended, with SIGCHLD
+    /// blocked (`rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8)`) so that its
+    /// handler cannot take them from under the `wait4`; the mask put back
+    /// after runs the handler for the SIGCHLD held meanwhile (measured: `=
+    /// PID`, `rt_sigprocmask(SIG_SETMASK, [], NULL, 8)`, `--- SIGCHLD ---`,
+    /// the handler's `wait4(...) = -1 ECHILD`, `rt_sigreturn`).
+    async fn reap_job(&mut self, pids: &[Pid]) -> Vec<Option<ExitStatus>> {
+        let old = self.block(CHLD).await;
+        let mut got = Vec::with_capacity(pids.len());
+        for &pid in pids {
+            got.push(self.reap_until(pid).await);
+        }
+        self.set_mask(old).await;
+        got
     }
 
     async fn reap_until(&mut self, pid: Pid) -> Option<ExitStatus> {
+        // With job control bash asks for stopped and continued children too.
+        let opts = if self.job_control() {
+            "WSTOPPED|WCONTINUED"
+        } else {
+            "0"
+        };
         loop {
             self.take_reaped().await;
             if let Some(st) = self.reaped.remove(&pid) {
                 return Some(st);
             }
-            match self.sys.waitpid(-1, false).await {
+            match self.sys.waitpid_shown(-1, false, opts).await {
                 Ok(Some((p, st))) => {
                     self.reaped.insert(p, st);
                     self.job_ended(p, st).await;
@@ -836,12 +971,8 @@ impl Shell {
         }
     }
 
-    /// Takes in what the SIGCHLD handler reaped (the interactive shell's own
-    /// handler: a subshell has none, and must not take its parent's).
+    /// Takes in what this shell's SIGCHLD handler reaped.
     async fn take_reaped(&mut self) {
-        if self.subshell {
-            return;
-        }
         let got = std::mem::take(&mut *self.sigchld_reaped.borrow_mut());
         for (pid, st) in got {
             self.reaped.insert(pid, st);
@@ -1038,7 +1169,8 @@ impl Shell {
             .await;
         match r {
             Ok(pid) => {
-                let st = self.wait_for(pid).await;
+                self.stop_pipeline().await;
+                let st = self.wait_for(&[pid]).await[0];
                 self.status = st.map_or(127, |s| s.shell_status());
             }
             Err(e) => self.fork_gave_up(e).await,
@@ -1246,7 +1378,8 @@ impl Shell {
             .await;
         match r {
             Ok(pid) => {
-                let st = self.wait_for(pid).await;
+                self.stop_pipeline().await;
+                let st = self.wait_for(&[pid]).await[0];
                 if let Some(ExitStatus::Signaled(sig)) = st {
                     self.report_signal(sig, pid, cmd.span).await;
                 }
@@ -1522,6 +1655,8 @@ impl Shell {
         let Ok((r, w)) = self.sys.pipe().await else {
             return String::new();
         };
+        // Measured: bash's pipeline bookkeeping comes before this fork.
+        self.stop_pipeline().await;
         let forked = self
             .make_child(Child::Substitution {
                 script: script.clone(),
@@ -1541,7 +1676,7 @@ impl Shell {
         let _ = self.sys.close(r).await;
         match forked {
             Ok(pid) => {
-                let st = self.wait_for(pid).await;
+                let st = self.wait_for(&[pid]).await[0];
                 self.status = st.map_or(127, |s| s.shell_status());
             }
             Err(e) => self.fork_gave_up(e).await,
@@ -1902,8 +2037,9 @@ impl Shell {
 
     async fn wait_all_of(&mut self, args: &[String]) -> i32 {
         if args.is_empty() {
-            while let Some(pid) = self.jobs.iter().find_map(|j| j.running().next()) {
-                self.reap_until(pid).await;
+            while let Some(job) = self.jobs.iter().find(|j| j.running().next().is_some()) {
+                let pids: Vec<Pid> = job.running().collect();
+                self.reap_job(&pids).await;
             }
             return 0;
         }
@@ -1941,15 +2077,11 @@ impl Shell {
     /// `wait PID`: a job's process waits for the whole job and gives its status,
     /// the last process's (bash's `wait_for`); any other child, for itself.
     async fn wait_job_of(&mut self, pid: Pid) -> Option<ExitStatus> {
-        let Some(job) = self.jobs.iter().find(|j| j.has(pid)) else {
-            return self.reap_until(pid).await;
+        let pids: Vec<Pid> = match self.jobs.iter().find(|j| j.has(pid)) {
+            Some(job) => job.procs.iter().map(|p| p.pid).collect(),
+            None => vec![pid],
         };
-        let pids: Vec<Pid> = job.procs.iter().map(|p| p.pid).collect();
-        let mut last = None;
-        for p in pids {
-            last = self.reap_until(p).await;
-        }
-        last
+        self.reap_job(&pids).await.pop().flatten()
     }
 
     async fn builtin_trap(&mut self, args: &[String]) -> i32 {
@@ -2058,13 +2190,18 @@ impl Shell {
             self.err("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]").await;
             return 2;
         }
-        // bash 5.2 succeeds if any signal was sent (measured: `kill 999999 $!` is
-        // 0, `kill %5` alone is 1).
+        // bash 5.2 succeeds if any signal was sent, or a job named (measured:
+        // `kill 999999 $!` is 0, `kill %5` alone is 1, `kill %1` on a job its
+        // SIGCHLD handler found dead is 0 with no kill(2)).
+        self.take_reaped().await;
         let mut sent = false;
         for t in rest {
             let targets: Vec<i32> = if t.starts_with('%') {
                 match self.job_of(t) {
-                    Ok(pid) => self.job_targets(pid),
+                    Ok(pid) => {
+                        sent = true;
+                        self.job_targets(pid)
+                    }
                     Err(e) => {
                         self.err(&format!("kill: {e}")).await;
                         continue;
@@ -2089,19 +2226,13 @@ impl Shell {
 
     /// Whom `kill %N` signals: each process of the job still running, first to
     /// last (measured without job control: `kill %1` on `sleep 5 | sleep 6 &` is
-    /// two kill(2) calls). Simplification: with job control, bash gives each job
-    /// its own process group and signals it with one `kill(-PGID)`; this shell
-    /// makes no process groups.
+    /// two kill(2) calls; none for a job that has ended). Simplification: with
+    /// job control, bash gives each job its own process group and signals it
+    /// with one `kill(-PGID)`; this shell makes no process groups.
     fn job_targets(&self, pid: Pid) -> Vec<i32> {
         let job = self.jobs.iter().find(|j| j.pid() == pid);
-        let running: Vec<i32> = job
-            .map(|j| j.running().map(|p| p as i32).collect())
-            .unwrap_or_default();
-        if running.is_empty() {
-            vec![pid as i32]
-        } else {
-            running
-        }
+        job.map(|j| j.running().map(|p| p as i32).collect())
+            .unwrap_or_default()
     }
 
     /// The pid of the job a jobspec names, as bash resolves it: `%N` (job number
