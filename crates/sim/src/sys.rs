@@ -71,7 +71,7 @@ pub struct Shared {
     pub(crate) last_call: Cell<&'static str>,
     /// User-space CPU time the running program spent around its syscall.
     pub(crate) cpu_us: Cell<Micros>,
-    /// Signal handlers running after a call returned, each under the id the
+    /// Signal handlers running after a call returned (or before it), each under the id the
     /// call holds ([`CallState::handling`]). Here rather than in the call's
     /// future so that a syscall's future owns no boxed future: every program's
     /// future holds syscall futures, and would carry the code to drop it.
@@ -79,7 +79,7 @@ pub struct Shared {
     next_running: Cell<u32>,
 }
 
-/// Signal handlers running after a call of `pid` returned
+/// Signal handlers running after a call of `pid` returned (or before it)
 /// ([`Sys::run_handlers`]).
 struct Running {
     id: u32,
@@ -334,9 +334,12 @@ struct CallState<'a> {
     /// Whether the handlers of caught signals run as the call returns: every
     /// call but `rt_sigreturn`, which ends a handler.
     delivers: bool,
-    /// The id of the handlers running after the call returned
-    /// ([`Shared::running`]).
+    /// The id of the handlers running after the call returned, or before
+    /// its first try ([`Shared::running`]).
     handling: Option<u32>,
+    /// The running handlers are those of signals that came between calls:
+    /// the call is tried once they are done.
+    before: bool,
 }
 
 /// The text strace shows for a blocked call (`read(0,`): a `String`, or a
@@ -393,11 +396,15 @@ impl<'a> CallState<'a> {
             entered: 0,
             delivers: true,
             handling: None,
+            before: false,
         }
     }
 
     /// Tries the call (`typed`) if the process has the step's budget,
     /// traces it, and runs the handlers of the signals that came with it.
+    /// Handlers of caught signals that came while the program ran between
+    /// calls run first, before the call's first try: Linux runs them on the
+    /// way back to user space, before the program gets to its next call.
     /// Ready when the call returns what `typed` kept, or, when it kept
     /// nothing, EINTR: a handler ended the interrupted call.
     fn drive(&mut self, cx: &mut Context<'_>, typed: &mut dyn TypedCall) -> Poll<()> {
@@ -420,6 +427,9 @@ impl<'a> CallState<'a> {
                     return Poll::Pending;
                 };
                 self.handling = None;
+                if std::mem::take(&mut self.before) {
+                    continue;
+                }
                 match handled {
                     Handled::Nothing | Handled::Eintr => return Poll::Ready(()),
                     Handled::Restart => self.again(),
@@ -429,6 +439,17 @@ impl<'a> CallState<'a> {
             let Some(start) = begin(shared, &mut k, pid, self.blocked) else {
                 return Poll::Pending;
             };
+            if let Some(last) = start.handle_first.filter(|_| self.delivers) {
+                // The handlers of the process's last call ran as it
+                // returned; these signals came after it. rt_sigreturn gives
+                // back the value the handlers interrupted, that call's.
+                delivered(&mut k, pid);
+                let handling = std::mem::take(&mut k.proc_mut(pid).handling);
+                drop(k);
+                self.start_handlers(last, handling);
+                self.before = true;
+                continue;
+            }
             let interrupted = start.interrupted.then_some(self.shown.restart);
             let done = match typed.try_once(&mut k, pid, interrupted) {
                 Ok(done) => done,
@@ -466,17 +487,28 @@ impl<'a> CallState<'a> {
             match deliver(self.sys, &mut self.shown, outcome) {
                 Ok(Handled::Nothing) => return Poll::Ready(()),
                 Ok(_) => self.again(),
-                Err(handlers) => {
-                    let id = shared.next_running.get();
-                    shared.next_running.set(id.wrapping_add(1));
-                    shared
-                        .running
-                        .borrow_mut()
-                        .push(Running { id, pid, handlers });
-                    self.handling = Some(id);
-                }
+                Err(handling) => self.start_handlers(outcome, handling),
             }
         }
+    }
+
+    /// Starts the handlers of `handling`, after a call that returned
+    /// `outcome`; the call polls them until they are done.
+    fn start_handlers(&mut self, outcome: Result<i64, Errno>, handling: Vec<Signal>) {
+        let shared = &self.sys.shared;
+        let pid = self.sys.pid;
+        let handlers = Box::pin(
+            self.sys
+                .clone()
+                .run_handlers(self.shown.name, outcome, handling),
+        );
+        let id = shared.next_running.get();
+        shared.next_running.set(id.wrapping_add(1));
+        shared
+            .running
+            .borrow_mut()
+            .push(Running { id, pid, handlers });
+        self.handling = Some(id);
     }
 
     /// The call is made again after a signal interrupted it: a new call in
@@ -517,12 +549,14 @@ fn syscall_number(name: &str) -> i64 {
     }
 }
 
-/// How a call's try starts: the trace length before it, and whether a signal
-/// interrupted it while it was blocked.
+/// How a call's try starts: the trace length before it, whether a signal
+/// interrupted it while it was blocked, and, when caught signals came before
+/// its first try, what the process's last call returned.
 #[derive(Clone, Copy)]
 struct Start {
     caused_from: usize,
     interrupted: bool,
+    handle_first: Option<Result<i64, Errno>>,
 }
 
 /// A finished call, for its trace event; `shown` only while tracing.
@@ -535,19 +569,27 @@ struct Done {
 }
 
 /// Whether `pid` may try its call now (it has the step's budget and is alive),
-/// and whether a signal (caught or fatal) interrupted it while it was blocked.
+/// whether a signal (caught or fatal) interrupted it while it was blocked,
+/// and whether caught signals came before its first try.
 fn begin(shared: &Shared, k: &mut Kernel, pid: Pid, was_blocked: bool) -> Option<Start> {
-    if !shared.budget.get() || !k.proc(pid).is_alive() {
+    if !shared.budget.get() {
         return None;
     }
-    let interrupted = std::mem::take(&mut k.proc_mut(pid).interrupted) && was_blocked;
     // Events the call causes (a SIGPIPE, a TCP state change) are traced after
     // the call itself, as strace shows `write(...) = -1 EPIPE` before
     // `--- SIGPIPE ---`.
     let caused_from = k.trace.len();
+    // One look at the process: this runs before every try.
+    let p = k.proc_mut(pid);
+    if !p.is_alive() {
+        return None;
+    }
+    let interrupted = std::mem::take(&mut p.interrupted) && was_blocked;
+    let handle_first = (!was_blocked && !p.handling.is_empty()).then_some(p.last_ret);
     Some(Start {
         caused_from,
         interrupted,
+        handle_first,
     })
 }
 
@@ -617,9 +659,22 @@ fn finished(
         }
         None => k.skip_event(),
     }
-    // Signals that interrupted the call are delivered now, after it: strace
-    // shows `--- SIGCHLD {...} ---` after the `= ? ERESTART...` line (SIGKILL
-    // is never shown: the process just dies).
+    let p = k.proc_mut(pid);
+    match done.errno {
+        None => p.last_ret = Ok(done.ret),
+        Some(e) if !e.is_restart() => p.last_ret = Err(e),
+        Some(_) => {}
+    }
+    // Signals that interrupted the call, or came while it was woken and not
+    // yet run, are delivered now, after it: strace shows `--- SIGCHLD {...}
+    // ---` after the `= ? ERESTART...` line.
+    delivered(k, pid);
+    k.syscall_exit(pid)
+}
+
+/// Traces the signals delivered to `pid` now (SIGKILL is never shown: the
+/// process just dies).
+fn delivered(k: &mut Kernel, pid: Pid) {
     for (signal, from, disposition) in std::mem::take(&mut k.proc_mut(pid).delivering) {
         if signal != Signal::SIGKILL {
             k.emit(
@@ -632,7 +687,6 @@ fn finished(
             );
         }
     }
-    k.syscall_exit(pid)
 }
 
 /// A call would block: park `pid` on `wait`.
@@ -667,19 +721,17 @@ fn blocked(
 }
 
 /// A call of `sys` returned `outcome`: what becomes of it now, or the
-/// handlers to run first ([`Sys::run_handlers`]), when caught signals wait
-/// for them. Sets `shown` for the call made again after ERESTART_RESTARTBLOCK.
+/// caught signals whose handlers run first ([`Sys::run_handlers`]). Sets
+/// `shown` for the call made again after ERESTART_RESTARTBLOCK.
 fn deliver(
     sys: &Sys,
     shown: &mut Shown,
     outcome: Result<i64, Errno>,
-) -> Result<Handled, Pin<Box<dyn Future<Output = Handled>>>> {
+) -> Result<Handled, Vec<Signal>> {
     let handling = std::mem::take(&mut sys.shared.kernel.borrow_mut().proc_mut(sys.pid).handling);
     shown.resuming = outcome == Err(Errno::ERESTART_RESTARTBLOCK);
     if !handling.is_empty() {
-        return Err(Box::pin(
-            sys.clone().run_handlers(shown.name, outcome, handling),
-        ));
+        return Err(handling);
     }
     // Without a handler to run, the signal that interrupted the call was
     // ignored (a killed process is never polled again): the call goes on, as
@@ -821,10 +873,10 @@ impl Sys {
     }
 
     /// Runs the handlers of `handling`, the caught signals the last call was
-    /// interrupted by (or woken with, or that came while the program ran:
-    /// those are run after the call, a simplification of "on the next return
-    /// to user space"), each followed by its `rt_sigreturn`, and says what
-    /// becomes of the call, `name`, which returned `outcome`.
+    /// interrupted by, or woken with, or that came after it while the program
+    /// ran (then `outcome` is that call's result, and they run before the
+    /// next call `name`), each followed by its `rt_sigreturn`, and says what
+    /// becomes of the call `name`, which returned `outcome`.
     async fn run_handlers(
         self,
         name: &'static str,

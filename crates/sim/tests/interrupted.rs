@@ -508,3 +508,74 @@ fn rt_sigreturns_event_carries_the_value_and_error_its_text_shows() {
         [(288, None, "rt_sigreturn({mask=[]}) = 288".to_string())]
     );
 }
+
+// ---- signals that come between calls ----
+
+#[test]
+fn a_sigchld_that_comes_between_calls_runs_the_reaper_before_the_next_blocking_accept() {
+    // socat's parent, reduced: a SIGCHLD handler that reaps, a listener, a
+    // child that exits at once while the parent is busy between calls (1 ms
+    // of user time), then the parent's accept, which a client answers 5 ms
+    // later. Linux runs the handler on the way back to user space, before
+    // the accept; the accept then blocks and returns the client.
+    let ran = run_logged(|sys, l| async move {
+        sys.sigaction_handler(
+            Signal::SIGCHLD,
+            true,
+            Rc::new(|s: Sys| {
+                Box::pin(async move { while let Ok(Some(_)) = s.waitpid(-1, true).await {} })
+            }),
+        )
+        .await
+        .unwrap();
+        let s = sys.socket().await.unwrap();
+        sys.bind(s, "127.0.0.1:7000".parse().unwrap())
+            .await
+            .unwrap();
+        sys.listen(s, 1).await.unwrap();
+        sys.fork(move |c| async move {
+            c.sleep_us(5000).await.unwrap();
+            let fd = c.socket().await.unwrap();
+            c.connect(fd, "127.0.0.1:7000".parse().unwrap())
+                .await
+                .unwrap();
+            c.sleep_us(1000).await.unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        let child = sys.fork(|_| async { 0 }).await.unwrap();
+        l.push(child.to_string());
+        sys.compute(1000);
+        l.push(format!("{:?}", sys.accept(s).await.map(|(fd, _)| fd)));
+        0
+    });
+    let child: Pid = ran.lines[0].parse().unwrap();
+    assert_eq!(ran.lines[1], "Ok(4)");
+    let got = lines_of(
+        &ran,
+        ran.pid,
+        &format!(
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD) = {child}"
+        ),
+    );
+    assert_eq!(
+        got[1..6],
+        [
+            format!("--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={child}}} ---"),
+            format!(
+                "wait4(-1, [{{WIFEXITED(s) && WEXITSTATUS(s) == 0}}], WNOHANG, NULL) = {child}"
+            ),
+            // The client is still running.
+            "wait4(-1, 0x7ffd46f75be0, WNOHANG, NULL) = 0".to_string(),
+            // The value the handler interrupted: the last call's, the clone's.
+            format!("rt_sigreturn({{mask=[]}}) = {child}"),
+            "accept4(3,  <unfinished ...>".to_string(),
+        ]
+    );
+    assert!(
+        got[6].starts_with("<... accept4 resumed>") && got[6].ends_with(") = 4"),
+        "{}",
+        got[6]
+    );
+}

@@ -74,10 +74,16 @@ pub struct Process {
     /// line, as strace shows them at delivery.
     #[serde(skip)]
     pub delivering: Vec<(Signal, Option<Pid>, Disposition)>,
-    /// Caught signals whose handlers run before the current (or next) call
-    /// returns to the program (`crate::sys`).
+    /// Caught signals whose handlers run as the current call returns to the
+    /// program, or before its next call when they came in between
+    /// (`crate::sys`).
     #[serde(skip)]
     pub handling: Vec<Signal>,
+    /// What its last syscall returned (a restart code aside: the program
+    /// never sees it): the value in rax that `rt_sigreturn` gives back after
+    /// a handler that ran between calls.
+    #[serde(skip)]
+    pub last_ret: Result<i64, Errno>,
     /// A fatal signal raised by the process's own syscall, acted on at its return.
     pub fatal: Option<Signal>,
     /// `exit_group(code)` was called: the process ends once the call is traced.
@@ -193,6 +199,7 @@ impl Process {
             interrupted: false,
             delivering: Vec::new(),
             handling: Vec::new(),
+            last_ret: Ok(0),
             fatal: None,
             exiting: None,
             exec_pending: false,
@@ -282,6 +289,7 @@ impl Kernel {
             interrupted: false,
             delivering: Vec::new(),
             handling: Vec::new(),
+            last_ret: Ok(0),
             fatal: None,
             exiting: None,
             exec_pending: false,
@@ -470,6 +478,11 @@ impl Kernel {
             self.proc_mut(pid).signals.hold(sig, from);
             return;
         }
+        if p.handling.contains(&sig) {
+            // A standard signal is pending at most once (`legacy_queue`): one
+            // that comes while the same waits for its handler is lost.
+            return;
+        }
         let disposition = if sig.can_be_caught() {
             p.signals.disposition(sig)
         } else {
@@ -503,6 +516,16 @@ impl Kernel {
             self.make_runnable(pid);
             return;
         }
+        if matches!(disposition, Disposition::Handler { .. }) && self.current != Some(pid) {
+            // Caught while the process runs between calls: it is delivered,
+            // and traced, as the process next goes back to user space, its
+            // handler before its next call (`crate::sys`).
+            let p = self.proc_mut(pid);
+            p.delivering.push((sig, from, disposition));
+            p.signals.caught.push(sig);
+            p.handling.push(sig);
+            return;
+        }
         self.emit(
             Some(pid),
             EventKind::Signal {
@@ -522,15 +545,11 @@ impl Kernel {
                 }
             }
             Disposition::Handler { .. } => {
+                // Raised by the process's own call: its handler runs as the
+                // call returns (`crate::sys`).
                 let p = self.proc_mut(pid);
                 p.signals.caught.push(sig);
-                // The handler runs as the process's current or next syscall
-                // returns (`crate::sys`).
                 p.handling.push(sig);
-                if matches!(p.state, State::Blocked { .. }) {
-                    p.interrupted = true;
-                    self.make_runnable(pid);
-                }
             }
         }
     }
