@@ -916,20 +916,23 @@ impl Sys {
                 Err(e) if e.is_restart() => Err(Errno::EINTR),
                 other => other,
             };
-            let pid = self.pid;
+            let mask = self
+                .shared
+                .kernel
+                .borrow()
+                .proc(self.pid)
+                .signals
+                .blocked_text();
+            let text = match ret {
+                Ok(v) => format!("rt_sigreturn({{mask={mask}}}) = {v}"),
+                Err(e) => format!("rt_sigreturn({{mask={mask}}}) = -1 {e}"),
+            };
             let mut sigreturn = self.call(
                 "rt_sigreturn",
                 None,
                 String::new(),
                 move |_, _| Attempt::Done(ret),
-                move |k: &Kernel, r: &SysResult<i64>| {
-                    let mask = k.proc(pid).signals.blocked_text();
-                    let text = format!(
-                        "rt_sigreturn({{mask={mask}}}) {}",
-                        ret_text(r, |v| v.to_string())
-                    );
-                    (text, None, None)
-                },
+                move |_, _: &SysResult<i64>| (text.clone(), None, None),
             );
             sigreturn.state.delivers = false;
             let _ = sigreturn.await;
@@ -1575,21 +1578,19 @@ impl Sys {
         old: bool,
     ) -> impl Future<Output = SysResult<u64>> {
         use crate::kernel::signal::set_text;
+        let head = format!(
+            "rt_sigprocmask({}, {}, ",
+            how.name(),
+            set.map_or("NULL".to_string(), set_text)
+        );
         self.simple(
             "rt_sigprocmask",
             None,
             move |k, pid| k.sys_sigprocmask(pid, how, set),
-            move |r| {
-                let shown = set.map_or("NULL".to_string(), set_text);
-                let was = match r {
-                    Ok(m) if old => set_text(*m),
-                    _ => "NULL".to_string(),
-                };
-                format!(
-                    "rt_sigprocmask({}, {shown}, {was}, 8) {}",
-                    how.name(),
-                    ret_text(r, |_| "0".into())
-                )
+            // It cannot fail: the set is a mask, the how one of three.
+            move |r| match r {
+                Ok(m) if old => format!("{head}{}, 8) = 0", set_text(*m)),
+                _ => format!("{head}NULL, 8) = 0"),
             },
         )
     }

@@ -242,12 +242,17 @@ pub const fn mask_of(set: &[Signal]) -> u64 {
 /// A signal set (bit `signo - 1`) as strace prints it: the names without
 /// `SIG`, in signal number order, `[INT TERM CHLD]`; `[]` when empty.
 pub fn set_text(mask: u64) -> String {
-    let names: Vec<&str> = Signal::ALL
-        .iter()
-        .filter(|s| mask & SignalState::bit(**s) != 0)
-        .map(|s| &s.name()[3..])
-        .collect();
-    format!("[{}]", names.join(" "))
+    let mut text = String::from("[");
+    for s in Signal::ALL {
+        if mask & SignalState::bit(*s) != 0 {
+            if text.len() > 1 {
+                text.push(' ');
+            }
+            text.push_str(&s.name()[3..]);
+        }
+    }
+    text.push(']');
+    text
 }
 
 #[cfg(test)]

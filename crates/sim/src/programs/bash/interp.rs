@@ -66,7 +66,7 @@ use super::syntax::*;
 use crate::kernel::fs::{Inode, OpenFlags};
 use crate::kernel::process::ExitStatus;
 use crate::kernel::signal::mask_of;
-use crate::kernel::{Disposition, Errno, Fd, Pid, SigHow, Signal};
+use crate::kernel::{Disposition, Errno, Fd, Pid, SigHow, Signal, SysResult};
 use crate::sys::Sys;
 
 /// PATH of a root shell on Debian.
@@ -135,8 +135,6 @@ pub struct Shell {
     interrupted: bool,
     /// Reading commands from a terminal (`bash -i`) rather than running `-c SCRIPT`.
     interactive: bool,
-    /// A SIGCHLD reached the interactive shell's handler: reap before the next prompt.
-    child_exited: bool,
     /// Trapped signals caught at the prompt along with a Ctrl-C: their traps run
     /// with the next ones ([`Shell::run_traps`]).
     deferred: Vec<Signal>,
@@ -262,7 +260,6 @@ impl Shell {
             subshell: false,
             interrupted: false,
             interactive: false,
-            child_exited: false,
             deferred: Vec::new(),
             sigchld_reaped: Rc::default(),
             line: 1,
@@ -299,7 +296,7 @@ impl Shell {
 
     /// Runs the whole script and returns the shell's exit status.
     pub async fn run_script(mut self, script: Script) -> i32 {
-        self.catch_sigchld().await;
+        let _ = self.catch_sigchld().await;
         // A script that is exactly one simple command is exec'd without a fork.
         if let [item] = script.body.items.as_slice()
             && !item.background
@@ -334,7 +331,7 @@ impl Shell {
             .sys
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
-        self.catch_sigchld().await;
+        let _ = self.catch_sigchld().await;
         let mut pending = Vec::new();
         loop {
             self.notify_jobs().await;
@@ -351,10 +348,8 @@ impl Shell {
                         // Ctrl-C clears the line; a trapped signal caught with it
                         // still runs its trap once a line is read.
                         for sig in self.sys.take_caught_signals() {
-                            match sig {
-                                Signal::SIGCHLD => self.child_exited = true,
-                                Signal::SIGINT => {}
-                                other => self.deferred.push(other),
+                            if sig != Signal::SIGINT {
+                                self.deferred.push(sig);
                             }
                         }
                         pending.clear();
@@ -400,53 +395,54 @@ impl Shell {
     /// The handler only collects; the shell takes the statuses in at its next
     /// safe point ([`Shell::take_reaped`]), so job notices keep their measured
     /// place.
-    async fn catch_sigchld(&mut self) {
+    fn catch_sigchld(&mut self) -> impl Future<Output = SysResult<Disposition>> + '_ {
         let reaped = Rc::new(RefCell::new(Vec::new()));
         self.sigchld_reaped = reaped.clone();
-        let opts = if self.job_control() {
+        let opts = self.reap_opts();
+        self.sys.sigaction_handler(
+            Signal::SIGCHLD,
+            true,
+            Rc::new(move |sys| {
+                let reaped = reaped.clone();
+                Box::pin(async move {
+                    while let Ok(Some(got)) = sys.waitpid_shown(-1, true, opts).await {
+                        reaped.borrow_mut().push(got);
+                    }
+                })
+            }),
+        )
+    }
+
+    /// The options of bash's `wait4(-1, ..., WNOHANG)` that reaps what has
+    /// ended: with job control it asks for stopped and continued children too.
+    fn reap_opts(&self) -> &'static str {
+        if self.job_control() {
             "WNOHANG|WSTOPPED|WCONTINUED"
         } else {
             "WNOHANG"
-        };
-        let _ = self
-            .sys
-            .sigaction_handler(
-                Signal::SIGCHLD,
-                true,
-                Rc::new(move |sys| {
-                    let reaped = reaped.clone();
-                    Box::pin(async move {
-                        while let Ok(Some(got)) = sys.waitpid_shown(-1, true, opts).await {
-                            reaped.borrow_mut().push(got);
-                        }
-                    })
-                }),
-            )
-            .await;
+        }
     }
 
     /// `rt_sigprocmask(SIG_BLOCK, set, &old, 8)`: blocks `set` (a mask) and
-    /// returns the mask as it was, for [`Shell::set_mask`] to put back.
-    async fn block(&self, set: u64) -> u64 {
-        let old = self.sys.sigprocmask_as(SigHow::Block, Some(set), true);
-        old.await.unwrap_or(0)
+    /// returns the mask as it was, for [`Shell::set_mask`] to put back. (The
+    /// call's own future, not an `async fn` around it: one state machine
+    /// less in every caller, for the page's size.)
+    fn block(&self, set: u64) -> impl Future<Output = SysResult<u64>> + '_ {
+        self.sys.sigprocmask_as(SigHow::Block, Some(set), true)
     }
 
     /// `rt_sigprocmask(SIG_SETMASK, mask, NULL, 8)`: a signal it unblocks that
     /// came meanwhile is handled as the call returns.
-    async fn set_mask(&self, mask: u64) {
-        let _ = self
-            .sys
-            .sigprocmask_as(SigHow::SetMask, Some(mask), false)
-            .await;
+    fn set_mask(&self, mask: u64) -> impl Future<Output = SysResult<u64>> + '_ {
+        self.sys.sigprocmask_as(SigHow::SetMask, Some(mask), false)
     }
 
     /// bash's `stop_pipeline`, once a job's processes are forked: the job goes
     /// into its table with SIGCHLD blocked (`rt_sigprocmask(SIG_BLOCK, [CHLD],
     /// [], 8)`, then the mask back).
     async fn stop_pipeline(&self) {
-        let old = self.block(CHLD).await;
-        self.set_mask(old).await;
+        let old = self.block(CHLD).await.unwrap_or(0);
+        let _ = self.set_mask(old).await;
     }
 
     async fn finish(&mut self, code: i32) -> i32 {
@@ -471,27 +467,30 @@ impl Shell {
         }
     }
 
-    /// Runs the actions of traps whose signals arrived.
-    /// First thing in a child an interactive shell forks: bash puts back the
-    /// signals it handles itself (SIGINT and SIGCHLD caught, SIGQUIT ignored) to their defaults,
-    /// so a Ctrl-C kills the child, subshell or not (measured: the child's
-    /// `rt_sigaction` calls come before anything else it does).
-    async fn restore_signals_in_child(&self) {
-        if !self.interactive {
-            return;
+    /// First thing in a child an interactive shell forks (after the mask): bash
+    /// puts back the signals it handles itself (SIGINT and SIGCHLD caught,
+    /// SIGQUIT ignored) to their defaults, so a Ctrl-C kills the child,
+    /// subshell or not (measured: the child's `rt_sigaction` calls come
+    /// before anything else it does). With `catch`, a child that runs
+    /// commands itself (a subshell, a compound command in a pipeline), of any
+    /// shell, then puts back bash's SIGCHLD handler (measured: before the
+    /// pipe's `dup2`s).
+    async fn restore_signals_in_child(&mut self, catch: bool) {
+        if self.interactive {
+            for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGCHLD] {
+                let _ = self.sys.sigaction(sig, Disposition::Default).await;
+            }
         }
-        for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGCHLD] {
-            let _ = self.sys.sigaction(sig, Disposition::Default).await;
+        if catch {
+            let _ = self.catch_sigchld().await;
         }
     }
 
+    /// Runs the actions of traps whose signals arrived.
     async fn run_traps(&mut self) {
         let mut caught = std::mem::take(&mut self.deferred);
         caught.extend(self.sys.take_caught_signals());
         for sig in caught {
-            if sig == Signal::SIGCHLD {
-                self.child_exited = true;
-            }
             if let Some(action) = self.traps.get(&sig).cloned() {
                 Box::pin(self.run_string(&action)).await;
             } else if sig == Signal::SIGINT {
@@ -561,12 +560,8 @@ impl Shell {
         // clones from the shell, no subshell; `$!` is b).
         if and_or.rest.is_empty() && !and_or.first.negated && and_or.first.commands.len() > 1 {
             let pipeline = &and_or.first;
-            let old = self.block(CHLD).await;
-            let pids = self.spawn_pipeline(pipeline, true).await;
-            if !pids.is_empty() {
-                self.stop_pipeline().await;
-            }
-            self.set_mask(old).await;
+            let (pids, old) = self.spawn_pipeline(pipeline, true).await;
+            let _ = self.set_mask(old).await;
             if let Some(&last) = pids.last() {
                 let texts = pipeline
                     .commands
@@ -587,10 +582,11 @@ impl Shell {
             }
             return;
         }
-        let r = self.make_child(Child::Background(and_or.clone())).await;
+        let r = self
+            .make_child(Child::Background(and_or.clone()), true)
+            .await;
         match r {
             Ok(pid) => {
-                self.stop_pipeline().await;
                 let text = self.text_of(and_or.span).to_string();
                 let procs = vec![JobProc {
                     pid,
@@ -608,13 +604,14 @@ impl Shell {
     /// site keeps the wasm small). As bash's, it reads the mask, blocks
     /// SIGINT, SIGTERM and SIGCHLD across the fork (`rt_sigprocmask(SIG_BLOCK,
     /// [INT TERM CHLD], [], 8)`) and puts the mask back in the parent; the
-    /// child starts with the shell's first mask ([`Shell::run_child`]). A fork
-    /// that fails for want of processes is tried again
-    /// ([`Shell::fork_retry`]); one that fails for good leaves the mask to
-    /// [`Shell::fork_gave_up`].
-    async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
+    /// child starts with the shell's first mask ([`Shell::run_child`]). A
+    /// child that is a job of its own (`own_job`) is entered in the table then
+    /// ([`Shell::stop_pipeline`]). A fork that fails for want of processes is
+    /// tried again ([`Shell::fork_retry`]); one that fails for good leaves the
+    /// mask to [`Shell::fork_gave_up`].
+    async fn make_child(&mut self, child: Child, own_job: bool) -> Result<Pid, Errno> {
         let _ = self.sys.sigprocmask_as(SigHow::Block, None, true).await;
-        let old = self.block(FORK_BLOCKED).await;
+        let old = self.block(FORK_BLOCKED).await.unwrap_or(0);
         let mut retries = 0;
         loop {
             let mut shell = self.clone();
@@ -632,7 +629,10 @@ impl Shell {
             match r {
                 Err(e) => self.fork_retry(e, &mut retries, old).await?,
                 Ok(pid) => {
-                    self.set_mask(old).await;
+                    let _ = self.set_mask(old).await;
+                    if own_job {
+                        self.stop_pipeline().await;
+                    }
                     return Ok(pid);
                 }
             }
@@ -644,7 +644,7 @@ impl Shell {
     async fn run_child(mut self, child: Child) -> i32 {
         // The mask the shell started with (bash's `restore_sigmask`), which
         // unblocks what `make_child` blocked.
-        self.set_mask(0).await;
+        let _ = self.set_mask(0).await;
         let flow = match child {
             Child::Background(and_or) => {
                 if self.interactive {
@@ -672,7 +672,7 @@ impl Shell {
                 {
                     self.exec_simple(cmd, true).await
                 } else {
-                    self.catch_sigchld().await;
+                    let _ = self.catch_sigchld().await;
                     self.exec_and_or(&and_or).await
                 }
             }
@@ -682,7 +682,8 @@ impl Shell {
                 stdin,
                 background,
             } => {
-                self.restore_signals_in_child().await;
+                let compound = matches!(cmd, Command::Compound { .. });
+                self.restore_signals_in_child(compound).await;
                 if let Some((r, w)) = pipe {
                     let _ = self.sys.close(r).await;
                     let _ = self.sys.dup2(w, 1).await;
@@ -697,14 +698,10 @@ impl Shell {
                         let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
                     }
                 }
-                if matches!(cmd, Command::Compound { .. }) {
-                    self.catch_sigchld().await;
-                }
                 self.exec_command(&cmd, true).await
             }
             Child::Subshell { list, redirects } => {
-                self.restore_signals_in_child().await;
-                self.catch_sigchld().await;
+                self.restore_signals_in_child(true).await;
                 if self.apply_redirects(&redirects, false).await.is_err() {
                     return 1;
                 }
@@ -716,7 +713,7 @@ impl Shell {
                 argv,
                 redirects,
             } => {
-                self.restore_signals_in_child().await;
+                self.restore_signals_in_child(false).await;
                 if self.apply_redirects(&redirects, false).await.is_err() {
                     return 1;
                 }
@@ -726,7 +723,7 @@ impl Shell {
                 script,
                 pipe: (r, w),
             } => {
-                self.restore_signals_in_child().await;
+                self.restore_signals_in_child(false).await;
                 let _ = self.sys.close(r).await;
                 let _ = self.sys.dup2(w, 1).await;
                 let _ = self.sys.close(w).await;
@@ -751,13 +748,8 @@ impl Shell {
         if e != Errno::EAGAIN || *retries >= 4 {
             return Err(e);
         }
-        self.set_mask(old | mask_of(&[Signal::SIGTERM])).await;
-        let opts = if self.job_control() {
-            "WNOHANG|WSTOPPED|WCONTINUED"
-        } else {
-            "WNOHANG"
-        };
-        while let Ok(Some((pid, st))) = self.sys.waitpid_shown(-1, true, opts).await {
+        let _ = self.set_mask(old | mask_of(&[Signal::SIGTERM])).await;
+        while let Ok(Some((pid, st))) = self.sys.waitpid_shown(-1, true, self.reap_opts()).await {
             self.reaped.insert(pid, st);
             self.job_ended(pid, st).await;
         }
@@ -765,7 +757,7 @@ impl Shell {
         let _ = self.sys.write(2, msg.as_bytes()).await;
         self.sys.sleep_us(1_000_000 << *retries).await?;
         *retries += 1;
-        self.set_mask(FORK_BLOCKED).await;
+        let _ = self.set_mask(FORK_BLOCKED).await;
         Ok(())
     }
 
@@ -776,7 +768,7 @@ impl Shell {
         let msg = format!("bash: fork: {}\n", e.text());
         let _ = self.sys.write(2, msg.as_bytes()).await;
         // bash's `throw_to_top_level` puts back the shell's first mask.
-        self.set_mask(0).await;
+        let _ = self.set_mask(0).await;
         self.status = 254;
         if self.job_control() {
             self.interrupted = true;
@@ -833,22 +825,15 @@ impl Shell {
     /// `a | b | c`: a child per command, pipes between them, made and waited
     /// for with SIGCHLD blocked (bash's `execute_pipeline`).
     async fn exec_multi(&mut self, pipeline: &Pipeline) -> Flow {
-        let old = self.block(CHLD).await;
-        let children = self.spawn_pipeline(pipeline, false).await;
-        if !children.is_empty() {
-            self.stop_pipeline().await;
-        }
-        let got = self.wait_for(&children).await;
-        self.set_mask(old).await;
-        let last = got.last().copied().flatten();
-        let statuses: Vec<i32> = got
-            .iter()
-            .map(|st| st.map_or(127, |s| s.shell_status()))
-            .collect();
+        let (children, old) = self.spawn_pipeline(pipeline, false).await;
+        let last = self.wait_for(&children).await;
+        let _ = self.set_mask(old).await;
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
             self.report_signal(sig, *children.last().expect("had children"), cmd.span())
                 .await;
         }
+        // PIPESTATUS has every status already.
+        let statuses = &self.pipestatus;
         self.status = if self.pipefail {
             statuses
                 .iter()
@@ -859,15 +844,18 @@ impl Shell {
         } else {
             statuses.last().copied().unwrap_or(1)
         };
-        self.pipestatus = statuses;
         Flow::Normal
     }
 
-    /// Forks a child per command of a pipeline, pipes between them, and returns
-    /// their pids (fewer if a pipe or fork failed). A background pipeline's
-    /// children then ignore SIGINT and SIGQUIT, as bash's do without job control
+    /// Forks a child per command of a pipeline, pipes between them, with
+    /// SIGCHLD blocked, and enters them as a job (bash's `execute_pipeline`
+    /// and `stop_pipeline`); returns their pids (fewer if a pipe or fork
+    /// failed) and the mask to put back once the job has been waited for, or
+    /// at once if it runs in the background. A background pipeline's children
+    /// then ignore SIGINT and SIGQUIT, as bash's do without job control
     /// (measured: after the pipe's `dup2`s, before the exec).
-    async fn spawn_pipeline(&mut self, pipeline: &Pipeline, background: bool) -> Vec<Pid> {
+    async fn spawn_pipeline(&mut self, pipeline: &Pipeline, background: bool) -> (Vec<Pid>, u64) {
+        let old = self.block(CHLD).await.unwrap_or(0);
         let n = pipeline.commands.len();
         let mut children = Vec::with_capacity(n);
         let mut prev_read: Option<Fd> = None;
@@ -889,7 +877,7 @@ impl Shell {
                 stdin: prev_read,
                 background,
             };
-            let r = self.make_child(part).await;
+            let r = self.make_child(part, false).await;
             if let Some(r) = prev_read.take() {
                 let _ = self.sys.close(r).await;
             }
@@ -908,23 +896,26 @@ impl Shell {
         if let Some(r) = prev_read {
             let _ = self.sys.close(r).await;
         }
-        children
+        if !children.is_empty() {
+            self.stop_pipeline().await;
+        }
+        (children, old)
     }
 
     /// Waits until each of `pids` (a foreground job) has ended, keeping the
     /// statuses of others reaped meanwhile ([`Shell::reap_job`]); then an
     /// interactive shell tells which jobs ended (bash does so after each
     /// command it waited for, before the next one runs).
-    async fn wait_for(&mut self, pids: &[Pid]) -> Vec<Option<ExitStatus>> {
-        let got = self.reap_job(pids).await;
-        // A foreground command that a Ctrl-C killed ends the whole line, loop or
-        // `||` included, as the interactive bash does when it sees its child
-        // died of SIGINT.
-        if self.job_control() && got.contains(&Some(ExitStatus::Signaled(Signal::SIGINT))) {
+    async fn wait_for(&mut self, pids: &[Pid]) -> Option<ExitStatus> {
+        let last = self.reap_job(pids).await;
+        // A foreground job that a Ctrl-C killed ends the whole line, loop or
+        // `||` included, as the interactive bash does when it sees its last
+        // process died of SIGINT.
+        if self.job_control() && last == Some(ExitStatus::Signaled(Signal::SIGINT)) {
             self.interrupted = true;
         }
         self.notify_jobs().await;
-        got
+        last
     }
 
     /// bash's `wait_for`: reaps until each of `pids` has ended, with SIGCHLD
@@ -932,15 +923,19 @@ impl Shell {
     /// handler cannot take them from under the `wait4`; the mask put back
     /// after runs the handler for the SIGCHLD held meanwhile (measured: `=
     /// PID`, `rt_sigprocmask(SIG_SETMASK, [], NULL, 8)`, `--- SIGCHLD ---`,
-    /// the handler's `wait4(...) = -1 ECHILD`, `rt_sigreturn`).
-    async fn reap_job(&mut self, pids: &[Pid]) -> Vec<Option<ExitStatus>> {
-        let old = self.block(CHLD).await;
-        let mut got = Vec::with_capacity(pids.len());
+    /// the handler's `wait4(...) = -1 ECHILD`, `rt_sigreturn`). Their statuses
+    /// go to `PIPESTATUS` (127 for one that is not a child); returns the
+    /// last one's.
+    async fn reap_job(&mut self, pids: &[Pid]) -> Option<ExitStatus> {
+        let old = self.block(CHLD).await.unwrap_or(0);
+        self.pipestatus.clear();
+        let mut last = None;
         for &pid in pids {
-            got.push(self.reap_until(pid).await);
+            last = self.reap_until(pid).await;
+            self.pipestatus.push(last.map_or(127, |s| s.shell_status()));
         }
-        self.set_mask(old).await;
-        got
+        let _ = self.set_mask(old).await;
+        last
     }
 
     async fn reap_until(&mut self, pid: Pid) -> Option<ExitStatus> {
@@ -1002,24 +997,14 @@ impl Shell {
         }
     }
 
-    /// Takes in the children the SIGCHLD handler reaped (the interactive
-    /// shell's handler runs where the signal is delivered, see
-    /// `run_interactive`), or, without that handler, collects those whose
-    /// SIGCHLD arrived (`wait4(-1, ..., WNOHANG)` until none is left). Called
-    /// once the next line has been read, so a job that `kill` ends is told
-    /// after the next command, as on Linux, where bash prints its prompt
-    /// before the killed child is gone.
+    /// Takes in the children the SIGCHLD handler reaped (it runs where the
+    /// signal is delivered, see [`Shell::catch_sigchld`]), and runs the traps
+    /// of the other signals caught meanwhile. Called once the next line has
+    /// been read, so a job that `kill` ends is told after the next command, as
+    /// on Linux, where bash prints its prompt before the killed child is gone.
     async fn reap_jobs(&mut self) {
         self.take_reaped().await;
-        // Other signals caught meanwhile are not dropped: their traps run now.
         self.run_traps().await;
-        if !std::mem::take(&mut self.child_exited) {
-            return;
-        }
-        while let Ok(Some((pid, st))) = self.sys.waitpid(-1, true).await {
-            self.reaped.insert(pid, st);
-            self.job_ended(pid, st).await;
-        }
     }
 
     /// Ended jobs leave the table, after each command the shell waited for, at the
@@ -1062,14 +1047,11 @@ impl Shell {
         format!("[{}]{mark}  {state:<24}{}{tail}\n", job.number, job.text)
     }
 
-    /// `jobs`: the job table, after collecting what has ended (bash has done so
-    /// from its SIGCHLD handler already). An interactive shell has then told
-    /// about the ended ones; a script keeps them until it next tidies up.
+    /// `jobs`: the job table, after taking in what the SIGCHLD handler
+    /// reaped. An interactive shell has then told about the ended ones; a
+    /// script keeps them until it next tidies up.
     async fn builtin_jobs(&mut self) -> i32 {
-        if self.jobs.iter().any(|j| j.ended().is_none()) {
-            self.child_exited = true;
-            self.reap_jobs().await;
-        }
+        self.reap_jobs().await;
         let text: String = (0..self.jobs.len()).map(|i| self.job_line(i)).collect();
         if self.job_control() {
             self.jobs.retain(|j| j.ended().is_none());
@@ -1162,15 +1144,17 @@ impl Shell {
 
     async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
         let r = self
-            .make_child(Child::Subshell {
-                list: list.clone(),
-                redirects: redirects.to_vec(),
-            })
+            .make_child(
+                Child::Subshell {
+                    list: list.clone(),
+                    redirects: redirects.to_vec(),
+                },
+                true,
+            )
             .await;
         match r {
             Ok(pid) => {
-                self.stop_pipeline().await;
-                let st = self.wait_for(&[pid]).await[0];
+                let st = self.wait_for(&[pid]).await;
                 self.status = st.map_or(127, |s| s.shell_status());
             }
             Err(e) => self.fork_gave_up(e).await,
@@ -1369,17 +1353,19 @@ impl Shell {
             return Flow::Exit(self.exec_external(&name, path, argv).await);
         }
         let r = self
-            .make_child(Child::External {
-                name,
-                path,
-                argv,
-                redirects: cmd.redirects.clone(),
-            })
+            .make_child(
+                Child::External {
+                    name,
+                    path,
+                    argv,
+                    redirects: cmd.redirects.clone(),
+                },
+                true,
+            )
             .await;
         match r {
             Ok(pid) => {
-                self.stop_pipeline().await;
-                let st = self.wait_for(&[pid]).await[0];
+                let st = self.wait_for(&[pid]).await;
                 if let Some(ExitStatus::Signaled(sig)) = st {
                     self.report_signal(sig, pid, cmd.span).await;
                 }
@@ -1658,10 +1644,13 @@ impl Shell {
         // Measured: bash's pipeline bookkeeping comes before this fork.
         self.stop_pipeline().await;
         let forked = self
-            .make_child(Child::Substitution {
-                script: script.clone(),
-                pipe: (r, w),
-            })
+            .make_child(
+                Child::Substitution {
+                    script: script.clone(),
+                    pipe: (r, w),
+                },
+                false,
+            )
             .await;
         let _ = self.sys.close(w).await;
         let mut out = Vec::new();
@@ -1676,7 +1665,7 @@ impl Shell {
         let _ = self.sys.close(r).await;
         match forked {
             Ok(pid) => {
-                let st = self.wait_for(&[pid]).await[0];
+                let st = self.wait_for(&[pid]).await;
                 self.status = st.map_or(127, |s| s.shell_status());
             }
             Err(e) => self.fork_gave_up(e).await,
@@ -2037,9 +2026,8 @@ impl Shell {
 
     async fn wait_all_of(&mut self, args: &[String]) -> i32 {
         if args.is_empty() {
-            while let Some(job) = self.jobs.iter().find(|j| j.running().next().is_some()) {
-                let pids: Vec<Pid> = job.running().collect();
-                self.reap_job(&pids).await;
+            while let Some(pid) = self.jobs.iter().find_map(|j| j.running().next()) {
+                self.reap_job(&[pid]).await;
             }
             return 0;
         }
@@ -2081,7 +2069,7 @@ impl Shell {
             Some(job) => job.procs.iter().map(|p| p.pid).collect(),
             None => vec![pid],
         };
-        self.reap_job(&pids).await.pop().flatten()
+        self.reap_job(&pids).await
     }
 
     async fn builtin_trap(&mut self, args: &[String]) -> i32 {
