@@ -500,9 +500,9 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                         if text.contains("SIG_UNBLOCK") {
                             "unblocks"
                         } else if text.contains("SIG_SETMASK") {
-                            "sets which it blocks of the"
+                            "sets the blocked"
                         } else if text.contains("SIG_BLOCK, NULL") {
-                            "looks at which it blocks of the"
+                            "reads the blocked"
                         } else {
                             "blocks"
                         }
@@ -961,7 +961,7 @@ mod tests {
                 None,
                 "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0"
             )),
-            "sigprocmask(2): pid 9 sets which it blocks of the signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0."
+            "sigprocmask(2): pid 9 sets the blocked signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0."
         );
         assert_eq!(
             told(syscall(
@@ -971,7 +971,7 @@ mod tests {
                 None,
                 "rt_sigprocmask(SIG_BLOCK, NULL, [CHLD], 8) = 0"
             )),
-            "sigprocmask(2): pid 9 looks at which it blocks of the signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_BLOCK, NULL, [CHLD], 8) = 0."
+            "sigprocmask(2): pid 9 reads the blocked signals; a blocked signal waits, pending, until it is unblocked: rt_sigprocmask(SIG_BLOCK, NULL, [CHLD], 8) = 0."
         );
         assert_eq!(
             told(syscall(

@@ -30,19 +30,21 @@
 //!   where it must not run, with bash's `rt_sigprocmask` calls (measured with
 //!   strace): `make_child` reads the mask, blocks SIGINT, SIGTERM and SIGCHLD
 //!   across the fork and puts the mask back in the parent, while the child
-//!   starts with the shell's first mask; a job goes into the table with
-//!   SIGCHLD blocked (`stop_pipeline`); a pipeline is made and waited for with
-//!   it blocked (`execute_pipeline`), and so is every wait (`wait_for`). The
-//!   SIGCHLD that came meanwhile is delivered when the mask is put back, and
-//!   the handler finds the child reaped already: `wait4(-1, ..., WNOHANG,
-//!   NULL) = -1 ECHILD`.
+//!   starts with the shell's first mask; a pipeline is made and waited for
+//!   with SIGCHLD blocked (`execute_pipeline`), and so is every wait
+//!   (`wait_for`). The SIGCHLD that came meanwhile is delivered when the mask
+//!   is put back, and the handler finds the child reaped already: `wait4(-1,
+//!   ..., WNOHANG, NULL) = -1 ECHILD`.
 //!
 //! Of bash's mask calls, those left out change nothing a learner sees (the
 //! mask around fork and wait decides when the handler runs), and their number
 //! follows bash's job table internals: the pairs (`rt_sigprocmask(SIG_BLOCK,
-//! [CHLD], [CHLD], 8)` and back) its bookkeeping nests inside those above, a
-//! few per background or ended job, and those around `kill`, `jobs`, `wait`
-//! and exit; the reads of the mask its `sigsetjmp` makes elsewhere; SIGINT
+//! [CHLD], [], 8)` and back) around entering a job in its table
+//! (`stop_pipeline`, once per job, after its forks; before the fork for a
+//! command substitution), left out for the page's size budget (they cost 200
+//! of its gzipped bytes), and those its bookkeeping nests inside them, a few
+//! per background or ended job, and those around `kill`, `jobs`, `wait` and
+//! exit; the reads of the mask its `sigsetjmp` makes elsewhere; SIGINT
 //! blocked around reading a command substitution's output; and, with the
 //! terminal, `[CHLD TSTP TTIN TTOU]` around giving it away and readline's
 //! `[HUP INT QUIT ALRM TERM TSTP TTIN TTOU]` around the prompt (signals the
@@ -78,9 +80,12 @@ pub const PROMPT: &str = "$ ";
 /// Fds at or above this are the shell's own (saved fds during a builtin's redirections).
 const SAVED_FD_MIN: Fd = 10;
 
-/// SIGCHLD, as a mask: bash blocks it while it waits for a job and while it
-/// enters one in its table.
+/// SIGCHLD, as a mask: bash blocks it while it makes a pipeline and while
+/// it waits for a job.
 const CHLD: u64 = mask_of(&[Signal::SIGCHLD]);
+
+/// SIGTERM, which a fork retry keeps blocked.
+const TERM: u64 = mask_of(&[Signal::SIGTERM]);
 
 /// What bash's `make_child` blocks from before the fork until the child
 /// exists: SIGINT, SIGTERM and SIGCHLD.
@@ -396,7 +401,7 @@ impl Shell {
     /// safe point ([`Shell::take_reaped`]), so job notices keep their measured
     /// place.
     fn catch_sigchld(&mut self) -> impl Future<Output = SysResult<Disposition>> + '_ {
-        let reaped = Rc::new(RefCell::new(Vec::new()));
+        let reaped: Rc<RefCell<Vec<_>>> = Rc::default();
         self.sigchld_reaped = reaped.clone();
         let opts = self.reap_opts();
         self.sys.sigaction_handler(
@@ -435,14 +440,6 @@ impl Shell {
     /// came meanwhile is handled as the call returns.
     fn set_mask(&self, mask: u64) -> impl Future<Output = SysResult<u64>> + '_ {
         self.sys.sigprocmask_as(SigHow::SetMask, Some(mask), false)
-    }
-
-    /// bash's `stop_pipeline`, once a job's processes are forked: the job goes
-    /// into its table with SIGCHLD blocked (`rt_sigprocmask(SIG_BLOCK, [CHLD],
-    /// [], 8)`, then the mask back).
-    async fn stop_pipeline(&self) {
-        let old = self.block(CHLD).await.unwrap_or(0);
-        let _ = self.set_mask(old).await;
     }
 
     async fn finish(&mut self, code: i32) -> i32 {
@@ -582,9 +579,7 @@ impl Shell {
             }
             return;
         }
-        let r = self
-            .make_child(Child::Background(and_or.clone()), true)
-            .await;
+        let r = self.make_child(Child::Background(and_or.clone())).await;
         match r {
             Ok(pid) => {
                 let text = self.text_of(and_or.span).to_string();
@@ -605,11 +600,10 @@ impl Shell {
     /// SIGINT, SIGTERM and SIGCHLD across the fork (`rt_sigprocmask(SIG_BLOCK,
     /// [INT TERM CHLD], [], 8)`) and puts the mask back in the parent; the
     /// child starts with the shell's first mask ([`Shell::run_child`]). A
-    /// child that is a job of its own (`own_job`) is entered in the table then
-    /// ([`Shell::stop_pipeline`]). A fork that fails for want of processes is
-    /// tried again ([`Shell::fork_retry`]); one that fails for good leaves the
-    /// mask to [`Shell::fork_gave_up`].
-    async fn make_child(&mut self, child: Child, own_job: bool) -> Result<Pid, Errno> {
+    /// fork that fails for want of processes is tried again
+    /// ([`Shell::fork_retry`]); one that fails for good leaves the mask to
+    /// [`Shell::fork_gave_up`].
+    async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
         let _ = self.sys.sigprocmask_as(SigHow::Block, None, true).await;
         let old = self.block(FORK_BLOCKED).await.unwrap_or(0);
         let mut retries = 0;
@@ -630,9 +624,6 @@ impl Shell {
                 Err(e) => self.fork_retry(e, &mut retries, old).await?,
                 Ok(pid) => {
                     let _ = self.set_mask(old).await;
-                    if own_job {
-                        self.stop_pipeline().await;
-                    }
                     return Ok(pid);
                 }
             }
@@ -748,7 +739,7 @@ impl Shell {
         if e != Errno::EAGAIN || *retries >= 4 {
             return Err(e);
         }
-        let _ = self.set_mask(old | mask_of(&[Signal::SIGTERM])).await;
+        let _ = self.set_mask(old | TERM).await;
         while let Ok(Some((pid, st))) = self.sys.waitpid_shown(-1, true, self.reap_opts()).await {
             self.reaped.insert(pid, st);
             self.job_ended(pid, st).await;
@@ -826,7 +817,7 @@ impl Shell {
     /// for with SIGCHLD blocked (bash's `execute_pipeline`).
     async fn exec_multi(&mut self, pipeline: &Pipeline) -> Flow {
         let (children, old) = self.spawn_pipeline(pipeline, false).await;
-        let last = self.wait_for(&children).await;
+        let last = self.wait_for(&children, true).await;
         let _ = self.set_mask(old).await;
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
             self.report_signal(sig, *children.last().expect("had children"), cmd.span())
@@ -848,12 +839,12 @@ impl Shell {
     }
 
     /// Forks a child per command of a pipeline, pipes between them, with
-    /// SIGCHLD blocked, and enters them as a job (bash's `execute_pipeline`
-    /// and `stop_pipeline`); returns their pids (fewer if a pipe or fork
-    /// failed) and the mask to put back once the job has been waited for, or
-    /// at once if it runs in the background. A background pipeline's children
-    /// then ignore SIGINT and SIGQUIT, as bash's do without job control
-    /// (measured: after the pipe's `dup2`s, before the exec).
+    /// SIGCHLD blocked (bash's `execute_pipeline`); returns their pids (fewer
+    /// if a pipe or fork failed) and the mask to put back once the job has
+    /// been waited for, or at once if it runs in the background. A background
+    /// pipeline's children then ignore SIGINT and SIGQUIT, as bash's do
+    /// without job control (measured: after the pipe's `dup2`s, before the
+    /// exec).
     async fn spawn_pipeline(&mut self, pipeline: &Pipeline, background: bool) -> (Vec<Pid>, u64) {
         let old = self.block(CHLD).await.unwrap_or(0);
         let n = pipeline.commands.len();
@@ -877,7 +868,7 @@ impl Shell {
                 stdin: prev_read,
                 background,
             };
-            let r = self.make_child(part, false).await;
+            let r = self.make_child(part).await;
             if let Some(r) = prev_read.take() {
                 let _ = self.sys.close(r).await;
             }
@@ -896,37 +887,21 @@ impl Shell {
         if let Some(r) = prev_read {
             let _ = self.sys.close(r).await;
         }
-        if !children.is_empty() {
-            self.stop_pipeline().await;
-        }
         (children, old)
     }
 
-    /// Waits until each of `pids` (a foreground job) has ended, keeping the
-    /// statuses of others reaped meanwhile ([`Shell::reap_job`]); then an
-    /// interactive shell tells which jobs ended (bash does so after each
-    /// command it waited for, before the next one runs).
-    async fn wait_for(&mut self, pids: &[Pid]) -> Option<ExitStatus> {
-        let last = self.reap_job(pids).await;
-        // A foreground job that a Ctrl-C killed ends the whole line, loop or
-        // `||` included, as the interactive bash does when it sees its last
-        // process died of SIGINT.
-        if self.job_control() && last == Some(ExitStatus::Signaled(Signal::SIGINT)) {
-            self.interrupted = true;
-        }
-        self.notify_jobs().await;
-        last
-    }
-
-    /// bash's `wait_for`: reaps until each of `pids` has ended, with SIGCHLD
-    /// blocked (`rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8)`) so that its
-    /// handler cannot take them from under the `wait4`; the mask put back
-    /// after runs the handler for the SIGCHLD held meanwhile (measured: `=
-    /// PID`, `rt_sigprocmask(SIG_SETMASK, [], NULL, 8)`, `--- SIGCHLD ---`,
-    /// the handler's `wait4(...) = -1 ECHILD`, `rt_sigreturn`). Their statuses
-    /// go to `PIPESTATUS` (127 for one that is not a child); returns the
-    /// last one's.
-    async fn reap_job(&mut self, pids: &[Pid]) -> Option<ExitStatus> {
+    /// bash's `wait_for`: waits until each of `pids` (a job) has ended,
+    /// keeping the statuses of others reaped meanwhile, with SIGCHLD blocked
+    /// (`rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8)`) so that its handler cannot
+    /// take them from under the `wait4`; the mask put back after runs the
+    /// handler for the SIGCHLD held meanwhile (measured: `= PID`,
+    /// `rt_sigprocmask(SIG_SETMASK, [], NULL, 8)`, `--- SIGCHLD ---`, the
+    /// handler's `wait4(...) = -1 ECHILD`, `rt_sigreturn`). Their statuses go
+    /// to `PIPESTATUS` (127 for one that is not a child); returns the last
+    /// one's. For a `foreground` job, an interactive shell then tells which
+    /// jobs ended (bash does so after each command it waited for, before the
+    /// next one runs); the `wait` builtin tells once it is done.
+    async fn wait_for(&mut self, pids: &[Pid], foreground: bool) -> Option<ExitStatus> {
         let old = self.block(CHLD).await.unwrap_or(0);
         self.pipestatus.clear();
         let mut last = None;
@@ -935,6 +910,15 @@ impl Shell {
             self.pipestatus.push(last.map_or(127, |s| s.shell_status()));
         }
         let _ = self.set_mask(old).await;
+        if foreground {
+            // A foreground job that a Ctrl-C killed ends the whole line, loop
+            // or `||` included, as the interactive bash does when it sees its
+            // last process died of SIGINT.
+            if self.job_control() && last == Some(ExitStatus::Signaled(Signal::SIGINT)) {
+                self.interrupted = true;
+            }
+            self.notify_jobs().await;
+        }
         last
     }
 
@@ -1144,17 +1128,14 @@ impl Shell {
 
     async fn exec_subshell(&mut self, list: &List, redirects: &[Redirect]) -> Flow {
         let r = self
-            .make_child(
-                Child::Subshell {
-                    list: list.clone(),
-                    redirects: redirects.to_vec(),
-                },
-                true,
-            )
+            .make_child(Child::Subshell {
+                list: list.clone(),
+                redirects: redirects.to_vec(),
+            })
             .await;
         match r {
             Ok(pid) => {
-                let st = self.wait_for(&[pid]).await;
+                let st = self.wait_for(&[pid], true).await;
                 self.status = st.map_or(127, |s| s.shell_status());
             }
             Err(e) => self.fork_gave_up(e).await,
@@ -1353,19 +1334,16 @@ impl Shell {
             return Flow::Exit(self.exec_external(&name, path, argv).await);
         }
         let r = self
-            .make_child(
-                Child::External {
-                    name,
-                    path,
-                    argv,
-                    redirects: cmd.redirects.clone(),
-                },
-                true,
-            )
+            .make_child(Child::External {
+                name,
+                path,
+                argv,
+                redirects: cmd.redirects.clone(),
+            })
             .await;
         match r {
             Ok(pid) => {
-                let st = self.wait_for(&[pid]).await;
+                let st = self.wait_for(&[pid], true).await;
                 if let Some(ExitStatus::Signaled(sig)) = st {
                     self.report_signal(sig, pid, cmd.span).await;
                 }
@@ -1641,16 +1619,11 @@ impl Shell {
         let Ok((r, w)) = self.sys.pipe().await else {
             return String::new();
         };
-        // Measured: bash's pipeline bookkeeping comes before this fork.
-        self.stop_pipeline().await;
         let forked = self
-            .make_child(
-                Child::Substitution {
-                    script: script.clone(),
-                    pipe: (r, w),
-                },
-                false,
-            )
+            .make_child(Child::Substitution {
+                script: script.clone(),
+                pipe: (r, w),
+            })
             .await;
         let _ = self.sys.close(w).await;
         let mut out = Vec::new();
@@ -1665,7 +1638,7 @@ impl Shell {
         let _ = self.sys.close(r).await;
         match forked {
             Ok(pid) => {
-                let st = self.wait_for(&[pid]).await;
+                let st = self.wait_for(&[pid], true).await;
                 self.status = st.map_or(127, |s| s.shell_status());
             }
             Err(e) => self.fork_gave_up(e).await,
@@ -2027,7 +2000,7 @@ impl Shell {
     async fn wait_all_of(&mut self, args: &[String]) -> i32 {
         if args.is_empty() {
             while let Some(pid) = self.jobs.iter().find_map(|j| j.running().next()) {
-                self.reap_job(&[pid]).await;
+                self.wait_for(&[pid], false).await;
             }
             return 0;
         }
@@ -2069,7 +2042,7 @@ impl Shell {
             Some(job) => job.procs.iter().map(|p| p.pid).collect(),
             None => vec![pid],
         };
-        self.reap_job(&pids).await
+        self.wait_for(&pids, false).await
     }
 
     async fn builtin_trap(&mut self, args: &[String]) -> i32 {
