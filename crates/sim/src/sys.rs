@@ -443,8 +443,12 @@ impl<'a> CallState<'a> {
                 // The handlers of the process's last call ran as it
                 // returned; these signals came after it. rt_sigreturn gives
                 // back the value the handlers interrupted, that call's.
-                delivered(&mut k, pid);
-                let handling = std::mem::take(&mut k.proc_mut(pid).handling);
+                let p = k.proc_mut(pid);
+                let (signals, handling) = (
+                    std::mem::take(&mut p.delivering),
+                    std::mem::take(&mut p.handling),
+                );
+                delivered(&mut k, pid, signals);
                 drop(k);
                 self.start_handlers(last, handling);
                 self.before = true;
@@ -667,15 +671,18 @@ fn finished(
     }
     // Signals that interrupted the call, or came while it was woken and not
     // yet run, are delivered now, after it: strace shows `--- SIGCHLD {...}
-    // ---` after the `= ? ERESTART...` line.
-    delivered(k, pid);
+    // ---` after the `= ? ERESTART...` line. (Mostly none: one look.)
+    if !p.delivering.is_empty() {
+        let signals = std::mem::take(&mut p.delivering);
+        delivered(k, pid, signals);
+    }
     k.syscall_exit(pid)
 }
 
-/// Traces the signals delivered to `pid` now (SIGKILL is never shown: the
+/// Traces `signals`, delivered to `pid` now (SIGKILL is never shown: the
 /// process just dies).
-fn delivered(k: &mut Kernel, pid: Pid) {
-    for (signal, from, disposition) in std::mem::take(&mut k.proc_mut(pid).delivering) {
+fn delivered(k: &mut Kernel, pid: Pid, signals: Vec<(Signal, Option<Pid>, Disposition)>) {
+    for (signal, from, disposition) in signals {
         if signal != Signal::SIGKILL {
             k.emit(
                 Some(pid),
