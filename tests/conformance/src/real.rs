@@ -440,21 +440,9 @@ fn run_terminals(
         if now >= deadline {
             break StoppedBy::TimeLimit;
         }
-        wait_readable(&terminals, deadline - now);
-        for t in &mut terminals {
-            read_available(t);
-        }
+        read_for(&mut terminals, deadline - now);
     };
-    kill_all(&mut terminals);
-
-    // Everything written before the kill is still in the pipes: read it up to EOF.
-    let drain_deadline = Instant::now() + Duration::from_millis(DRAIN_MS);
-    while terminals.iter().any(|t| !t.eof) && Instant::now() < drain_deadline {
-        wait_readable(&terminals, drain_deadline - Instant::now());
-        for t in &mut terminals {
-            read_available(t);
-        }
-    }
+    end_run(&mut terminals);
     drop(stdin_writers);
     let wall_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(RealReport {
@@ -469,6 +457,23 @@ fn run_terminals(
         stopped_by,
         wall_ms,
     })
+}
+
+/// Waits up to `timeout` for output, then reads what every terminal has.
+fn read_for(terminals: &mut [Terminal], timeout: Duration) {
+    wait_readable(terminals, timeout);
+    for t in terminals {
+        read_available(t);
+    }
+}
+
+/// Kills every process of the run, then reads what was written before, up to EOF.
+fn end_run(terminals: &mut [Terminal]) {
+    kill_all(terminals);
+    let drain_deadline = Instant::now() + Duration::from_millis(DRAIN_MS);
+    while terminals.iter().any(|t| !t.eof) && Instant::now() < drain_deadline {
+        read_for(terminals, drain_deadline - Instant::now());
+    }
 }
 
 fn wait_readable(terminals: &[Terminal], timeout: Duration) {
@@ -667,19 +672,9 @@ fn run_interactive(case: &Case, bin: &Path, work: &Path) -> anyhow::Result<RealR
             type_keys(&mut terminals[n], keys)?;
         }
         // Short waits: typing is due on the clock, not on output.
-        wait_readable(&terminals, (deadline - now).min(Duration::from_millis(5)));
-        for t in &mut terminals {
-            read_available(t);
-        }
+        read_for(&mut terminals, (deadline - now).min(Duration::from_millis(5)));
     };
-    kill_all(&mut terminals);
-    let drain_deadline = Instant::now() + Duration::from_millis(DRAIN_MS);
-    while terminals.iter().any(|t| !t.eof) && Instant::now() < drain_deadline {
-        wait_readable(&terminals, drain_deadline - Instant::now());
-        for t in &mut terminals {
-            read_available(t);
-        }
-    }
+    end_run(&mut terminals);
     let wall_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(RealReport {
         terminals: case
