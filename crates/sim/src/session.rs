@@ -567,7 +567,7 @@ mod tests {
         .unwrap();
         s.run(10_000);
         let out = s.snapshot().terminals[0].output.clone();
-        assert!(out.ends_with("$ echo next\ngot USR1\nnext\n[1]+  Done                    (sleep 0.1; kill -USR1 $$)\n$ "), "{out}");
+        assert!(out.ends_with("$ echo next\ngot USR1\nnext\n[1]+  Done                    ( sleep 0.1; kill -USR1 $$ )\n$ "), "{out}");
     }
 
     #[test]

@@ -52,8 +52,9 @@ re!(BASH_JOB_PID, r"(bash: line \d+: ) *(\d+)( )");
 // `       689                       | sleep 6`: the same notice's line for each later
 // process of a pipeline job, its pid printed `%5d` after five spaces.
 re!(BASH_JOB_PID_MORE, r"(?m)^( {5}) *(\d+)( .*\| )");
-// `[1] 7140`: an interactive shell's notice that a background job started.
-re!(JOB_START_PID, r"(?m)^(\[\d+\] )(\d+)$");
+// `[1] 7140`: an interactive shell's notice that a background job started (after
+// the prompt when the line was typed ahead).
+re!(JOB_START_PID, r"(?m)^((?:\$ )?\[\d+\] )(\d+)$");
 
 fn ephemeral_port(caps: &Captures<'_>) -> String {
     let port: u32 = caps[2].parse().unwrap_or(0);
@@ -255,8 +256,8 @@ mod tests {
     #[test]
     fn an_interactive_job_start_notice_pid_becomes_pid() {
         assert_eq!(
-            normalize("$ sleep 9 &\n[1] 7140\n$ echo [2] 5\n"),
-            "$ sleep 9 &\n[1] PID\n$ echo [2] 5\n"
+            normalize("$ sleep 9 &\n[1] 7140\n$ [2] 7141\n$ echo [3] 5\n"),
+            "$ sleep 9 &\n[1] PID\n$ [2] PID\n$ echo [3] 5\n"
         );
     }
 

@@ -672,7 +672,10 @@ fn run_interactive(case: &Case, bin: &Path, work: &Path) -> anyhow::Result<RealR
             type_keys(&mut terminals[n], keys)?;
         }
         // Short waits: typing is due on the clock, not on output.
-        read_for(&mut terminals, (deadline - now).min(Duration::from_millis(5)));
+        read_for(
+            &mut terminals,
+            (deadline - now).min(Duration::from_millis(5)),
+        );
     };
     end_run(&mut terminals);
     let wall_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);

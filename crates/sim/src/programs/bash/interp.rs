@@ -17,7 +17,8 @@
 //! - background jobs are numbered: `kill` and `wait` take job specs (`%1`, `%%`,
 //!   `%-`, `%name`, `%?text`), `jobs` lists them, and an interactive shell says
 //!   `[1] 4242` when one starts and `[1]+  Done    cmd` once it has ended (after
-//!   the next command it waits for, at the end of `wait`, or before its prompt);
+//!   the next command it waits for, at the end of `wait`, or before its prompt),
+//!   `cmd` printed back from the syntax tree as bash prints it (`syntax::print`);
 //! - a script that is one simple command runs it with `exec`, without a fork;
 //! - out of processes, a fork is retried four times, 1 to 8 s apart, each retry
 //!   announced (`bash: fork: retry: ...`); then bash gives up the line (an
@@ -245,12 +246,6 @@ impl Shell {
 
     fn line_of(&self, span: Span) -> usize {
         1 + self.newlines.partition_point(|&i| i < span.start)
-    }
-
-    fn text_of(&self, span: Span) -> &str {
-        self.source
-            .get(span.start..span.end.min(self.source.len()))
-            .unwrap_or("")
     }
 
     /// An error message as bash words it: a `-c` script's names the line
@@ -498,7 +493,7 @@ impl Shell {
                 let texts = pipeline
                     .commands
                     .iter()
-                    .map(|c| self.text_of(c.span()).to_string());
+                    .map(|c| print::command_text(&self.source, c));
                 let procs = pids
                     .iter()
                     .zip(texts)
@@ -517,7 +512,7 @@ impl Shell {
         let r = self.make_child(Child::Background(and_or.clone())).await;
         match r {
             Ok(pid) => {
-                let text = self.text_of(and_or.span).to_string();
+                let text = print::job_text(&self.source, and_or);
                 let procs = vec![JobProc {
                     pid,
                     text,
@@ -734,8 +729,9 @@ impl Shell {
             statuses.push(st.map_or(127, |s| s.shell_status()));
         }
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
-            self.report_signal(sig, *children.last().expect("had children"), cmd.span())
-                .await;
+            let text = print::command_text(&self.source, cmd);
+            let pid = *children.last().expect("had children");
+            self.report_signal(sig, pid, cmd.span(), text).await;
         }
         self.status = if self.pipefail {
             statuses
@@ -984,7 +980,7 @@ impl Shell {
     }
 
     /// bash's notice for a foreground job killed by a signal.
-    async fn report_signal(&self, sig: Signal, pid: Pid, span: Span) {
+    async fn report_signal(&self, sig: Signal, pid: Pid, span: Span, text: String) {
         match sig {
             Signal::SIGINT | Signal::SIGPIPE => {}
             Signal::SIGTERM => {
@@ -992,7 +988,6 @@ impl Shell {
             }
             _ => {
                 let line = self.line_of(span);
-                let text = self.text_of(span).to_string();
                 let msg = format!("bash: line {line}: {pid:>5} {:<24}{text}\n", sig.text());
                 let _ = self.sys.write(2, msg.as_bytes()).await;
             }
@@ -1248,7 +1243,8 @@ impl Shell {
             Ok(pid) => {
                 let st = self.wait_for(pid).await;
                 if let Some(ExitStatus::Signaled(sig)) = st {
-                    self.report_signal(sig, pid, cmd.span).await;
+                    let text = print::simple_text(&self.source, cmd);
+                    self.report_signal(sig, pid, cmd.span, text).await;
                 }
                 self.status = st.map_or(127, |s| s.shell_status());
             }

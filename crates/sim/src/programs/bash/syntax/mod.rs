@@ -45,6 +45,7 @@ mod arith;
 mod ast;
 mod lexer;
 mod parser;
+pub mod print;
 #[cfg(test)]
 mod tests;
 
