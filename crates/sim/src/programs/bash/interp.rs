@@ -51,6 +51,9 @@ pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 /// What an interactive shell prints before reading a command (to stderr, as bash).
 pub const PROMPT: &str = "$ ";
 
+/// What it prints while a command is unfinished (bash's PS2).
+const PS2: &str = "> ";
+
 /// Fds at or above this are the shell's own (saved fds during a builtin's redirections).
 const SAVED_FD_MIN: Fd = 10;
 
@@ -323,10 +326,21 @@ impl Shell {
         loop {
             self.notify_jobs().await;
             let _ = self.sys.write(2, PROMPT.as_bytes()).await;
-            let line = loop {
+            // Lines until they parse: an unfinished command (an open quote, a
+            // `while` with no `done` yet) gets bash's continuation prompt.
+            let mut text = String::new();
+            let parsed = loop {
                 if let Some(i) = pending.iter().position(|&b| b == b'\n') {
                     let rest = pending.split_off(i + 1);
-                    break Some(std::mem::replace(&mut pending, rest));
+                    let line = std::mem::replace(&mut pending, rest);
+                    text.push_str(&String::from_utf8_lossy(&line));
+                    match parse(&text) {
+                        Err(e) if e.is_unfinished() => {
+                            let _ = self.sys.write(2, PS2.as_bytes()).await;
+                            continue;
+                        }
+                        parsed => break Some(parsed),
+                    }
                 }
                 match self.sys.read(0, 4096).await {
                     Ok(d) if d.is_empty() => break None,
@@ -342,20 +356,26 @@ impl Shell {
                             }
                         }
                         pending.clear();
+                        text.clear();
                         let _ = self.sys.write(2, PROMPT.as_bytes()).await;
                     }
                     Err(_) => break None,
                 }
             };
-            let Some(line) = line else {
+            let Some(parsed) = parsed else {
+                if !text.is_empty() {
+                    let _ = self
+                        .sys
+                        .write(2, b"bash: syntax error: unexpected end of file\n")
+                        .await;
+                }
                 let _ = self.sys.write(2, b"exit\n").await;
                 let code = self.status;
                 return self.finish(code).await;
             };
             // A SIGCHLD that came while the line was typed was handled then.
             self.reap_jobs().await;
-            let text = String::from_utf8_lossy(&line).into_owned();
-            match parse(&text) {
+            match parsed {
                 Ok(script) => {
                     self.set_source(text);
                     if let Flow::Exit(code) = self.exec_list(&script.body).await {
@@ -368,7 +388,7 @@ impl Shell {
                 Err(e) => {
                     let _ = self
                         .sys
-                        .write(2, super::syntax_error_text(&e, &text).as_bytes())
+                        .write(2, super::syntax_error_text(&e, &text, true).as_bytes())
                         .await;
                     self.status = 2;
                 }

@@ -112,6 +112,16 @@ impl SyntaxError {
         }
     }
 
+    /// Whether the source ends in the middle of a command (an open quote or
+    /// parenthesis, a `while` with no `done`): more lines could finish it, so an
+    /// interactive shell asks for them.
+    pub fn is_unfinished(&self) -> bool {
+        self.message == "bash: syntax error: unexpected end of file"
+            || self
+                .message
+                .starts_with("bash: unexpected EOF while looking for matching")
+    }
+
     /// The message, the source line and a caret line under the offending token:
     ///
     /// ```text
