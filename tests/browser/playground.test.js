@@ -408,6 +408,25 @@ test('a typo in a command shows an error with its position; what is typed is tex
   await page.close();
 });
 
+test('a line typed to a program is its data, not a command: no syntax check', async () => {
+  const { page, problems } = await open('?t=cat');
+  await page.keyboard.press('End');
+  const term = page.locator('.term[data-terminal="0"]');
+  await term.locator('input').fill("don't (");
+  await term.locator('input').press('Enter');
+  assert.equal(await term.locator('.term-error').isVisible(), false);
+  await page.keyboard.press('End');
+  // The terminal echoes the line, then cat writes it back.
+  assert.match(await term.locator('.term-out').textContent(), /\$ cat\ndon't \(\ndon't \(\n$/);
+  // The link carries it and replays it.
+  const again = await open(new URL(page.url()).search);
+  assert.deepEqual(await view(again.page), await view(page));
+  assert.deepEqual(again.problems, []);
+  await again.page.close();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a malformed link shows its message and falls back to the first lesson', async () => {
   for (const query of ['?lesson=nope', '?lesson=fifo-once&nc=gnu', '?step=-4']) {
     const { page, problems } = await open(query);

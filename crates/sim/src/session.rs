@@ -402,6 +402,30 @@ impl Session {
         Snapshot::of(&self.world.kernel())
     }
 
+    /// Whether a line typed into `terminal` now is a command for its shell: the
+    /// shell waits at its prompt, or nothing reads the terminal yet (the shell
+    /// will). Not when a program reads it (`cat`, `nc`: the line is data), nor
+    /// when the shell reads it for `read` or at its `> ` prompt for more of an
+    /// unfinished command.
+    pub fn takes_command(&self, terminal: u32) -> bool {
+        let k = self.world.kernel();
+        let shells = session_pids(&self.world);
+        let reader = k.procs.values().find(|p| {
+            matches!(&p.state, crate::kernel::process::State::Blocked { wait, .. }
+                if wait.keys.contains(&crate::kernel::WaitKey::Terminal(terminal)))
+        });
+        match reader {
+            None => true,
+            Some(p) if shells.contains(&p.pid) => {
+                k.terminals.get(terminal as usize).is_some_and(|t| {
+                    t.output
+                        .ends_with(crate::programs::bash::interp::PROMPT.as_bytes())
+                })
+            }
+            Some(_) => false,
+        }
+    }
+
     /// Events of steps `from..to` (step numbers as in [`Event::step`]).
     pub fn events(&self, from: u64, to: u64) -> Vec<Event> {
         self.world
