@@ -12,10 +12,10 @@
 //! The simulator's side is a few lines:
 //!
 //! ```no_run
-//! # fn run(_: &pipelab_sim::run::RunConfig) -> Vec<String> { Vec::new() }
 //! for case in pipelab_conformance::load_cases().unwrap() {
 //!     for flavor in case.run_flavors() {
-//!         let transcripts = run(&case.run_config(flavor)); // one String per terminal
+//!         // One transcript per terminal; an interactive case runs in a session.
+//!         let transcripts = pipelab_conformance::simulate(&case, flavor, 0).unwrap();
 //!         if let Err(diff) = pipelab_conformance::compare(&case, flavor, &transcripts) {
 //!             panic!("{diff}");
 //!         }

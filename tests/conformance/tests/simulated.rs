@@ -1,5 +1,5 @@
 //! The simulator against the real kernel's recordings: every (case, flavor) run
-//! through `pipelab_sim::run` must give one of the transcripts the real machine gave.
+//! through `pipelab_conformance::simulate` must give one of the transcripts the real machine gave.
 
 use pipelab_conformance::{compare, load_cases, simulate};
 
