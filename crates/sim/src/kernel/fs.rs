@@ -590,6 +590,11 @@ impl Kernel {
         }
         *fifo_waiting = None;
         let cloexec = f.flags.cloexec;
+        // A blocking open has seen its partner: a reader gets POLLHUP once the
+        // writers are gone, even if the writer opened first (Linux keeps the
+        // reader's `f_version` at 0; only a non-blocking reader that finds no
+        // writer holds POLLHUP back).
+        self.files.get_mut(&file).expect("open").w_counter_at_open = 0;
         Attempt::Done(self.install_fd(pid, file, cloexec))
     }
 
