@@ -1153,12 +1153,12 @@ impl Sys {
             Some(old),
             move |k, pid| k.sys_dup(pid, old, min),
             move |r| {
-                let call = if min == 0 {
-                    format!("dup({old})")
+                let ret = ret_text(r, |f| f.to_string());
+                if min == 0 {
+                    format!("dup({old}) {ret}")
                 } else {
-                    format!("fcntl({old}, F_DUPFD, {min})")
-                };
-                format!("{call} {}", ret_text(r, |f| f.to_string()))
+                    format!("fcntl({old}, F_DUPFD, {min}) {ret}")
+                }
             },
         )
     }

@@ -933,8 +933,7 @@ impl Shell {
     async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
         let st = self.reap_until(pid).await;
         // The foreground job is over: the shell takes its terminal back.
-        if self.given == Some(pid) {
-            self.given = None;
+        if self.given.take_if(|g| *g == pid).is_some() {
             let _ = self.sys.tcsetpgrp(TTY_FD, self.top_pid).await;
         }
         // A foreground command that a Ctrl-C killed ends the whole line, loop or
