@@ -767,6 +767,32 @@ mod tests {
         assert_eq!(end_of("[\"sleep\", \"5\"]"), "+++ exited with 0 +++");
     }
 
+    /// Measured with bash 5.2 on a pty: `true | sleep 50`, Ctrl-C: `^C`, a
+    /// prompt. The pgrp pipe holds `true`, the group's leader, until `sleep`
+    /// is forked and in its group, so the group the terminal is given to is
+    /// never gone before the job is whole.
+    #[test]
+    fn ctrl_c_reaches_a_pipeline_whose_first_part_ended_at_once() {
+        let mut s = Session::new(script(&["true | sleep 50"]), TerminalMode::Interactive);
+        s.run(10_000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(10_000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo x\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(10_000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert_eq!(out, "$ true | sleep 50\n^C\n$ echo x\nx\n$ ");
+        assert_eq!(
+            lines_of(&s, 4).last().map(String::as_str),
+            Some("+++ killed by SIGINT +++")
+        );
+    }
+
     /// Measured (`strace -f` of bash 5.2 on a pty): `kill %1` on a background
     /// pipeline is one `kill(-PGID, SIGTERM)`, PGID its first process.
     #[test]
