@@ -222,8 +222,10 @@ test('at 1280x720 the concurrency lesson draws its five columns legibly: a card 
   await page.screenshot({ path: join(ARTIFACTS, 'lesson-concurrency-1280x720.png') });
   // Lessons with fewer columns are drawn as large as before. (httpd's drawing
   // now holds from the start the room its end needs: 9.49 px throughout, where
-  // it was 9.75 px at the start and 8.58 px at the end.)
-  for (const [lesson, least] of [['fifo-once', 8.5], ['httpd', 9.4]]) {
+  // it was 9.75 px at the start and 8.58 px at the end. fifo-once's holds a
+  // cell more since each job's pgrp pipe, bash's own, has one for a few
+  // steps: 8.24 px, where it was 8.5.)
+  for (const [lesson, least] of [['fifo-once', 8.2], ['httpd', 9.4]]) {
     const other = await open(`?lesson=${lesson}&nc=openbsd`);
     const size = await titlePixels(other.page);
     assert.ok(size >= least, `${lesson}: a card title is ${size.toFixed(2)} px`);

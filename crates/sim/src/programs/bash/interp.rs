@@ -8,8 +8,9 @@
 //!   keeps their statuses in `PIPESTATUS`;
 //! - builtins run in the shell itself; their redirections are undone afterwards by
 //!   saving the fds above 10 (`fcntl(F_DUPFD, 10)`), as bash does;
-//! - a command run with `&` gets `/dev/null` as stdin and ignores SIGINT and
-//!   SIGQUIT, since a non-interactive shell has no job control; a simple command
+//! - a command run with `&` by a script gets `/dev/null` as stdin and ignores
+//!   SIGINT and SIGQUIT, since a non-interactive shell has no job control: it
+//!   stays in the shell's process group; a simple command
 //!   is exec'd in the forked child itself, so `kill $!` reaches the program; a
 //!   pipeline run with `&` is forked part by part from the shell, like one in the
 //!   foreground, and is one job: `$!` is its last process, `wait` and `kill %N`
@@ -25,13 +26,27 @@
 //!   interactive shell prompts again, a script exits 254);
 //! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
 //!   reported (`Terminated`, or `bash: line 1:  PID Killed   CMD`, a line per
-//!   process for a pipeline job).
+//!   process for a pipeline job);
+//! - an interactive shell has job control (measured with `strace -f` on a
+//!   pty): its terminal fd is 255 (`dup(2)`, `dup2(3, 255)`, close-on-exec);
+//!   each job it forks is a process group of its own ([`Pgrp`]), so a Ctrl-C
+//!   reaches the foreground job only: the terminal is given to the job
+//!   (`ioctl(255, TIOCSPGRP, [PGID])`) and taken back once it is waited for;
+//!   `kill %N` is one `kill(-PGID, SIG)`; the children of its subshells stay in
+//!   their group.
 //!
-//! Simplifications: no process groups, so `kill %N` signals a job's processes
-//! one by one, as bash does without job control (an interactive bash gives each
-//! job its own group and signals it with one `kill(-PGID)`); no globbing, no `~` or brace expansion (they stay literal, as the
+//! Simplifications: no globbing, no `~` or brace expansion (they stay literal, as the
 //! parser documents); no environment beyond the shell's variables (programs get
-//! argv only); `read` reads one byte per call, as bash does on pipes.
+//! argv only); `read` reads one byte per call, as bash does on pipes. Of job
+//! control: no stopped jobs (Ctrl-Z, `fg`, `bg`); bash's `TIOCGPGRP` looks
+//! (at start, and before giving the terminal away) and its
+//! `TIOCSPGRP` before each prompt are left out, as they change nothing here.
+//! A background job that reads the terminal is stopped by SIGTTIN on Linux
+//! (measured: `cat &` then a line typed, `[1]+  Stopped  cat`; `kill %1`
+//! sends SIGTERM then SIGCONT to the group). Here background jobs get
+//! `/dev/null` as stdin, as without job control, so they never read the
+//! terminal; to lift it, let a read from the terminal by a process outside
+//! its foreground group stop the process (SIGTTIN), and model stopped jobs.
 
 use crate::vecmap::VecMap;
 use std::cell::RefCell;
@@ -56,6 +71,10 @@ const PS2: &str = "> ";
 
 /// Fds at or above this are the shell's own (saved fds during a builtin's redirections).
 const SAVED_FD_MIN: Fd = 10;
+
+/// An interactive bash's own fd on its terminal, for job control (a copy of
+/// stderr, close-on-exec).
+const TTY_FD: Fd = 255;
 
 /// How many loop iterations a script may run: a `while true` with nothing that
 /// blocks would otherwise spin until the step limit with no output.
@@ -100,6 +119,11 @@ pub struct Shell {
     reaped: VecMap<Pid, ExitStatus>,
     /// Background children not yet waited for: bash's job table.
     jobs: Vec<Job>,
+    /// The process group of the job being forked, with job control.
+    pgrp: Option<Pgrp>,
+    /// The last process of the foreground job the terminal was given to: once
+    /// it is waited for, the shell takes the terminal back.
+    given: Option<Pid>,
     /// This process is a forked child of the shell (a subshell or pipeline part).
     subshell: bool,
     /// A Ctrl-C with no trap arrived: an interactive shell drops the rest of the line.
@@ -144,6 +168,23 @@ struct JobProc {
     pid: Pid,
     text: String,
     status: Option<ExitStatus>,
+}
+
+/// With job control (an interactive shell's own forks), each job is a process
+/// group led by its first process, as bash's `make_child` makes it (measured:
+/// both the parent and the child call `setpgid(CHILD, PGID)`, and a foreground
+/// job's children `ioctl(255, TIOCSPGRP, [PGID])`; `$(...)` stays in the
+/// shell's group). bash's pgrp pipe (`pipe2` before the job's first fork)
+/// holds the group's leader until every process of the job is forked: the
+/// leader reads it to EOF, which comes once the parent closes it.
+#[derive(Clone, Copy, Debug)]
+struct Pgrp {
+    /// The group: the job's first process (0 until it is forked), or the shell's.
+    pgid: Pid,
+    /// The pgrp pipe (read end, write end).
+    sync: Option<(Fd, Fd)>,
+    /// The job gets the terminal: not run with `&`, nor a `$(...)`.
+    foreground: bool,
 }
 
 /// What a forked child of the shell is for.
@@ -230,6 +271,8 @@ impl Shell {
             hash: VecMap::new(),
             reaped: VecMap::new(),
             jobs: Vec::new(),
+            pgrp: None,
+            given: None,
             subshell: false,
             interrupted: false,
             interactive: false,
@@ -298,6 +341,14 @@ impl Shell {
             .sys
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
+        // Job control: a terminal fd of its own (measured with a shell that
+        // leads its group on its terminal, as here: no `setpgid`, no
+        // `TIOCSPGRP`).
+        if let Ok(fd) = self.sys.dup_min(2, 0).await {
+            let _ = self.sys.dup2(fd, TTY_FD).await;
+            let _ = self.sys.close(fd).await;
+        }
+        let _ = self.sys.set_cloexec(TTY_FD, true).await;
         // Job notices: bash reaps background jobs from its SIGCHLD handler (with
         // SA_RESTART, so a read from the terminal goes on): `wait4(-1, ...,
         // WNOHANG|WSTOPPED|WCONTINUED, NULL)` until none is left. The handler
@@ -419,10 +470,11 @@ impl Shell {
     }
 
     /// Runs the actions of traps whose signals arrived.
-    /// First thing in a child an interactive shell forks: bash puts back the
+    /// First thing in a child an interactive shell forks, once in its job's
+    /// group: bash puts back the
     /// signals it handles itself (SIGINT and SIGCHLD caught, SIGQUIT ignored) to their defaults,
     /// so a Ctrl-C kills the child, subshell or not (measured: the child's
-    /// `rt_sigaction` calls come before anything else it does).
+    /// `rt_sigaction` calls come before anything else it does but the group's).
     async fn restore_signals_in_child(&self) {
         if !self.interactive {
             return;
@@ -549,6 +601,23 @@ impl Shell {
     /// site keeps the wasm small). A fork that fails for want of processes is
     /// tried again ([`Shell::fork_retry`]).
     async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
+        // bash's start_pipeline: a job's first fork opens its pgrp pipe.
+        if self.job_control() && self.pgrp.is_none() {
+            let comsub = matches!(child, Child::Substitution { .. });
+            self.pgrp = Some(Pgrp {
+                pgid: if comsub { self.top_pid } else { 0 },
+                sync: self.sys.pipe().await.ok(),
+                foreground: !comsub
+                    && !matches!(
+                        child,
+                        Child::Background(_)
+                            | Child::PipelinePart {
+                                background: true,
+                                ..
+                            }
+                    ),
+            });
+        }
         let mut retries = 0;
         loop {
             let mut shell = self.clone();
@@ -563,27 +632,85 @@ impl Shell {
                 .await;
             match r {
                 Err(e) if self.fork_retry(e, &mut retries).await => {}
-                r => return r,
+                r => {
+                    if let (Ok(pid), Some(g)) = (r, self.pgrp.as_mut()) {
+                        if g.pgid == 0 {
+                            g.pgid = pid;
+                        }
+                        if g.foreground {
+                            self.given = Some(pid);
+                        }
+                        let pgid = g.pgid;
+                        let _ = self.sys.setpgid(pid, pgid).await;
+                    }
+                    // A pipeline's parts are one job: it ends after the last.
+                    if !matches!(child, Child::PipelinePart { .. }) {
+                        self.job_forked().await;
+                    }
+                    return r;
+                }
             }
         }
+    }
+
+    /// bash's `stop_pipeline`: every process of the job is forked, and the
+    /// parent closes the pgrp pipe, which lets the job's leader go on.
+    async fn job_forked(&mut self) {
+        if let Some((r, w)) = self.pgrp.take().and_then(|g| g.sync) {
+            let _ = self.sys.close(r).await;
+            let _ = self.sys.close(w).await;
+        }
+    }
+
+    /// First thing in a process of a job: it joins the job's group, a
+    /// foreground job's takes the terminal, and the group's leader waits on
+    /// the pgrp pipe until the parent has forked the whole job. Whether the
+    /// shell that forked it has job control.
+    async fn join_pgrp(&mut self) -> bool {
+        let Some(g) = self.pgrp.take() else {
+            return false;
+        };
+        let me = self.sys.pid();
+        let pgid = if g.pgid == 0 { me } else { g.pgid };
+        let _ = self.sys.setpgid(me, pgid).await;
+        if g.foreground {
+            let _ = self.sys.tcsetpgrp(TTY_FD, pgid).await;
+        }
+        if let Some((r, w)) = g.sync {
+            let leader = pgid == me;
+            let _ = self.sys.close(if leader { w } else { r }).await;
+            if leader {
+                let _ = self.sys.read(r, 1).await;
+            }
+            let _ = self.sys.close(if leader { r } else { w }).await;
+        }
+        true
     }
 
     /// What a forked child does first, then the command it was forked for; its
     /// exit status.
     async fn run_child(mut self, child: Child) -> i32 {
+        let job_control = self.join_pgrp().await;
         let flow = match child {
             Child::Background(and_or) => {
-                if self.interactive {
-                    let _ = self
-                        .sys
-                        .sigaction(Signal::SIGCHLD, Disposition::Default)
-                        .await;
+                if job_control {
+                    // Out of the terminal's way in a group of its own: its
+                    // signals are reset as a foreground job's are.
+                    self.restore_signals_in_child().await;
+                } else {
+                    if self.interactive {
+                        let _ = self
+                            .sys
+                            .sigaction(Signal::SIGCHLD, Disposition::Default)
+                            .await;
+                    }
+                    // No job control: background commands ignore SIGINT and SIGQUIT.
+                    for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                        let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+                    }
                 }
-                // No job control: background commands ignore SIGINT and SIGQUIT and
-                // read from /dev/null unless redirected.
-                for sig in [Signal::SIGINT, Signal::SIGQUIT] {
-                    let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
-                }
+                // They read from /dev/null unless redirected (with job control
+                // too, here: see the module's doc).
                 if let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
                     && fd != 0
                 {
@@ -617,7 +744,7 @@ impl Shell {
                     let _ = self.sys.dup2(r, 0).await;
                     let _ = self.sys.close(r).await;
                 }
-                if background {
+                if background && !job_control {
                     for sig in [Signal::SIGINT, Signal::SIGQUIT] {
                         let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
                     }
@@ -812,6 +939,7 @@ impl Shell {
         if let Some(r) = prev_read {
             let _ = self.sys.close(r).await;
         }
+        self.job_forked().await;
         children
     }
 
@@ -820,6 +948,10 @@ impl Shell {
     /// after each command it waited for, before the next one runs).
     async fn wait_for(&mut self, pid: Pid) -> Option<ExitStatus> {
         let st = self.reap_until(pid).await;
+        // The foreground job is over: the shell takes its terminal back.
+        if self.given.take_if(|g| *g == pid).is_some() {
+            let _ = self.sys.tcsetpgrp(TTY_FD, self.top_pid).await;
+        }
         // A foreground command that a Ctrl-C killed ends the whole line, loop or
         // `||` included, as the interactive bash does when it sees its child
         // died of SIGINT.
@@ -836,7 +968,13 @@ impl Shell {
             if let Some(st) = self.reaped.remove(&pid) {
                 return Some(st);
             }
-            match self.sys.waitpid(-1, false).await {
+            // With job control bash asks for stopped and continued children too.
+            let opts = if self.job_control() {
+                "WSTOPPED|WCONTINUED"
+            } else {
+                "0"
+            };
+            match self.sys.waitpid_shown(-1, false, opts).await {
                 Ok(Some((p, st))) => {
                     self.reaped.insert(p, st);
                     self.job_ended(p, st).await;
@@ -2103,13 +2241,15 @@ impl Shell {
         if sent { 0 } else { 1 }
     }
 
-    /// Whom `kill %N` signals: each process of the job still running, first to
-    /// last (measured without job control: `kill %1` on `sleep 5 | sleep 6 &` is
-    /// two kill(2) calls). Simplification: with job control, bash gives each job
-    /// its own process group and signals it with one `kill(-PGID)`; this shell
-    /// makes no process groups.
+    /// Whom `kill %N` signals: with job control, the job's process group, in
+    /// one `kill(-PGID)` (measured); without, each process of the job still
+    /// running, first to last (measured: `kill %1` on `sleep 5 | sleep 6 &` is
+    /// two kill(2) calls).
     fn job_targets(&self, pid: Pid) -> Vec<i32> {
         let job = self.jobs.iter().find(|j| j.pid() == pid);
+        if let Some(j) = job.filter(|_| self.job_control()) {
+            return vec![-(j.procs[0].pid as i32)];
+        }
         let running: Vec<i32> = job
             .map(|j| j.running().map(|p| p as i32).collect())
             .unwrap_or_default();
