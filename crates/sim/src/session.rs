@@ -649,11 +649,18 @@ mod tests {
             "{}",
             lines[from + 1]
         );
+        // Then bash ends the `^C` line the terminal echoed and prompts (measured).
         assert_eq!(
-            [&lines[from], &lines[from + 2], &lines[from + 3]],
+            [
+                &lines[from],
+                &lines[from + 2],
+                &lines[from + 3],
+                &lines[from + 4]
+            ],
             [
                 "<... read resumed>0x7ffd46f75be0, 4096) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
                 "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)",
+                "write(2, \"\\n\", 1) = 1",
                 "write(2, \"$ \", 2) = 2",
             ]
         );

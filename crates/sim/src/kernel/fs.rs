@@ -817,7 +817,10 @@ impl Kernel {
         for &b in bytes {
             match b {
                 0x03 => {
-                    self.echo(n, b"^C\n");
+                    // ECHOCTL shows `^C`, no newline (bash writes that); ISIG
+                    // flushes what was typed ahead (no NOFLSH).
+                    self.echo(n, b"^C");
+                    self.terminals[n as usize].input.clear();
                     for pid in self.group(pgid) {
                         self.raise(pid, super::Signal::SIGINT, None);
                     }

@@ -399,15 +399,20 @@ impl Shell {
                     Err(Errno::EINTR) => {
                         // Ctrl-C clears the line; a trapped signal caught with it
                         // still runs its trap once a line is read.
+                        let mut ctrl_c = false;
                         for sig in self.sys.take_caught_signals() {
                             match sig {
                                 Signal::SIGCHLD => self.child_exited = true,
-                                Signal::SIGINT => {}
+                                Signal::SIGINT => ctrl_c = true,
                                 other => self.deferred.push(other),
                             }
                         }
                         pending.clear();
                         text.clear();
+                        // The terminal echoed `^C`; bash ends that line.
+                        if ctrl_c {
+                            let _ = self.sys.write(2, b"\n").await;
+                        }
                         let _ = self.sys.write(2, PROMPT.as_bytes()).await;
                     }
                     Err(_) => break None,
@@ -494,6 +499,11 @@ impl Shell {
             if let Some(action) = self.traps.get(&sig).cloned() {
                 Box::pin(self.run_string(&action)).await;
             } else if sig == Signal::SIGINT {
+                // A Ctrl-C the shell itself got (in `read`, say): bash ends the
+                // terminal's `^C` line before it prompts again.
+                if self.job_control() && !self.interrupted {
+                    let _ = self.sys.write(2, b"\n").await;
+                }
                 self.interrupted = true;
             }
         }
@@ -956,6 +966,10 @@ impl Shell {
         // `||` included, as the interactive bash does when it sees its child
         // died of SIGINT.
         if self.job_control() && st == Some(ExitStatus::Signaled(Signal::SIGINT)) {
+            // Once per job: bash ends the terminal's `^C` line, on stdout.
+            if !self.interrupted {
+                let _ = self.sys.write(1, b"\n").await;
+            }
             self.interrupted = true;
         }
         self.notify_jobs().await;
