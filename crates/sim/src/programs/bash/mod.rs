@@ -2,9 +2,6 @@
 //!
 //! `bash -c SCRIPT` runs a script; `bash -i` (or plain `bash`) reads commands from
 //! its terminal, one line at a time, as a playground terminal does.
-//!
-//! `bash -c SCRIPT` runs a script; `bash -i` (or plain `bash`) reads commands from
-//! its terminal, one line at a time, as a playground terminal does.
 
 pub mod interp;
 pub mod syntax;
