@@ -222,8 +222,10 @@ test('at 1280x720 the concurrency lesson draws its five columns legibly: a card 
   await page.screenshot({ path: join(ARTIFACTS, 'lesson-concurrency-1280x720.png') });
   // Lessons with fewer columns are drawn as large as before. (httpd's drawing
   // now holds from the start the room its end needs: 9.49 px throughout, where
-  // it was 9.75 px at the start and 8.58 px at the end.)
-  for (const [lesson, least] of [['fifo-once', 8.5], ['httpd', 9.4]]) {
+  // it was 9.75 px at the start and 8.58 px at the end. fifo-once's holds a
+  // cell more since each job's pgrp pipe, bash's own, has one for a few
+  // steps: 8.24 px, where it was 8.5.)
+  for (const [lesson, least] of [['fifo-once', 8.2], ['httpd', 9.4]]) {
     const other = await open(`?lesson=${lesson}&nc=openbsd`);
     const size = await titlePixels(other.page);
     assert.ok(size >= least, `${lesson}: a card title is ${size.toFixed(2)} px`);
@@ -400,6 +402,25 @@ test('a typo in a command shows an error with its position; what is typed is tex
   assert.equal(await input.inputValue(), 'echo "<img src=x id=injected>"');
   // The link carries what was typed, at the step it was typed: it reproduces the run.
   assert.match(page.url(), /&i=\d+%3A2%3Aecho/);
+  const again = await open(new URL(page.url()).search);
+  assert.deepEqual(await view(again.page), await view(page));
+  assert.deepEqual(again.problems, []);
+  await again.page.close();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a line typed to a program is its data, not a command: no syntax check', async () => {
+  const { page, problems } = await open('?t=cat');
+  await page.keyboard.press('End');
+  const term = page.locator('.term[data-terminal="0"]');
+  await term.locator('input').fill("don't (");
+  await term.locator('input').press('Enter');
+  assert.equal(await term.locator('.term-error').isVisible(), false);
+  await page.keyboard.press('End');
+  // The terminal echoes the line, then cat writes it back.
+  assert.match(await term.locator('.term-out').textContent(), /\$ cat\ndon't \(\ndon't \(\n$/);
+  // The link carries it and replays it.
   const again = await open(new URL(page.url()).search);
   assert.deepEqual(await view(again.page), await view(page));
   assert.deepEqual(again.problems, []);

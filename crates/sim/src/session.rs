@@ -402,6 +402,30 @@ impl Session {
         Snapshot::of(&self.world.kernel())
     }
 
+    /// Whether a line typed into `terminal` now is a command for its shell: the
+    /// shell waits at its prompt, or nothing reads the terminal yet (the shell
+    /// will). Not when a program reads it (`cat`, `nc`: the line is data), nor
+    /// when the shell reads it for `read` or at its `> ` prompt for more of an
+    /// unfinished command.
+    pub fn takes_command(&self, terminal: u32) -> bool {
+        let k = self.world.kernel();
+        let shells = session_pids(&self.world);
+        let reader = k.procs.values().find(|p| {
+            matches!(&p.state, crate::kernel::process::State::Blocked { wait, .. }
+                if wait.keys.contains(&crate::kernel::WaitKey::Terminal(terminal)))
+        });
+        match reader {
+            None => true,
+            Some(p) if shells.contains(&p.pid) => {
+                k.terminals.get(terminal as usize).is_some_and(|t| {
+                    t.output
+                        .ends_with(crate::programs::bash::interp::PROMPT.as_bytes())
+                })
+            }
+            Some(_) => false,
+        }
+    }
+
     /// Events of steps `from..to` (step numbers as in [`Event::step`]).
     pub fn events(&self, from: u64, to: u64) -> Vec<Event> {
         self.world
@@ -567,7 +591,7 @@ mod tests {
         .unwrap();
         s.run(10_000);
         let out = s.snapshot().terminals[0].output.clone();
-        assert!(out.ends_with("$ echo next\ngot USR1\nnext\n[1]+  Done                    (sleep 0.1; kill -USR1 $$)\n$ "), "{out}");
+        assert!(out.ends_with("$ echo next\ngot USR1\nnext\n[1]+  Done                    ( sleep 0.1; kill -USR1 $$ )\n$ "), "{out}");
     }
 
     #[test]
@@ -617,19 +641,24 @@ mod tests {
             .iter()
             .position(|l| l.contains("ERESTARTSYS"))
             .unwrap_or_else(|| panic!("no interrupted read in\n{}", lines.join("\n")));
-        // SIGINT's handler has no SA_RESTART: the read returns EINTR. (The
-        // signal line's si_code is not checked: a real terminal's is
-        // SI_KERNEL.)
-        assert!(
-            lines[from + 1].starts_with("--- SIGINT "),
-            "{}",
-            lines[from + 1]
-        );
+        // SIGINT's handler has no SA_RESTART: the read returns EINTR. The
+        // terminal sent the signal: SI_KERNEL, no sender (measured).
         assert_eq!(
-            [&lines[from], &lines[from + 2], &lines[from + 3]],
+            lines[from + 1],
+            "--- SIGINT {si_signo=SIGINT, si_code=SI_KERNEL} ---"
+        );
+        // Then bash ends the `^C` line the terminal echoed and prompts (measured).
+        assert_eq!(
+            [
+                &lines[from],
+                &lines[from + 2],
+                &lines[from + 3],
+                &lines[from + 4]
+            ],
             [
                 "<... read resumed>0x7ffd46f75be0, 4096) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
                 "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)",
+                "write(2, \"\\n\", 1) = 1",
                 "write(2, \"$ \", 2) = 2",
             ]
         );
@@ -719,6 +748,188 @@ mod tests {
         s.run(1000);
         let out = s.snapshot().terminals[0].output.clone();
         assert!(out.ends_with("^C\n$ echo alive\nalive\n$ "), "{out:?}");
+    }
+
+    /// The strace lines of `pid`, without the pid column.
+    fn lines_of(s: &Session, pid: u32) -> Vec<String> {
+        s.trace()
+            .iter()
+            .filter(|e| e.pid == Some(pid))
+            .filter_map(|e| e.strace_line())
+            .map(|l| l[6..].to_string())
+            .collect()
+    }
+
+    /// Measured with bash 5.2 on a pty: `( sleep 2 ) &`, then `sleep 50` and
+    /// Ctrl-C: `^C`, `jobs` still shows the background job running, and it
+    /// ends on its own. Each job is a process group of its own, and Ctrl-C
+    /// signals the terminal's foreground group, the foreground job's. (The
+    /// subshell's `sleep` has SIGINT at its default: in the shell's group, it
+    /// would die of the Ctrl-C.)
+    #[test]
+    fn ctrl_c_kills_the_foreground_job_but_not_a_background_one() {
+        let mut s = Session::new(script(&["( sleep 5 ) &"]), TerminalMode::Interactive);
+        let text = |t: &str| InputKind::Text { text: t.into() };
+        s.input_at(500_000, 0, text("sleep 50\n")).unwrap();
+        s.input_at(1_000_000, 0, InputKind::Interrupt).unwrap();
+        s.input_at(1_500_000, 0, text("jobs\n")).unwrap();
+        s.input_at(6_000_000, 0, text("echo after\n")).unwrap();
+        s.run(100_000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert_eq!(
+            out,
+            "$ ( sleep 5 ) &\n[1] 3\n$ sleep 50\n^C\n$ jobs\n\
+             [1]+  Running                 ( sleep 5 ) &\n$ echo after\nafter\n\
+             [1]+  Done                    ( sleep 5 )\n$ "
+        );
+        let trace = crate::trace::strace(&s.world().kernel().trace);
+        let end_of = |argv: &str| {
+            let pid = trace
+                .lines()
+                .find(|l| l.contains(&format!("execve(\"/usr/bin/sleep\", {argv}")))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("no {argv} in\n{trace}"));
+            lines_of(&s, pid).last().cloned().unwrap_or_default()
+        };
+        assert_eq!(end_of("[\"sleep\", \"50\"]"), "+++ killed by SIGINT +++");
+        assert_eq!(end_of("[\"sleep\", \"5\"]"), "+++ exited with 0 +++");
+    }
+
+    /// Measured with bash 5.2 on a pty: `true | sleep 50`, Ctrl-C: `^C`, a
+    /// prompt. The pgrp pipe holds `true`, the group's leader, until `sleep`
+    /// is forked and in its group, so the group the terminal is given to is
+    /// never gone before the job is whole.
+    #[test]
+    fn ctrl_c_reaches_a_pipeline_whose_first_part_ended_at_once() {
+        let mut s = Session::new(script(&["true | sleep 50"]), TerminalMode::Interactive);
+        s.run(10_000);
+        s.input(0, InputKind::Interrupt).unwrap();
+        s.run(10_000);
+        s.input(
+            0,
+            InputKind::Text {
+                text: "echo x\n".into(),
+            },
+        )
+        .unwrap();
+        s.run(10_000);
+        let out = s.snapshot().terminals[0].output.clone();
+        assert_eq!(out, "$ true | sleep 50\n^C\n$ echo x\nx\n$ ");
+        assert_eq!(
+            lines_of(&s, 4).last().map(String::as_str),
+            Some("+++ killed by SIGINT +++")
+        );
+    }
+
+    /// Measured (`strace -f` of bash 5.2 on a pty): `kill %1` on a background
+    /// pipeline is one `kill(-PGID, SIGTERM)`, PGID its first process.
+    #[test]
+    fn kill_of_a_background_pipeline_job_signals_its_group_at_once() {
+        let mut s = Session::new(
+            script(&["sleep 100 | sleep 200 &"]),
+            TerminalMode::Interactive,
+        );
+        s.run(10_000);
+        for line in ["kill %1\n", "echo x\n"] {
+            s.input(0, InputKind::Text { text: line.into() }).unwrap();
+            s.run(10_000);
+        }
+        let shell = lines_of(&s, 2);
+        let kills: Vec<&String> = shell.iter().filter(|l| l.starts_with("kill(")).collect();
+        assert_eq!(kills, ["kill(-3, SIGTERM) = 0"]);
+        for pid in [3, 4] {
+            assert_eq!(
+                lines_of(&s, pid).last().map(String::as_str),
+                Some("+++ killed by SIGTERM +++")
+            );
+        }
+        let out = s.snapshot().terminals[0].output.clone();
+        assert!(
+            out.ends_with("$ echo x\nx\n[1]+  Terminated              sleep 100 | sleep 200\n$ "),
+            "{out:?}"
+        );
+    }
+
+    /// The calls of job control, as strace showed them for bash 5.2 on a pty
+    /// (`sleep 1`): the terminal fd 255, then per job the signal mask around
+    /// the fork, a pgrp pipe, `setpgid` in the child and the parent, the
+    /// terminal to the job, and back to the shell once it is waited for.
+    #[test]
+    fn an_interactive_shell_makes_each_job_a_process_group_as_bash_does() {
+        let mut s = Session::new(script(&["sleep 1"]), TerminalMode::Interactive);
+        s.run(10_000);
+        let shell = lines_of(&s, 2);
+        let from = |lines: &[String], first: &str| -> Vec<String> {
+            let i = lines
+                .iter()
+                .position(|l| l.starts_with(first))
+                .unwrap_or_else(|| panic!("no {first} in\n{}", lines.join("\n")));
+            lines[i..].to_vec()
+        };
+        assert_eq!(
+            from(&shell, "dup(")[..4],
+            [
+                "dup(2) = 3",
+                "dup2(3, 255) = 255",
+                "close(3) = 0",
+                "fcntl(255, F_SETFD, FD_CLOEXEC) = 0"
+            ]
+        );
+        let parent = from(&shell, "rt_sigprocmask(SIG_BLOCK, NULL");
+        assert_eq!(
+            parent[..10],
+            [
+                "rt_sigprocmask(SIG_BLOCK, NULL, [], 8) = 0",
+                "rt_sigprocmask(SIG_BLOCK, [INT TERM CHLD], [], 8) = 0",
+                "pipe2([3, 4], 0) = 0",
+                "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD) = 3",
+                "setpgid(3, 3) = 0",
+                "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
+                "close(3) = 0",
+                "close(4) = 0",
+                "rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8) = 0",
+                "wait4(-1,  <unfinished ...>",
+            ]
+        );
+        assert_eq!(
+            from(&parent, "<... wait4 resumed>")[..3],
+            [
+                "<... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], WSTOPPED|WCONTINUED, NULL) = 3",
+                "ioctl(255, TIOCSPGRP, [2]) = 0",
+                "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
+            ]
+        );
+        let child = lines_of(&s, 3);
+        assert_eq!(
+            child[..7],
+            [
+                "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
+                "setpgid(3, 3) = 0",
+                "ioctl(255, TIOCSPGRP, [3]) = 0",
+                "close(4) = 0",
+                "read(3,  <unfinished ...>",
+                "<... read resumed>\"\", 1) = 0",
+                "close(3) = 0",
+            ]
+        );
+    }
+
+    /// Measured: `bash -c` has no job control: no fd 255, no `setpgid`, no
+    /// `TIOCSPGRP`; its jobs stay in its group and `kill %1` signals each
+    /// process.
+    #[test]
+    fn a_script_makes_no_process_groups() {
+        let mut s = Session::new(
+            script(&["sleep 9 | sleep 9 & kill %1; sleep 0.1 | cat; wait"]),
+            TerminalMode::Script,
+        );
+        s.run(10_000);
+        let trace = crate::trace::strace(&s.world().kernel().trace);
+        for call in ["setpgid(", "TIOCSPGRP", "255", "kill(-"] {
+            assert!(!trace.contains(call), "{call} in\n{trace}");
+        }
+        assert_eq!(trace.matches("kill(").count(), 2, "{trace}");
     }
 
     #[test]

@@ -1222,17 +1222,19 @@ impl Sys {
         )
     }
 
-    /// `fcntl(old, F_DUPFD, min)` (`dup` is `min` = 0).
+    /// `fcntl(old, F_DUPFD, min)`; `min` 0 is `dup(2)`.
     pub fn dup_min(&self, old: Fd, min: Fd) -> impl Future<Output = SysResult<Fd>> {
         self.simple(
-            "fcntl",
+            if min == 0 { "dup" } else { "fcntl" },
             Some(old),
             move |k, pid| k.sys_dup(pid, old, min),
             move |r| {
-                format!(
-                    "fcntl({old}, F_DUPFD, {min}) {}",
-                    ret_text(r, |f| f.to_string())
-                )
+                let ret = ret_text(r, |f| f.to_string());
+                if min == 0 {
+                    format!("dup({old}) {ret}")
+                } else {
+                    format!("fcntl({old}, F_DUPFD, {min}) {ret}")
+                }
             },
         )
     }
@@ -2097,18 +2099,26 @@ impl Sys {
         self.simple(
             "ioctl",
             Some(fd),
-            move |k, pid| {
-                let file = k.file_of(pid, fd)?;
-                match k.file(file).object {
-                    crate::kernel::fs::Object::Terminal { n } if k.terminals[n as usize].tty => {
-                        Ok(())
-                    }
-                    _ => Err(Errno::ENOTTY),
-                }
-            },
+            move |k, pid| k.terminal_of(pid, fd).map(|_| ()),
             move |r| {
                 format!(
                     "ioctl({fd}, TCGETS, {{...}}) {}",
+                    ret_text(r, |_| "0".into())
+                )
+            },
+        )
+    }
+
+    /// `tcsetpgrp(3)`, which is `ioctl(fd, TIOCSPGRP)`: makes `pgid` the
+    /// foreground process group of the terminal on `fd`.
+    pub fn tcsetpgrp(&self, fd: Fd, pgid: Pid) -> impl Future<Output = SysResult<()>> {
+        self.simple(
+            "ioctl",
+            Some(fd),
+            move |k, pid| k.sys_tcsetpgrp(pid, fd, pgid),
+            move |r| {
+                format!(
+                    "ioctl({fd}, TIOCSPGRP, [{pgid}]) {}",
                     ret_text(r, |_| "0".into())
                 )
             },

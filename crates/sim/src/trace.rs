@@ -100,12 +100,17 @@ impl Event {
             }
             EventKind::Blocked { text, .. } => format!("{text} <unfinished ...>"),
             EventKind::Signal { signal, from, .. } => {
-                // A child's death is reported by the kernel (CLD_EXITED); the
-                // rest here come from kill(2) or the process's own write (SI_USER).
-                let code = if *signal == Signal::SIGCHLD {
-                    "CLD_EXITED"
-                } else {
-                    "SI_USER"
+                // A child's death is reported by the kernel (CLD_EXITED); a
+                // terminal's Ctrl-C too, with no sender (SI_KERNEL); the rest come
+                // from kill(2) or the process's own write (SI_USER).
+                let code = match (signal, from) {
+                    (Signal::SIGCHLD, _) => "CLD_EXITED",
+                    (Signal::SIGPIPE, _) | (_, Some(_)) => "SI_USER",
+                    (_, None) => {
+                        return Some(format!(
+                            "{pid:<5} --- {signal} {{si_signo={signal}, si_code=SI_KERNEL}} ---"
+                        ));
+                    }
                 };
                 let sender = from.unwrap_or(pid);
                 format!("--- {signal} {{si_signo={signal}, si_code={code}, si_pid={sender}}} ---")

@@ -162,6 +162,33 @@ fn fifo_poll_withholds_pollhup_until_a_writer_has_been_seen() {
     );
 }
 
+/// Measured: a writer waits in open, then a reader opens; once the writer
+/// closes, the reader's poll says POLLHUP (the writer was seen at the open).
+#[test]
+fn a_fifo_reader_that_opens_after_the_writer_gets_pollhup_when_it_closes() {
+    let ran = run_logged(|sys, l| async move {
+        sys.mkfifo("/tmp/f").await.unwrap();
+        sys.fork(|c| async move {
+            let w = c.open("/tmp/f", OpenFlags::write_only()).await.unwrap();
+            c.sleep_us(300_000).await.unwrap();
+            c.close(w).await.unwrap();
+            0
+        })
+        .await
+        .unwrap();
+        sys.sleep_us(200_000).await.unwrap();
+        let r = sys.open("/tmp/f", OpenFlags::read_only()).await.unwrap();
+        let mut p = [PollFd::new(r, POLLIN)];
+        sys.poll(&mut p, 0).await.unwrap();
+        l.push(format!("writer open: {}", p[0].revents));
+        sys.sleep_us(400_000).await.unwrap();
+        sys.poll(&mut p, 0).await.unwrap();
+        l.push(format!("writer closed: {}", p[0].revents == POLLHUP));
+        0
+    });
+    assert_eq!(ran.lines, vec!["writer open: 0", "writer closed: true"]);
+}
+
 #[test]
 fn fifo_data_flows_between_unrelated_processes_and_ends_with_eof() {
     let mut w = world();

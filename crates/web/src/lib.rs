@@ -474,10 +474,19 @@ impl Core {
         }
     }
 
-    /// Types a command line into `terminal` at the current position, after
-    /// checking that it parses; the run's future is explored again.
+    /// Types a line into `terminal` at the current position; the run's future is
+    /// explored again. A command line for the shell must parse (a line for a
+    /// program, such as `nc`, is data and goes as it is).
     pub fn type_line(&mut self, terminal: u32, text: &str) -> Result<(), String> {
-        check_command(text).map_err(|e| e.rendered)?;
+        if self.session.takes_command(terminal) {
+            check_command(text).map_err(|e| {
+                if e.rendered.is_empty() {
+                    e.message
+                } else {
+                    e.rendered
+                }
+            })?;
+        }
         let mut line = text.to_string();
         line.push('\n');
         self.input(terminal, InputKind::Text { text: line })
@@ -1029,6 +1038,25 @@ mod tests {
         assert!(c.end() > before);
         c.seek(c.end());
         assert!(c.snapshot().terminals[0].output.contains("typed\n"));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn a_line_typed_to_a_program_is_data_even_where_bash_could_not_parse_it() {
+        let mut c = Core::from_scripts(vec!["cat".into()], "openbsd", 0).unwrap();
+        c.seek(c.end());
+        // At cat, not at the shell's prompt: an open quote is just text.
+        c.type_line(0, "don't (").unwrap();
+        c.seek(c.end());
+        assert!(
+            c.snapshot().terminals[0]
+                .output
+                .ends_with("don't (\ndon't (\n")
+        );
+        c.input(0, InputKind::Interrupt).unwrap();
+        c.seek(c.end());
+        // Back at the prompt, the same line is a command and does not parse.
+        assert!(c.type_line(0, "don't (").is_err());
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

@@ -16,8 +16,23 @@
 //! list of nc flavors, or `any` when the case does not run `nc`), `until` (required:
 //! seconds, at most [`MAX_UNTIL_MS`]), `racy` (optional, repeatable: why the real outcome
 //! is not certain; the recording then holds several accepted outcomes), `ground-truth`
-//! (optional: the section of `shared/ground-truth/` it reproduces). Other `#` lines in
-//! the header are notes for the reader.
+//! (optional: the section of `shared/ground-truth/` it reproduces), `mode` (optional:
+//! `interactive` for an interactive bash on a terminal, see [`Mode`]). Other `#` lines
+//! in the header are notes for the reader.
+//!
+//! In an interactive case a terminal's section is what a person types: its first
+//! lines once the shell prompts (terminal N a second after terminal N-1, as the
+//! playground types a lesson), then `@SECONDS TEXT` types TEXT and the lines after it
+//! at that time from the start; a line `^C` is Ctrl-C, `^D` is Ctrl-D:
+//!
+//! ```text
+//! # mode: interactive
+//! # --- terminal shell
+//! sleep 100 &
+//! @0.5 sleep 5
+//! @1 ^C
+//! @1.5 jobs
+//! ```
 
 use std::fmt;
 use std::path::Path;
@@ -61,10 +76,45 @@ pub enum Flavors {
     Only(Vec<NcFlavor>),
 }
 
+/// How a case's terminals run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// `bash -c SCRIPT`, stdin a pipe nobody writes, output a pipe.
+    #[default]
+    Script,
+    /// `bash -i` on a terminal (a pty for real, the simulator's terminal in a
+    /// session), its section typed into it: what the playground's terminals are.
+    Interactive,
+}
+
+/// Keys typed into an interactive terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Keys {
+    /// Lines, each ending with `\n`.
+    Text(String),
+    /// Ctrl-C.
+    Interrupt,
+    /// Ctrl-D.
+    Eof,
+}
+
+/// Keys typed at a time after the start (`@SECONDS` in the case file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Typed {
+    pub at_ms: u64,
+    pub keys: Keys,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Terminal {
     pub name: String,
+    /// The section as written: what a recording was made from.
     pub script: String,
+    /// What runs first: the script, or in an interactive case the lines typed once
+    /// the shell prompts.
+    pub start: String,
+    /// Interactive cases: what is typed later, in time order.
+    pub later: Vec<Typed>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +126,7 @@ pub struct Case {
     pub until_ms: u64,
     pub racy: Option<String>,
     pub ground_truth: Option<String>,
+    pub mode: Mode,
     pub terminals: Vec<Terminal>,
 }
 
@@ -125,10 +176,24 @@ impl Case {
         self.terminals.iter().map(|t| t.script.clone()).collect()
     }
 
-    /// The simulator's input for this case: same scripts, flavor and time limit.
+    /// Every terminal's later keys with its index, in time order (terminals in
+    /// order at the same time).
+    pub fn typed_later(&self) -> Vec<(usize, &Typed)> {
+        let mut all: Vec<(usize, &Typed)> = self
+            .terminals
+            .iter()
+            .enumerate()
+            .flat_map(|(n, t)| t.later.iter().map(move |typed| (n, typed)))
+            .collect();
+        all.sort_by_key(|(n, typed)| (typed.at_ms, *n));
+        all
+    }
+
+    /// The simulator's input for this case: same scripts (or first typed lines),
+    /// flavor and time limit.
     pub fn run_config(&self, flavor: NcFlavor) -> RunConfig {
         RunConfig {
-            terminals: self.scripts(),
+            terminals: self.terminals.iter().map(|t| t.start.clone()).collect(),
             nc: flavor,
             seed: 0,
             until_ms: self.until_ms,
@@ -155,7 +220,8 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, ParseError> {
     let mut until_ms = None;
     let mut racy: Vec<String> = Vec::new();
     let mut ground_truth = None;
-    let mut terminals: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut mode = Mode::Script;
+    let mut terminals: Vec<(String, Vec<(usize, &str)>)> = Vec::new();
 
     for (index, line) in text.lines().enumerate() {
         let err = |message: String| ParseError::Line {
@@ -174,7 +240,7 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, ParseError> {
             continue;
         }
         if let Some((_, body)) = terminals.last_mut() {
-            body.push(line);
+            body.push((index + 1, line));
             continue;
         }
         // Header.
@@ -197,6 +263,17 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, ParseError> {
             "until" => until_ms = Some(parse_until(value).map_err(err)?),
             "racy" => racy.push(value.to_string()),
             "ground-truth" => ground_truth = Some(value.to_string()),
+            "mode" => {
+                mode = match value {
+                    "script" => Mode::Script,
+                    "interactive" => Mode::Interactive,
+                    _ => {
+                        return Err(err(format!(
+                            "unknown mode `{value}` (script or interactive)"
+                        )));
+                    }
+                }
+            }
             _ => {} // a note that happens to hold a colon
         }
     }
@@ -212,15 +289,22 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, ParseError> {
     let terminals = terminals
         .into_iter()
         .map(|(name, mut body)| {
-            while body.last().is_some_and(|l| l.trim().is_empty()) {
+            while body.last().is_some_and(|(_, l)| l.trim().is_empty()) {
                 body.pop();
             }
-            Terminal {
+            let script = body.iter().map(|(_, l)| *l).collect::<Vec<_>>().join("\n");
+            let (start, later) = match mode {
+                Mode::Script => (script.clone(), Vec::new()),
+                Mode::Interactive => parse_typing(&body, until_ms)?,
+            };
+            Ok(Terminal {
                 name,
-                script: body.join("\n"),
-            }
+                script,
+                start,
+                later,
+            })
         })
-        .collect();
+        .collect::<Result<_, ParseError>>()?;
     Ok(Case {
         name: name.to_string(),
         about: about.join(" "),
@@ -228,8 +312,79 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, ParseError> {
         until_ms,
         racy: (!racy.is_empty()).then(|| racy.join(" ")),
         ground_truth,
+        mode,
         terminals,
     })
+}
+
+/// An interactive terminal's section: the lines typed at the first prompt, then
+/// what `@SECONDS` lines type later.
+fn parse_typing(body: &[(usize, &str)], until_ms: u64) -> Result<(String, Vec<Typed>), ParseError> {
+    let mut start = String::new();
+    let mut later: Vec<Typed> = Vec::new();
+    let mut at_ms = None;
+    for &(line, text) in body {
+        let mut text = text;
+        if let Some(rest) = text.strip_prefix('@') {
+            let (when, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+            let ms = parse_seconds(when)
+                .filter(|ms| *ms <= until_ms)
+                .ok_or_else(|| ParseError::Line {
+                    line,
+                    message: format!("`@{when}` is not a time from 0 to the case's `until`"),
+                })?;
+            if at_ms.is_some_and(|before| ms < before) {
+                return Err(ParseError::Line {
+                    line,
+                    message: format!("`@{when}` is earlier than the time before it"),
+                });
+            }
+            at_ms = Some(ms);
+            later.push(Typed {
+                at_ms: ms,
+                keys: Keys::Text(String::new()),
+            });
+            text = rest;
+        }
+        let keys = match text {
+            "^C" => Some(Keys::Interrupt),
+            "^D" => Some(Keys::Eof),
+            _ => None,
+        };
+        match (later.last_mut(), keys) {
+            (None, None) => {
+                start.push_str(text);
+                start.push('\n');
+            }
+            (None, Some(_)) => {
+                return Err(ParseError::Line {
+                    line,
+                    message: "Ctrl-C or Ctrl-D needs a time: `@SECONDS ^C`".into(),
+                });
+            }
+            (Some(last), keys) => {
+                let at_ms = last.at_ms;
+                match (&mut last.keys, keys) {
+                    (Keys::Text(typed), None) => {
+                        typed.push_str(text);
+                        typed.push('\n');
+                    }
+                    (Keys::Text(typed), Some(keys)) if typed.is_empty() => last.keys = keys,
+                    (_, keys) => later.push(Typed {
+                        at_ms,
+                        keys: keys.unwrap_or_else(|| Keys::Text(format!("{text}\n"))),
+                    }),
+                }
+            }
+        }
+    }
+    Ok((start, later))
+}
+
+fn parse_seconds(value: &str) -> Option<u64> {
+    let seconds: f64 = value.parse().ok()?;
+    let ms = (seconds * 1000.0).round();
+    (ms >= 0.0 && ms.is_finite()).then_some(ms as u64)
 }
 
 fn parse_flavors(value: &str) -> Result<Flavors, String> {
@@ -413,6 +568,69 @@ echo \"PIPESTATUS=${PIPESTATUS[*]}\"
             parse_case("x", twice),
             Err(ParseError::Line { line: 5, .. })
         ));
+    }
+
+    #[test]
+    fn an_interactive_section_is_typed_first_then_at_its_times() {
+        let text = "# about: x\n# flavors: any\n# until: 3\n# mode: interactive\n\
+                    # --- terminal a\nsleep 9 &\necho hi\n@0.5 sleep 5\n@1 ^C\n@1.5 jobs\nkill %1\n^D\n\
+                    # --- terminal b\n@0.5 ^C\n";
+        let case = parse_case("x", text).unwrap();
+        assert_eq!(case.mode, Mode::Interactive);
+        let a = &case.terminals[0];
+        assert_eq!(a.start, "sleep 9 &\necho hi\n");
+        let typed = |at_ms, keys| Typed { at_ms, keys };
+        let text = |t: &str| Keys::Text(t.to_string());
+        assert_eq!(
+            a.later,
+            vec![
+                typed(500, text("sleep 5\n")),
+                typed(1000, Keys::Interrupt),
+                typed(1500, text("jobs\nkill %1\n")),
+                typed(1500, Keys::Eof),
+            ]
+        );
+        assert_eq!(case.terminals[1].start, "");
+        // Both terminals' keys in time order, terminal order at the same time.
+        let order: Vec<(usize, u64)> = case
+            .typed_later()
+            .iter()
+            .map(|(n, t)| (*n, t.at_ms))
+            .collect();
+        assert_eq!(
+            order,
+            vec![(0, 500), (1, 500), (0, 1000), (0, 1500), (0, 1500)]
+        );
+        assert_eq!(case.run_config(NcFlavor::Openbsd).terminals[0], a.start);
+    }
+
+    #[test]
+    fn typing_times_must_be_in_order_within_the_run_and_keys_need_one() {
+        let case = |body: &str| {
+            parse_case(
+                "x",
+                &format!(
+                    "# about: x\n# flavors: any\n# until: 2\n# mode: interactive\n# --- terminal t\n{body}"
+                ),
+            )
+        };
+        assert!(matches!(
+            case("@1 a\n@0.5 b\n"),
+            Err(ParseError::Line { line: 7, .. })
+        ));
+        assert!(matches!(
+            case("@3 a\n"),
+            Err(ParseError::Line { line: 6, .. })
+        ));
+        assert!(matches!(
+            case("@soon a\n"),
+            Err(ParseError::Line { line: 6, .. })
+        ));
+        assert!(matches!(
+            case("^C\n"),
+            Err(ParseError::Line { line: 6, .. })
+        ));
+        assert!(case("@2 ^C\n").is_ok());
     }
 
     #[test]

@@ -12,10 +12,10 @@
 //! The simulator's side is a few lines:
 //!
 //! ```no_run
-//! # fn run(_: &pipelab_sim::run::RunConfig) -> Vec<String> { Vec::new() }
 //! for case in pipelab_conformance::load_cases().unwrap() {
 //!     for flavor in case.run_flavors() {
-//!         let transcripts = run(&case.run_config(flavor)); // one String per terminal
+//!         // One transcript per terminal; an interactive case runs in a session.
+//!         let transcripts = pipelab_conformance::simulate(&case, flavor, 0).unwrap();
 //!         if let Err(diff) = pipelab_conformance::compare(&case, flavor, &transcripts) {
 //!             panic!("{diff}");
 //!         }
@@ -32,7 +32,7 @@ use std::path::PathBuf;
 
 use pipelab_sim::run::NcFlavor;
 
-pub use case::{Case, FlavorKey, Flavors, Terminal};
+pub use case::{Case, FlavorKey, Flavors, Keys, Mode, Terminal, Typed};
 pub use normalize::normalize;
 pub use recording::{Diff, Recording};
 
@@ -54,6 +54,36 @@ pub fn load_cases() -> anyhow::Result<Vec<Case>> {
 /// The recorded outcomes of `case` for the recording `key` (a flavor or `any`).
 pub fn load_recording(case: &Case, key: FlavorKey) -> anyhow::Result<Recording> {
     recording::load_recording_from(&recorded_dir(), &case.name, key)
+}
+
+/// Runs `case` in the simulator under `flavor` and `seed`: one transcript per
+/// terminal. An interactive case runs in a session, as the playground does: the
+/// first lines typed once the shells prompt, the later ones at their times.
+pub fn simulate(case: &Case, flavor: NcFlavor, seed: u64) -> anyhow::Result<Vec<String>> {
+    use pipelab_sim::session::{InputKind, Session, TerminalMode};
+    let mut config = case.run_config(flavor);
+    config.seed = seed;
+    if case.mode == Mode::Script {
+        let report = pipelab_sim::run::run(&config);
+        return Ok(report.terminals.into_iter().map(|t| t.output).collect());
+    }
+    let mut session = Session::new(config, TerminalMode::Interactive);
+    for (terminal, typed) in case.typed_later() {
+        let kind = match &typed.keys {
+            Keys::Text(text) => InputKind::Text { text: text.clone() },
+            Keys::Interrupt => InputKind::Interrupt,
+            Keys::Eof => InputKind::Eof,
+        };
+        let terminal = u32::try_from(terminal)?;
+        session.input_at(typed.at_ms * 1000, terminal, kind)?;
+    }
+    session.run(u64::MAX);
+    Ok(session
+        .snapshot()
+        .terminals
+        .into_iter()
+        .map(|t| t.output)
+        .collect())
 }
 
 /// Checks one run's transcripts (one per terminal, in the case's order, raw or

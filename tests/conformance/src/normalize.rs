@@ -52,6 +52,9 @@ re!(BASH_JOB_PID, r"(bash: line \d+: ) *(\d+)( )");
 // `       689                       | sleep 6`: the same notice's line for each later
 // process of a pipeline job, its pid printed `%5d` after five spaces.
 re!(BASH_JOB_PID_MORE, r"(?m)^( {5}) *(\d+)( .*\| )");
+// `[1] 7140`: an interactive shell's notice that a background job started (after
+// the prompt when the line was typed ahead).
+re!(JOB_START_PID, r"(?m)^((?:\$ )?\[\d+\] )(\d+)$");
 
 fn ephemeral_port(caps: &Captures<'_>) -> String {
     let port: u32 = caps[2].parse().unwrap_or(0);
@@ -63,7 +66,7 @@ fn ephemeral_port(caps: &Captures<'_>) -> String {
 }
 
 /// Every rule, in the order they are applied.
-pub static RULES: [Rule; 8] = [
+pub static RULES: [Rule; 9] = [
     Rule {
         name: "openbsd-peer-port",
         why: "the client's port is an ephemeral port the kernel picks at random",
@@ -112,6 +115,12 @@ pub static RULES: [Rule; 8] = [
         why: "a pipeline job's notice names each later process by its pid too",
         pattern: &BASH_JOB_PID_MORE,
         rewrite: |caps| format!("{}PID{}", &caps[1], &caps[3]),
+    },
+    Rule {
+        name: "job-start-pid",
+        why: "an interactive shell names a background job's last process by its pid",
+        pattern: &JOB_START_PID,
+        rewrite: |caps| format!("{}PID", &caps[1]),
     },
 ];
 
@@ -242,6 +251,14 @@ mod tests {
         );
         // A number at the start of an indented line with no `|` is not a pid.
         assert_eq!(normalize("     48000 bytes\n"), "     48000 bytes\n");
+    }
+
+    #[test]
+    fn an_interactive_job_start_notice_pid_becomes_pid() {
+        assert_eq!(
+            normalize("$ sleep 9 &\n[1] 7140\n$ [2] 7141\n$ echo [3] 5\n"),
+            "$ sleep 9 &\n[1] PID\n$ [2] PID\n$ echo [3] 5\n"
+        );
     }
 
     #[test]

@@ -13,6 +13,15 @@
 //! - The run ends when every transcript has reached EOF (every process that held the
 //!   terminal is gone), or at the time limit; then every process group gets SIGKILL
 //!   and the transcript ends with what was written before.
+//! - An interactive case's terminals are `bash --norc --noprofile --noediting -i`,
+//!   each the leader of its own session with a pty as its controlling terminal
+//!   (so bash has job control, as on the playground), `PS1='$ '` as the simulator's
+//!   prompt, and no line editing (the simulator's bash has none; the pty's line
+//!   discipline echoes). The first lines are typed once the shell has prompted,
+//!   terminal N a second after terminal N-1, the later ones at their times; the
+//!   transcript is what the pty shows, with `\r\n` read as `\n`. The run ends at the
+//!   time limit, or when every terminal's processes are gone; then every process of
+//!   each terminal's session is stopped and killed.
 //! - Each run gets its own network namespace (`unshare(CLONE_NEWNET)` on a thread of
 //!   its own, then `ip link set lo up`), so runs that use the same ports go in
 //!   parallel and a stray listener cannot outlive its run (ground truth §6: with
@@ -40,7 +49,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use pipelab_sim::run::{NcFlavor, StoppedBy, TerminalReport};
 
-use crate::case::{ALL_FLAVORS, flavor_name};
+use crate::case::{ALL_FLAVORS, Case, Keys, Mode, flavor_name};
 
 /// The contents of `index.html` in every run's working directory.
 pub const INDEX_HTML: &str = "hello from backend\n";
@@ -148,33 +157,33 @@ impl Runner {
         Ok(())
     }
 
-    /// Runs one set of terminals for real and returns their raw transcripts.
-    pub fn run(
-        &self,
-        scripts: &[String],
-        flavor: NcFlavor,
-        until_ms: u64,
-    ) -> anyhow::Result<RealReport> {
+    /// Runs `case`'s terminals for real and returns their raw transcripts.
+    pub fn run(&self, case: &Case, flavor: NcFlavor) -> anyhow::Result<RealReport> {
         let run_id = self.next_run.fetch_add(1, Ordering::Relaxed);
         let work = self.root.join(format!("run-{run_id}"));
         std::fs::create_dir_all(&work)?;
         std::fs::write(work.join("index.html"), INDEX_HTML)?;
         let bin = self.bin_dir(flavor);
-        let scripts = scripts.to_vec();
+        let run = |case: &Case| match case.mode {
+            Mode::Script => run_terminals(&case.scripts(), &bin, &work, case.until_ms),
+            Mode::Interactive => run_interactive(case, &bin, &work),
+        };
         let result = if self.netns {
-            let work = work.clone();
-            std::thread::spawn(move || {
-                enter_fresh_netns()?;
-                let dns = NxdomainStub::start()?;
-                let report = run_terminals(&scripts, &bin, &work, until_ms);
-                dns.stop();
-                report
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        enter_fresh_netns()?;
+                        let dns = NxdomainStub::start()?;
+                        let report = run(case);
+                        dns.stop();
+                        report
+                    })
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the run thread panicked"))?
             })
-            .join()
-            .map_err(|_| anyhow::anyhow!("the run thread panicked"))?
         } else {
             let _one_at_a_time = self.serial.lock().unwrap_or_else(|e| e.into_inner());
-            run_terminals(&scripts, &bin, &work, until_ms)
+            run(case)
         };
         let _ = std::fs::remove_dir_all(&work);
         result
@@ -368,7 +377,10 @@ fn environment(bin: &Path, work: &Path) -> Vec<(OsString, OsString)> {
 
 struct Terminal {
     child: Child,
+    /// The terminal's process group, or for an interactive terminal its session
+    /// (bash's jobs have process groups of their own there).
     pgid: i32,
+    own_session: bool,
     transcript: File,
     output: Vec<u8>,
     eof: bool,
@@ -413,6 +425,7 @@ fn run_terminals(
         terminals.push(Terminal {
             child,
             pgid,
+            own_session: false,
             transcript: out_r,
             output: Vec::new(),
             eof: false,
@@ -427,21 +440,9 @@ fn run_terminals(
         if now >= deadline {
             break StoppedBy::TimeLimit;
         }
-        wait_readable(&terminals, deadline - now);
-        for t in &mut terminals {
-            read_available(t);
-        }
+        read_for(&mut terminals, deadline - now);
     };
-    kill_all(&mut terminals);
-
-    // Everything written before the kill is still in the pipes: read it up to EOF.
-    let drain_deadline = Instant::now() + Duration::from_millis(DRAIN_MS);
-    while terminals.iter().any(|t| !t.eof) && Instant::now() < drain_deadline {
-        wait_readable(&terminals, drain_deadline - Instant::now());
-        for t in &mut terminals {
-            read_available(t);
-        }
-    }
+    end_run(&mut terminals);
     drop(stdin_writers);
     let wall_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(RealReport {
@@ -456,6 +457,23 @@ fn run_terminals(
         stopped_by,
         wall_ms,
     })
+}
+
+/// Waits up to `timeout` for output, then reads what every terminal has.
+fn read_for(terminals: &mut [Terminal], timeout: Duration) {
+    wait_readable(terminals, timeout);
+    for t in terminals {
+        read_available(t);
+    }
+}
+
+/// Kills every process of the run, then reads what was written before, up to EOF.
+fn end_run(terminals: &mut [Terminal]) {
+    kill_all(terminals);
+    let drain_deadline = Instant::now() + Duration::from_millis(DRAIN_MS);
+    while terminals.iter().any(|t| !t.eof) && Instant::now() < drain_deadline {
+        read_for(terminals, drain_deadline - Instant::now());
+    }
 }
 
 fn wait_readable(terminals: &[Terminal], timeout: Duration) {
@@ -487,6 +505,8 @@ fn read_available(t: &mut Terminal) {
                 }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            // A pty's master reads EIO once no process holds its terminal.
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => t.eof = true,
             Err(_) => break, // EAGAIN: nothing more for now
         }
     }
@@ -497,20 +517,198 @@ fn read_available(t: &mut Terminal) {
 /// socket; a client still running would see EOF and print its exit status), then
 /// SIGKILL to every group, then reap the bash processes.
 fn kill_all(terminals: &mut [Terminal]) {
-    for t in terminals.iter() {
-        // SAFETY: kill(2) with a negative pid signals the process group we created;
-        // ESRCH (already gone) is fine.
-        unsafe { libc::kill(-t.pgid, libc::SIGSTOP) };
+    // kill(2) targets: a negative pid is the process group we created; an
+    // interactive terminal's session is every process in it.
+    let targets: Vec<i32> = terminals
+        .iter()
+        .flat_map(|t| {
+            if t.own_session {
+                session_members(t.pgid)
+            } else {
+                vec![-t.pgid]
+            }
+        })
+        .collect();
+    for &target in &targets {
+        // SAFETY: kill(2) takes no pointers; ESRCH (already gone) is fine.
+        unsafe { libc::kill(target, libc::SIGSTOP) };
     }
     // A process running on another CPU stops at its next return to user mode.
     std::thread::sleep(Duration::from_millis(STOP_SETTLE_MS));
-    for t in terminals.iter() {
+    for &target in &targets {
         // SAFETY: as above.
-        unsafe { libc::kill(-t.pgid, libc::SIGKILL) };
+        unsafe { libc::kill(target, libc::SIGKILL) };
     }
     for t in terminals.iter_mut() {
         let _ = t.child.wait();
     }
+}
+
+/// The processes whose session id is `sid` (field 6 of `/proc/PID/stat`).
+fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![sid];
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // After the command name in parentheses: state, ppid, pgrp, session.
+            let fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            fields.split_whitespace().nth(3) == Some(&sid.to_string())
+        })
+        .collect()
+}
+
+/// A pty pair: the master (close-on-exec, so that runs spawned by other threads at
+/// the same time never hold it) and its terminal, opened close-on-exec too: the
+/// child gets it as fds 0, 1 and 2, which `dup2` leaves open across exec.
+fn pty() -> anyhow::Result<(File, File)> {
+    // SAFETY: posix_openpt, grantpt, unlockpt and ptsname_r on the fd just opened,
+    // with a buffer of the length given.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        if master < 0 {
+            return Err(std::io::Error::last_os_error()).context("posix_openpt");
+        }
+        let master = File::from(OwnedFd::from_raw_fd(master));
+        let fd = master.as_raw_fd();
+        let mut name = [0 as libc::c_char; 64];
+        if libc::grantpt(fd) != 0
+            || libc::unlockpt(fd) != 0
+            || libc::ptsname_r(fd, name.as_mut_ptr(), name.len()) != 0
+        {
+            return Err(std::io::Error::last_os_error()).context("setting up the pty");
+        }
+        let slave = libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if slave < 0 {
+            return Err(std::io::Error::last_os_error()).context("opening the pty's terminal");
+        }
+        Ok((master, File::from(OwnedFd::from_raw_fd(slave))))
+    }
+}
+
+/// What the simulator's interactive bash prints before reading a line.
+const PROMPT: &[u8] = b"$ ";
+
+/// Runs an interactive case's terminals: see the module docs.
+fn run_interactive(case: &Case, bin: &Path, work: &Path) -> anyhow::Result<RealReport> {
+    let mut env = environment(bin, work);
+    env.push(("PS1".into(), "$ ".into()));
+    env.push(("TERM".into(), "dumb".into()));
+    let start = Instant::now();
+    let deadline = start + Duration::from_millis(case.until_ms);
+    let mut terminals: Vec<Terminal> = Vec::new();
+    for _ in &case.terminals {
+        let (master, slave) = pty()?;
+        let mut command = Command::new("bash");
+        command
+            .args(["--norc", "--noprofile", "--noediting", "-i"])
+            .current_dir(work)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .stdin(Stdio::from(slave.try_clone()?))
+            .stdout(Stdio::from(slave.try_clone()?))
+            .stderr(Stdio::from(slave));
+        // SAFETY: setsid(2) and ioctl(2) are async-signal-safe; fd 0 is the pty's
+        // terminal by now, which becomes the new session's controlling terminal.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                kill_all(&mut terminals);
+                return Err(e).context("spawning bash -i");
+            }
+        };
+        set_nonblocking(&master)?;
+        let pgid = i32::try_from(child.id()).context("pid out of range")?;
+        terminals.push(Terminal {
+            child,
+            pgid,
+            own_session: true,
+            transcript: master,
+            output: Vec::new(),
+            eof: false,
+        });
+    }
+
+    let mut starts: Vec<Option<&str>> = case.terminals.iter().map(|t| Some(&*t.start)).collect();
+    let mut later = case.typed_later().into_iter().peekable();
+    let stopped_by = loop {
+        if terminals.iter().all(|t| t.eof) {
+            break StoppedBy::Finished;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break StoppedBy::TimeLimit;
+        }
+        for (n, t) in terminals.iter_mut().enumerate() {
+            let due = start + Duration::from_secs(n as u64);
+            if now >= due && t.output.windows(PROMPT.len()).any(|w| w == PROMPT) {
+                if let Some(text) = starts[n].take() {
+                    type_keys(t, text.as_bytes())?;
+                }
+            }
+        }
+        while let Some((n, typed)) =
+            later.next_if(|(_, typed)| start + Duration::from_millis(typed.at_ms) <= now)
+        {
+            let keys: &[u8] = match &typed.keys {
+                Keys::Text(text) => text.as_bytes(),
+                Keys::Interrupt => b"\x03",
+                Keys::Eof => b"\x04",
+            };
+            type_keys(&mut terminals[n], keys)?;
+        }
+        // Short waits: typing is due on the clock, not on output.
+        read_for(
+            &mut terminals,
+            (deadline - now).min(Duration::from_millis(5)),
+        );
+    };
+    end_run(&mut terminals);
+    let wall_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(RealReport {
+        terminals: case
+            .terminals
+            .iter()
+            .zip(&terminals)
+            .map(|(terminal, t)| TerminalReport {
+                script: terminal.script.clone(),
+                output: String::from_utf8_lossy(&t.output).replace("\r\n", "\n"),
+            })
+            .collect(),
+        stopped_by,
+        wall_ms,
+    })
+}
+
+/// Writes keys to a pty's master, as if typed (the line discipline echoes them).
+fn type_keys(t: &mut Terminal, keys: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut rest = keys;
+    while !rest.is_empty() {
+        match t.transcript.write(rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => return Err(e).context("typing into the pty"),
+        }
+    }
+    Ok(())
 }
 
 /// How many runs to have in flight: several when each has its own network namespace

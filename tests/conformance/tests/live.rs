@@ -84,7 +84,7 @@ fn real_kernel_matches_recordings() {
         };
         let mut last = String::new();
         for attempt in 1..=tries {
-            let report = match runner.run(&case.scripts(), *flavor, case.until_ms) {
+            let report = match runner.run(case, *flavor) {
                 Ok(report) => report,
                 Err(e) => return Some(format!("{} [{}]: {e:#}", case.name, flavor_name(*flavor))),
             };

@@ -1,8 +1,7 @@
 //! The simulator against the real kernel's recordings: every (case, flavor) run
-//! through `pipelab_sim::run` must give one of the transcripts the real machine gave.
+//! through `pipelab_conformance::simulate` must give one of the transcripts the real machine gave.
 
-use pipelab_conformance::{compare, load_cases};
-use pipelab_sim::run::run;
+use pipelab_conformance::{compare, load_cases, simulate};
 
 #[test]
 fn simulator_matches_the_real_kernel_recordings() {
@@ -10,8 +9,7 @@ fn simulator_matches_the_real_kernel_recordings() {
     let mut checked = 0;
     for case in load_cases().expect("cases load") {
         for flavor in case.run_flavors() {
-            let report = run(&case.run_config(flavor));
-            let transcripts: Vec<String> = report.terminals.into_iter().map(|t| t.output).collect();
+            let transcripts = simulate(&case, flavor, 0).expect("the case runs");
             checked += 1;
             if let Err(diff) = compare(&case, flavor, &transcripts) {
                 failures.push(format!("== {} [{flavor:?}]\n{diff}", case.name));
@@ -42,13 +40,7 @@ fn racy_cases_reach_several_recorded_outcomes_across_seeds() {
                     .expect("recording");
             let mut seen = std::collections::BTreeSet::new();
             for seed in 0..16 {
-                let mut config = case.run_config(flavor);
-                config.seed = seed;
-                let transcripts: Vec<String> = run(&config)
-                    .terminals
-                    .into_iter()
-                    .map(|t| t.output)
-                    .collect();
+                let transcripts = simulate(&case, flavor, seed).expect("the case runs");
                 if let Err(diff) = compare(&case, flavor, &transcripts) {
                     panic!("{} [{flavor:?}] seed={seed}:\n{diff}", case.name);
                 }

@@ -150,7 +150,8 @@ pub struct Terminal {
     pub input: VecDeque<u8>,
     /// Ctrl-D typed at the start of a line: the next read returns 0.
     pub eof_pending: bool,
-    /// The terminal's foreground process group (its shell's).
+    /// The terminal's foreground process group: its shell's, or the job an
+    /// interactive shell gave the terminal to (`tcsetpgrp`). Ctrl-C signals it.
     pub foreground: Pid,
     /// Whether programs see a terminal (`isatty`). The run contract's terminals
     /// are pipes for their programs, as in the conformance runner; the page's are
@@ -590,6 +591,11 @@ impl Kernel {
         }
         *fifo_waiting = None;
         let cloexec = f.flags.cloexec;
+        // A blocking open has seen its partner: a reader gets POLLHUP once the
+        // writers are gone, even if the writer opened first (Linux keeps the
+        // reader's `f_version` at 0; only a non-blocking reader that finds no
+        // writer holds POLLHUP back).
+        self.files.get_mut(&file).expect("open").w_counter_at_open = 0;
         Attempt::Done(self.install_fd(pid, file, cloexec))
     }
 
@@ -807,21 +813,16 @@ impl Kernel {
         let Some(t) = self.terminals.get(n as usize) else {
             return;
         };
-        let pgid = self.procs.get(&t.foreground).map(|p| p.pgid);
+        let pgid = t.foreground;
         for &b in bytes {
             match b {
                 0x03 => {
-                    self.echo(n, b"^C\n");
-                    if let Some(pgid) = pgid {
-                        let members: Vec<Pid> = self
-                            .procs
-                            .values()
-                            .filter(|p| p.pgid == pgid && p.is_alive())
-                            .map(|p| p.pid)
-                            .collect();
-                        for pid in members {
-                            self.raise(pid, super::Signal::SIGINT, None);
-                        }
+                    // ECHOCTL shows `^C`, no newline (bash writes that); ISIG
+                    // flushes what was typed ahead (no NOFLSH).
+                    self.echo(n, b"^C");
+                    self.terminals[n as usize].input.clear();
+                    for pid in self.group(pgid) {
+                        self.raise(pid, super::Signal::SIGINT, None);
                     }
                 }
                 0x04 => self.terminals[n as usize].eof_pending = true,

@@ -431,20 +431,14 @@ impl Kernel {
         // A zombie is still a process until its parent collects it: a signal to
         // it succeeds and does nothing (measured: kill(2) on a zombie returns 0,
         // ESRCH only once it is reaped).
-        let exists = |p: &&Process| !matches!(p.state, State::Reaped);
         let targets: Vec<Pid> = if target > 0 {
             self.procs
                 .get(&(target as Pid))
-                .filter(exists)
+                .filter(|p| !matches!(p.state, State::Reaped))
                 .map(|p| vec![p.pid])
                 .unwrap_or_default()
         } else if target < -1 {
-            let pgid = (-target) as Pid;
-            self.procs
-                .values()
-                .filter(|p| p.pgid == pgid && exists(p))
-                .map(|p| p.pid)
-                .collect()
+            self.group((-target) as Pid)
         } else {
             return Err(Errno::EINVAL);
         };
@@ -653,13 +647,63 @@ impl Kernel {
         Ok(())
     }
 
-    /// `setpgid(2)` for the caller or a child.
+    /// The processes of group `pgid` (zombies included: a group lives until its
+    /// last member is reaped).
+    pub fn group(&self, pgid: Pid) -> Vec<Pid> {
+        self.procs
+            .values()
+            .filter(|p| p.pgid == pgid && !matches!(p.state, State::Reaped))
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    /// `setpgid(2)` for the caller or a child: ESRCH for anyone else, EPERM
+    /// to join a group that does not exist.
+    ///
+    /// Simplification: no sessions, and no EACCES for a child that has
+    /// exec'd. Linux refuses that; bash's parent calls it for each child
+    /// anyway (its pgrp pipe holds only a job's first process until then) and
+    /// ignores the error. Here a child's own call has always come first, so
+    /// the parent's changes nothing: it succeeds, as it does on Linux when
+    /// the child has not reached `execve` yet.
     pub fn sys_setpgid(&mut self, pid: Pid, target: Pid, pgid: Pid) -> SysResult<()> {
         let target = if target == 0 { pid } else { target };
         let pgid = if pgid == 0 { target } else { pgid };
-        let p = self.procs.get_mut(&target).ok_or(Errno::ESRCH)?;
-        p.pgid = pgid;
+        match self.procs.get(&target) {
+            Some(p) if !matches!(p.state, State::Reaped) && (p.pid == pid || p.ppid == pid) => {}
+            _ => return Err(Errno::ESRCH),
+        }
+        if pgid != target && self.group(pgid).is_empty() {
+            return Err(Errno::EPERM);
+        }
+        self.proc_mut(target).pgid = pgid;
         Ok(())
+    }
+
+    /// `tcsetpgrp(3)` (`ioctl(fd, TIOCSPGRP)`): makes `pgid` the foreground
+    /// process group of the terminal on `fd`, the one a Ctrl-C typed there
+    /// signals. ENOTTY off a terminal, EPERM for a group that does not exist.
+    ///
+    /// Simplification: no controlling terminals or sessions (nor ESRCH, which
+    /// Linux gives for a number no process uses at all), and a caller in a
+    /// background group may set it without SIGTTOU (bash blocks SIGTTOU
+    /// around the call anyway).
+    pub fn sys_tcsetpgrp(&mut self, pid: Pid, fd: Fd, pgid: Pid) -> SysResult<()> {
+        let n = self.terminal_of(pid, fd)?;
+        if self.group(pgid).is_empty() {
+            return Err(Errno::EPERM);
+        }
+        self.terminals[n].foreground = pgid;
+        Ok(())
+    }
+
+    /// The terminal `fd` is open on: EBADF for a closed fd, ENOTTY for
+    /// anything but a terminal (what `isatty(3)` asks).
+    pub fn terminal_of(&self, pid: Pid, fd: Fd) -> SysResult<usize> {
+        match self.file(self.file_of(pid, fd)?).object {
+            super::fs::Object::Terminal { n } if self.terminals[n as usize].tty => Ok(n as usize),
+            _ => Err(Errno::ENOTTY),
+        }
     }
 }
 
@@ -726,5 +770,53 @@ mod tests {
         k.exec_replace(child, vec!["cat".into()]);
         assert_eq!(k.proc(child).memory, None);
         assert_eq!(k.proc(child).rss_kb, None);
+    }
+
+    // ------------------------------------------------------ process groups
+
+    /// A session's shell on terminal 0 with one forked child.
+    fn shell_and_child() -> (Kernel, Pid, Pid) {
+        let mut k = Kernel::default();
+        let t = k.add_terminal();
+        let sh = k.spawn_session(vec!["bash".into()], "/", t);
+        let Attempt::Done(Ok(child)) = k.sys_fork(sh) else {
+            panic!("fork failed")
+        };
+        (k, sh, child)
+    }
+
+    #[test]
+    fn setpgid_moves_a_child_and_refuses_strangers_and_missing_groups() {
+        let (mut k, sh, child) = shell_and_child();
+        assert_eq!(k.proc(child).pgid, sh);
+        assert_eq!(k.sys_setpgid(sh, child, child), Ok(()));
+        assert_eq!(k.proc(child).pgid, child);
+        // The child may not move its parent, nor join a group nobody leads.
+        assert_eq!(k.sys_setpgid(child, sh, child), Err(Errno::ESRCH));
+        assert_eq!(k.sys_setpgid(child, 0, 999), Err(Errno::EPERM));
+        // Back into the shell's group: it exists.
+        assert_eq!(k.sys_setpgid(child, 0, sh), Ok(()));
+    }
+
+    #[test]
+    fn ctrl_c_signals_the_terminals_foreground_group_only() {
+        let (mut k, sh, child) = shell_and_child();
+        k.sys_setpgid(sh, child, child).unwrap();
+        assert_eq!(k.sys_tcsetpgrp(sh, 0, 999), Err(Errno::EPERM));
+        assert_eq!(k.sys_tcsetpgrp(sh, 0, child), Ok(()));
+        k.terminal_input(0, &[0x03]);
+        assert_eq!(
+            k.proc(child).exit,
+            Some(ExitStatus::Signaled(Signal::SIGINT))
+        );
+        assert_eq!(k.proc(sh).exit, None, "the shell is in another group");
+    }
+
+    #[test]
+    fn tcsetpgrp_off_a_terminal_is_enotty() {
+        let (mut k, sh, _) = shell_and_child();
+        let (r, _) = k.sys_pipe(sh, Default::default()).unwrap();
+        assert_eq!(k.sys_tcsetpgrp(sh, r, sh), Err(Errno::ENOTTY));
+        assert_eq!(k.sys_tcsetpgrp(sh, 9, sh), Err(Errno::EBADF));
     }
 }

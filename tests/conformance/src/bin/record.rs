@@ -98,7 +98,7 @@ fn main() -> anyhow::Result<()> {
         }
     );
     let results = parallel_map(&jobs, parallel, |job| {
-        let report = runner.run(&job.case.scripts(), job.flavor, job.case.until_ms);
+        let report = runner.run(job.case, job.flavor);
         if let Ok(r) = &report {
             eprintln!(
                 "  {} [{}] {} ms {:?}",

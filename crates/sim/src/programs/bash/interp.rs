@@ -8,8 +8,9 @@
 //!   keeps their statuses in `PIPESTATUS`;
 //! - builtins run in the shell itself; their redirections are undone afterwards by
 //!   saving the fds above 10 (`fcntl(F_DUPFD, 10)`), as bash does;
-//! - a command run with `&` gets `/dev/null` as stdin and ignores SIGINT and
-//!   SIGQUIT, since a non-interactive shell has no job control; a simple command
+//! - a command run with `&` by a script gets `/dev/null` as stdin and ignores
+//!   SIGINT and SIGQUIT, since a non-interactive shell has no job control: it
+//!   stays in the shell's process group; a simple command
 //!   is exec'd in the forked child itself, so `kill $!` reaches the program; a
 //!   pipeline run with `&` is forked part by part from the shell, like one in the
 //!   foreground, and is one job: `$!` is its last process, `wait` and `kill %N`
@@ -17,7 +18,8 @@
 //! - background jobs are numbered: `kill` and `wait` take job specs (`%1`, `%%`,
 //!   `%-`, `%name`, `%?text`), `jobs` lists them, and an interactive shell says
 //!   `[1] 4242` when one starts and `[1]+  Done    cmd` once it has ended (after
-//!   the next command it waits for, at the end of `wait`, or before its prompt);
+//!   the next command it waits for, at the end of `wait`, or before its prompt),
+//!   `cmd` printed back from the syntax tree as bash prints it (`syntax::print`);
 //! - a script that is one simple command runs it with `exec`, without a fork;
 //! - out of processes, a fork is retried four times, 1 to 8 s apart, each retry
 //!   announced (`bash: fork: retry: ...`); then bash gives up the line (an
@@ -25,6 +27,13 @@
 //! - a foreground command killed by a signal other than SIGINT and SIGPIPE is
 //!   reported (`Terminated`, or `bash: line 1:  PID Killed   CMD`, a line per
 //!   process for a pipeline job);
+//! - an interactive shell has job control (measured with `strace -f` on a
+//!   pty): its terminal fd is 255 (`dup(2)`, `dup2(3, 255)`, close-on-exec);
+//!   each job it forks is a process group of its own ([`Pgrp`]), so a Ctrl-C
+//!   reaches the foreground job only: the terminal is given to the job
+//!   (`ioctl(255, TIOCSPGRP, [PGID])`) and taken back once it is waited for;
+//!   `kill %N` is one `kill(-PGID, SIG)`; the children of its subshells stay in
+//!   their group;
 //! - every shell that runs commands itself has a SIGCHLD handler, interactive
 //!   or not, subshells too (`catch_sigchld`), and blocks SIGCHLD
 //!   where it must not run, with bash's `rt_sigprocmask` calls (measured with
@@ -52,11 +61,18 @@
 //! them: SIGINT's around a non-interactive wait, SIGTERM's around an
 //! interactive fork.
 //!
-//! Simplifications: no process groups, so `kill %N` signals a job's processes
-//! one by one, as bash does without job control (an interactive bash gives each
-//! job its own group and signals it with one `kill(-PGID)`); no globbing, no `~` or brace expansion (they stay literal, as the
+//! Simplifications: no globbing, no `~` or brace expansion (they stay literal, as the
 //! parser documents); no environment beyond the shell's variables (programs get
-//! argv only); `read` reads one byte per call, as bash does on pipes.
+//! argv only); `read` reads one byte per call, as bash does on pipes. Of job
+//! control: no stopped jobs (Ctrl-Z, `fg`, `bg`); bash's `TIOCGPGRP` looks
+//! (at start, and before giving the terminal away) and its
+//! `TIOCSPGRP` before each prompt are left out, as they change nothing here.
+//! A background job that reads the terminal is stopped by SIGTTIN on Linux
+//! (measured: `cat &` then a line typed, `[1]+  Stopped  cat`; `kill %1`
+//! sends SIGTERM then SIGCONT to the group). Here background jobs get
+//! `/dev/null` as stdin, as without job control, so they never read the
+//! terminal; to lift it, let a read from the terminal by a process outside
+//! its foreground group stop the process (SIGTTIN), and model stopped jobs.
 
 use crate::vecmap::VecMap;
 use std::cell::RefCell;
@@ -77,6 +93,9 @@ pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 /// What an interactive shell prints before reading a command (to stderr, as bash).
 pub const PROMPT: &str = "$ ";
 
+/// What it prints while a command is unfinished (bash's PS2).
+const PS2: &str = "> ";
+
 /// Fds at or above this are the shell's own (saved fds during a builtin's redirections).
 const SAVED_FD_MIN: Fd = 10;
 
@@ -90,6 +109,10 @@ const TERM: u64 = mask_of(&[Signal::SIGTERM]);
 /// What bash's `make_child` blocks from before the fork until the child
 /// exists: SIGINT, SIGTERM and SIGCHLD.
 const FORK_BLOCKED: u64 = mask_of(&[Signal::SIGINT, Signal::SIGTERM, Signal::SIGCHLD]);
+
+/// An interactive bash's own fd on its terminal, for job control (a copy of
+/// stderr, close-on-exec).
+const TTY_FD: Fd = 255;
 
 /// How many loop iterations a script may run: a `while true` with nothing that
 /// blocks would otherwise spin until the step limit with no output.
@@ -134,6 +157,11 @@ pub struct Shell {
     reaped: VecMap<Pid, ExitStatus>,
     /// Background children not yet waited for: bash's job table.
     jobs: Vec<Job>,
+    /// The process group of the job being forked, with job control.
+    pgrp: Option<Pgrp>,
+    /// The last process of the foreground job the terminal was given to: once
+    /// it is waited for, the shell takes the terminal back.
+    given: Option<Pid>,
     /// This process is a forked child of the shell (a subshell or pipeline part).
     subshell: bool,
     /// A Ctrl-C with no trap arrived: an interactive shell drops the rest of the line.
@@ -176,6 +204,23 @@ struct JobProc {
     pid: Pid,
     text: String,
     status: Option<ExitStatus>,
+}
+
+/// With job control (an interactive shell's own forks), each job is a process
+/// group led by its first process, as bash's `make_child` makes it (measured:
+/// both the parent and the child call `setpgid(CHILD, PGID)`, and a foreground
+/// job's children `ioctl(255, TIOCSPGRP, [PGID])`; `$(...)` stays in the
+/// shell's group). bash's pgrp pipe (`pipe2` before the job's first fork)
+/// holds the group's leader until every process of the job is forked: the
+/// leader reads it to EOF, which comes once the parent closes it.
+#[derive(Clone, Copy, Debug)]
+struct Pgrp {
+    /// The group: the job's first process (0 until it is forked), or the shell's.
+    pgid: Pid,
+    /// The pgrp pipe (read end, write end).
+    sync: Option<(Fd, Fd)>,
+    /// The job gets the terminal: not run with `&`, nor a `$(...)`.
+    foreground: bool,
 }
 
 /// What a forked child of the shell is for.
@@ -262,6 +307,8 @@ impl Shell {
             hash: VecMap::new(),
             reaped: VecMap::new(),
             jobs: Vec::new(),
+            pgrp: None,
+            given: None,
             subshell: false,
             interrupted: false,
             interactive: false,
@@ -280,12 +327,6 @@ impl Shell {
 
     fn line_of(&self, span: Span) -> usize {
         1 + self.newlines.partition_point(|&i| i < span.start)
-    }
-
-    fn text_of(&self, span: Span) -> &str {
-        self.source
-            .get(span.start..span.end.min(self.source.len()))
-            .unwrap_or("")
     }
 
     /// An error message as bash words it: a `-c` script's names the line
@@ -336,15 +377,34 @@ impl Shell {
             .sys
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
+        // Job control: a terminal fd of its own (measured with a shell that
+        // leads its group on its terminal, as here: no `setpgid`, no
+        // `TIOCSPGRP`).
+        if let Ok(fd) = self.sys.dup_min(2, 0).await {
+            let _ = self.sys.dup2(fd, TTY_FD).await;
+            let _ = self.sys.close(fd).await;
+        }
+        let _ = self.sys.set_cloexec(TTY_FD, true).await;
         let _ = self.catch_sigchld().await;
         let mut pending = Vec::new();
         loop {
             self.notify_jobs().await;
             let _ = self.sys.write(2, PROMPT.as_bytes()).await;
-            let line = loop {
+            // Lines until they parse: an unfinished command (an open quote, a
+            // `while` with no `done` yet) gets bash's continuation prompt.
+            let mut text = String::new();
+            let parsed = loop {
                 if let Some(i) = pending.iter().position(|&b| b == b'\n') {
                     let rest = pending.split_off(i + 1);
-                    break Some(std::mem::replace(&mut pending, rest));
+                    let line = std::mem::replace(&mut pending, rest);
+                    text.push_str(&String::from_utf8_lossy(&line));
+                    match parse(&text) {
+                        Err(e) if e.is_unfinished() => {
+                            let _ = self.sys.write(2, PS2.as_bytes()).await;
+                            continue;
+                        }
+                        parsed => break Some(parsed),
+                    }
                 }
                 match self.sys.read(0, 4096).await {
                     Ok(d) if d.is_empty() => break None,
@@ -352,26 +412,38 @@ impl Shell {
                     Err(Errno::EINTR) => {
                         // Ctrl-C clears the line; a trapped signal caught with it
                         // still runs its trap once a line is read.
+                        let mut ctrl_c = false;
                         for sig in self.sys.take_caught_signals() {
-                            if sig != Signal::SIGINT {
-                                self.deferred.push(sig);
+                            match sig {
+                                Signal::SIGINT => ctrl_c = true,
+                                other => self.deferred.push(other),
                             }
                         }
                         pending.clear();
+                        text.clear();
+                        // The terminal echoed `^C`; bash ends that line.
+                        if ctrl_c {
+                            let _ = self.sys.write(2, b"\n").await;
+                        }
                         let _ = self.sys.write(2, PROMPT.as_bytes()).await;
                     }
                     Err(_) => break None,
                 }
             };
-            let Some(line) = line else {
+            let Some(parsed) = parsed else {
+                if !text.is_empty() {
+                    let _ = self
+                        .sys
+                        .write(2, b"bash: syntax error: unexpected end of file\n")
+                        .await;
+                }
                 let _ = self.sys.write(2, b"exit\n").await;
                 let code = self.status;
                 return self.finish(code).await;
             };
             // A SIGCHLD that came while the line was typed was handled then.
             self.reap_jobs().await;
-            let text = String::from_utf8_lossy(&line).into_owned();
-            match parse(&text) {
+            match parsed {
                 Ok(script) => {
                     self.set_source(text);
                     if let Flow::Exit(code) = self.exec_list(&script.body).await {
@@ -384,7 +456,7 @@ impl Shell {
                 Err(e) => {
                     let _ = self
                         .sys
-                        .write(2, super::syntax_error_text(&e, &text).as_bytes())
+                        .write(2, super::syntax_error_text(&e, &text, true).as_bytes())
                         .await;
                     self.status = 2;
                 }
@@ -464,11 +536,12 @@ impl Shell {
         }
     }
 
-    /// First thing in a child an interactive shell forks (after the mask): bash
-    /// puts back the signals it handles itself (SIGINT and SIGCHLD caught,
-    /// SIGQUIT ignored) to their defaults, so a Ctrl-C kills the child,
-    /// subshell or not (measured: the child's `rt_sigaction` calls come
-    /// before anything else it does). With `catch`, a child that runs
+    /// First thing in a child an interactive shell forks, after the mask and
+    /// once in its job's group: bash puts back the signals it handles itself
+    /// (SIGINT and SIGCHLD caught, SIGQUIT ignored) to their defaults, so a
+    /// Ctrl-C kills the child, subshell or not (measured: the child's
+    /// `rt_sigaction` calls come before anything else it does but the
+    /// group's). With `catch`, a child that runs
     /// commands itself (a subshell, a compound command in a pipeline), of any
     /// shell, then puts back bash's SIGCHLD handler (measured: before the
     /// pipe's `dup2`s).
@@ -491,6 +564,11 @@ impl Shell {
             if let Some(action) = self.traps.get(&sig).cloned() {
                 Box::pin(self.run_string(&action)).await;
             } else if sig == Signal::SIGINT {
+                // A Ctrl-C the shell itself got (in `read`, say): bash ends the
+                // terminal's `^C` line before it prompts again.
+                if self.job_control() && !self.interrupted {
+                    let _ = self.sys.write(2, b"\n").await;
+                }
                 self.interrupted = true;
             }
         }
@@ -563,7 +641,7 @@ impl Shell {
                 let texts = pipeline
                     .commands
                     .iter()
-                    .map(|c| self.text_of(c.span()).to_string());
+                    .map(|c| print::command_text(&self.source, c));
                 let procs = pids
                     .iter()
                     .zip(texts)
@@ -582,7 +660,7 @@ impl Shell {
         let r = self.make_child(Child::Background(and_or.clone())).await;
         match r {
             Ok(pid) => {
-                let text = self.text_of(and_or.span).to_string();
+                let text = print::job_text(&self.source, and_or);
                 let procs = vec![JobProc {
                     pid,
                     text,
@@ -606,6 +684,24 @@ impl Shell {
     async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
         let _ = self.sys.sigprocmask_as(SigHow::Block, None, true).await;
         let old = self.block(FORK_BLOCKED).await.unwrap_or(0);
+        // A job's first fork opens its pgrp pipe (measured: once the mask
+        // is set, just before the fork).
+        if self.job_control() && self.pgrp.is_none() {
+            let comsub = matches!(child, Child::Substitution { .. });
+            self.pgrp = Some(Pgrp {
+                pgid: if comsub { self.top_pid } else { 0 },
+                sync: self.sys.pipe().await.ok(),
+                foreground: !comsub
+                    && !matches!(
+                        child,
+                        Child::Background(_)
+                            | Child::PipelinePart {
+                                background: true,
+                                ..
+                            }
+                    ),
+            });
+        }
         let mut retries = 0;
         loop {
             let mut shell = self.clone();
@@ -620,14 +716,66 @@ impl Shell {
                     shell.run_child(job)
                 })
                 .await;
-            match r {
-                Err(e) => self.fork_retry(e, &mut retries, old).await?,
+            let r = match r {
+                Err(e) => match self.fork_retry(e, &mut retries, old).await {
+                    Ok(()) => continue,
+                    Err(e) => Err(e),
+                },
                 Ok(pid) => {
+                    if let Some(g) = self.pgrp.as_mut() {
+                        if g.pgid == 0 {
+                            g.pgid = pid;
+                        }
+                        if g.foreground {
+                            self.given = Some(pid);
+                        }
+                        let pgid = g.pgid;
+                        let _ = self.sys.setpgid(pid, pgid).await;
+                    }
                     let _ = self.set_mask(old).await;
-                    return Ok(pid);
+                    Ok(pid)
                 }
+            };
+            // A pipeline's parts are one job: it ends after the last.
+            if !matches!(child, Child::PipelinePart { .. }) {
+                self.job_forked().await;
             }
+            return r;
         }
+    }
+
+    /// bash's `stop_pipeline`: every process of the job is forked, and the
+    /// parent closes the pgrp pipe, which lets the job's leader go on.
+    async fn job_forked(&mut self) {
+        if let Some((r, w)) = self.pgrp.take().and_then(|g| g.sync) {
+            let _ = self.sys.close(r).await;
+            let _ = self.sys.close(w).await;
+        }
+    }
+
+    /// First thing in a process of a job: it joins the job's group, a
+    /// foreground job's takes the terminal, and the group's leader waits on
+    /// the pgrp pipe until the parent has forked the whole job. Whether the
+    /// shell that forked it has job control.
+    async fn join_pgrp(&mut self) -> bool {
+        let Some(g) = self.pgrp.take() else {
+            return false;
+        };
+        let me = self.sys.pid();
+        let pgid = if g.pgid == 0 { me } else { g.pgid };
+        let _ = self.sys.setpgid(me, pgid).await;
+        if g.foreground {
+            let _ = self.sys.tcsetpgrp(TTY_FD, pgid).await;
+        }
+        if let Some((r, w)) = g.sync {
+            let leader = pgid == me;
+            let _ = self.sys.close(if leader { w } else { r }).await;
+            if leader {
+                let _ = self.sys.read(r, 1).await;
+            }
+            let _ = self.sys.close(if leader { r } else { w }).await;
+        }
+        true
     }
 
     /// What a forked child does first, then the command it was forked for; its
@@ -636,19 +784,27 @@ impl Shell {
         // The mask the shell started with (bash's `restore_sigmask`), which
         // unblocks what `make_child` blocked.
         let _ = self.set_mask(0).await;
+        let job_control = self.join_pgrp().await;
         let flow = match child {
             Child::Background(and_or) => {
-                if self.interactive {
-                    let _ = self
-                        .sys
-                        .sigaction(Signal::SIGCHLD, Disposition::Default)
-                        .await;
+                if job_control {
+                    // Out of the terminal's way in a group of its own: its
+                    // signals are reset as a foreground job's are.
+                    self.restore_signals_in_child(false).await;
+                } else {
+                    if self.interactive {
+                        let _ = self
+                            .sys
+                            .sigaction(Signal::SIGCHLD, Disposition::Default)
+                            .await;
+                    }
+                    // No job control: background commands ignore SIGINT and SIGQUIT.
+                    for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                        let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+                    }
                 }
-                // No job control: background commands ignore SIGINT and SIGQUIT and
-                // read from /dev/null unless redirected.
-                for sig in [Signal::SIGINT, Signal::SIGQUIT] {
-                    let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
-                }
+                // They read from /dev/null unless redirected (with job control
+                // too, here: see the module's doc).
                 if let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
                     && fd != 0
                 {
@@ -684,7 +840,7 @@ impl Shell {
                     let _ = self.sys.dup2(r, 0).await;
                     let _ = self.sys.close(r).await;
                 }
-                if background {
+                if background && !job_control {
                     for sig in [Signal::SIGINT, Signal::SIGQUIT] {
                         let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
                     }
@@ -820,8 +976,9 @@ impl Shell {
         let last = self.wait_for(&children, true).await;
         let _ = self.set_mask(old).await;
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
-            self.report_signal(sig, *children.last().expect("had children"), cmd.span())
-                .await;
+            let text = print::command_text(&self.source, cmd);
+            let pid = *children.last().expect("had children");
+            self.report_signal(sig, pid, cmd.span(), text).await;
         }
         // PIPESTATUS has every status already.
         let statuses = &self.pipestatus;
@@ -887,6 +1044,7 @@ impl Shell {
         if let Some(r) = prev_read {
             let _ = self.sys.close(r).await;
         }
+        self.job_forked().await;
         (children, old)
     }
 
@@ -909,14 +1067,24 @@ impl Shell {
             last = self.reap_until(pid).await;
             self.pipestatus.push(last.map_or(127, |s| s.shell_status()));
         }
+        // The foreground job is over: the shell takes its terminal back.
+        if let Some(&pid) = pids.last()
+            && self.given.take_if(|g| *g == pid).is_some()
+        {
+            let _ = self.sys.tcsetpgrp(TTY_FD, self.top_pid).await;
+        }
+        // A foreground job that a Ctrl-C killed ends the whole line, loop or
+        // `||` included, as the interactive bash does when it sees its last
+        // process died of SIGINT.
+        if foreground && self.job_control() && last == Some(ExitStatus::Signaled(Signal::SIGINT)) {
+            // Once per job: bash ends the terminal's `^C` line, on stdout.
+            if !self.interrupted {
+                let _ = self.sys.write(1, b"\n").await;
+            }
+            self.interrupted = true;
+        }
         let _ = self.set_mask(old).await;
         if foreground {
-            // A foreground job that a Ctrl-C killed ends the whole line, loop
-            // or `||` included, as the interactive bash does when it sees its
-            // last process died of SIGINT.
-            if self.job_control() && last == Some(ExitStatus::Signaled(Signal::SIGINT)) {
-                self.interrupted = true;
-            }
             self.notify_jobs().await;
         }
         last
@@ -1081,7 +1249,7 @@ impl Shell {
     }
 
     /// bash's notice for a foreground job killed by a signal.
-    async fn report_signal(&self, sig: Signal, pid: Pid, span: Span) {
+    async fn report_signal(&self, sig: Signal, pid: Pid, span: Span, text: String) {
         match sig {
             Signal::SIGINT | Signal::SIGPIPE => {}
             Signal::SIGTERM => {
@@ -1089,7 +1257,6 @@ impl Shell {
             }
             _ => {
                 let line = self.line_of(span);
-                let text = self.text_of(span).to_string();
                 let msg = format!("bash: line {line}: {pid:>5} {:<24}{text}\n", sig.text());
                 let _ = self.sys.write(2, msg.as_bytes()).await;
             }
@@ -1345,7 +1512,8 @@ impl Shell {
             Ok(pid) => {
                 let st = self.wait_for(&[pid], true).await;
                 if let Some(ExitStatus::Signaled(sig)) = st {
-                    self.report_signal(sig, pid, cmd.span).await;
+                    let text = print::simple_text(&self.source, cmd);
+                    self.report_signal(sig, pid, cmd.span, text).await;
                 }
                 self.status = st.map_or(127, |s| s.shell_status());
             }
@@ -2185,13 +2353,15 @@ impl Shell {
         if sent { 0 } else { 1 }
     }
 
-    /// Whom `kill %N` signals: each process of the job still running, first to
-    /// last (measured without job control: `kill %1` on `sleep 5 | sleep 6 &` is
-    /// two kill(2) calls; none for a job that has ended). Simplification: with
-    /// job control, bash gives each job its own process group and signals it
-    /// with one `kill(-PGID)`; this shell makes no process groups.
+    /// Whom `kill %N` signals: with job control, the job's process group, in
+    /// one `kill(-PGID)` (measured); without, each process of the job still
+    /// running, first to last (measured: `kill %1` on `sleep 5 | sleep 6 &` is
+    /// two kill(2) calls; none for a job that has ended).
     fn job_targets(&self, pid: Pid) -> Vec<i32> {
         let job = self.jobs.iter().find(|j| j.pid() == pid);
+        if let Some(j) = job.filter(|_| self.job_control()) {
+            return vec![-(j.procs[0].pid as i32)];
+        }
         job.map(|j| j.running().map(|p| p as i32).collect())
             .unwrap_or_default()
     }

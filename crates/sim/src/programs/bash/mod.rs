@@ -2,9 +2,6 @@
 //!
 //! `bash -c SCRIPT` runs a script; `bash -i` (or plain `bash`) reads commands from
 //! its terminal, one line at a time, as a playground terminal does.
-//!
-//! `bash -c SCRIPT` runs a script; `bash -i` (or plain `bash`) reads commands from
-//! its terminal, one line at a time, as a playground terminal does.
 
 pub mod interp;
 pub mod syntax;
@@ -51,7 +48,7 @@ pub fn main(sys: Sys, argv: Vec<String>) -> Task {
             }
             Err(e) => {
                 let _ = sys
-                    .write(2, syntax_error_text(&e, &source).as_bytes())
+                    .write(2, syntax_error_text(&e, &source, false).as_bytes())
                     .await;
                 2
             }
@@ -59,11 +56,13 @@ pub fn main(sys: Sys, argv: Vec<String>) -> Task {
     })
 }
 
-/// What bash prints for a syntax error in a `-c` script: the message and the
-/// offending line, both prefixed with `bash: -c: line N:`. A feature bash has and
-/// the simulator lacks gets the message with a caret under it instead.
-pub fn syntax_error_text(e: &syntax::SyntaxError, source: &str) -> String {
+/// What bash prints for a syntax error: in a `-c` script the message and the
+/// offending line, both prefixed with `bash: -c: line N:`; typed at an interactive
+/// shell, the message alone. A feature bash has and the simulator lacks gets the
+/// message with a caret under it instead.
+pub fn syntax_error_text(e: &syntax::SyntaxError, source: &str, interactive: bool) -> String {
     match e.message.strip_prefix("bash: ") {
+        Some(_) if interactive => format!("{}\n", e.message),
         Some(msg) => {
             let line_text = source.lines().nth(e.line - 1).unwrap_or("");
             format!(

@@ -2,7 +2,12 @@
 //! `main`, `dolisten`, `doconnect` and `readwrite`; and `textbook`, the same
 //! program without the `signal(SIGPIPE, SIG_IGN)` Debian added.
 //!
-//! Start-up: `signal(SIGPIPE, SIG_IGN)` (not in `textbook`). Sockets: `socket`,
+//! Start-up, before the options are read: SIGINT, SIGQUIT and SIGTERM are caught by
+//! `catch()`, which writes a bare `\n` (with `-v -v`, ` sent N, rcvd M` and `\n`)
+//! and exits 1 at once (measured); so a Ctrl-C ends nc.traditional with status 1,
+//! not by the signal, and a `while true` loop around it goes on. Then
+//! `signal(SIGPIPE, SIG_IGN)` (not in `textbook`). Left out: SIGURG and, later,
+//! SIGALRM set to SIG_IGN (nothing here sends them). Sockets: `socket`,
 //! SO_REUSEADDR, SO_REUSEPORT, (`bind`), SO_KEEPALIVE with `-k`, then `listen(fd,
 //! 1)` + `accept` + `close(listener)`, or a blocking `connect`.
 //!
@@ -32,7 +37,9 @@
 //! - `-e PROG` runs PROG with the socket on fds 0, 1 and 2; the other 1.10 options
 //!   (`-g`, `-G`, `-s`, `-u`, `-r`, `-o`, `-i`, `-t`) are accepted and ignored.
 
+use std::cell::Cell;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
 
 use crate::kernel::net::{Shutdown, SockOpt};
 use crate::kernel::{Disposition, Errno, Fd, Signal};
@@ -61,6 +68,24 @@ struct Opts {
     quit_after_s: Option<u64>,
     wait_s: Option<u64>,
     exec: Option<String>,
+    catch: Rc<Catch>,
+}
+
+/// What `catch()` prints, kept up to date for it.
+#[derive(Debug, Default)]
+struct Catch {
+    verbose: Cell<u32>,
+    counts: Cell<Counts>,
+}
+
+/// Debian's `catch()`, the handler of SIGINT, SIGQUIT and SIGTERM.
+async fn caught(sys: &Sys, catch: &Catch) {
+    if catch.verbose.get() > 1 {
+        let c = catch.counts.get();
+        eprint(sys, &format!(" sent {}, rcvd {}", c.wrote_net, c.wrote_out)).await;
+    }
+    eprint(sys, "\n").await;
+    sys.exit(1).await
 }
 
 /// `holler()`: the text, then `\n` — or ` : strerror\n` when an errno is set.
@@ -95,6 +120,17 @@ struct Counts {
 pub async fn main(sys: Sys, argv: Vec<String>, ignore_sigpipe: bool) -> i32 {
     let prog = argv[0].clone();
     let mut o = Opts::default();
+    let catch = o.catch.clone();
+    let handler: crate::sys::HandlerBody = Rc::new(move |sys| {
+        let catch = catch.clone();
+        Box::pin(async move { caught(&sys, &catch).await })
+    });
+    for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM] {
+        let _ = sys.sigaction_handler(sig, true, handler.clone()).await;
+    }
+    if ignore_sigpipe {
+        let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
+    }
     let mut g = Getopt::new(&argv, "abcde:g:G:hi:klno:p:q:rs:tuvw:z");
     while let Some(opt) = g.next_opt() {
         match opt {
@@ -130,9 +166,7 @@ pub async fn main(sys: Sys, argv: Vec<String>, ignore_sigpipe: bool) -> i32 {
         }
     }
     let operands = g.rest();
-    if ignore_sigpipe {
-        let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
-    }
+    o.catch.verbose.set(o.verbose);
     if o.listen {
         // `-l [host] [port]`: the operands only restrict who may connect.
         // The first operand is a host (netcat-traditional's `-l 6000` takes 6000 as
@@ -452,6 +486,7 @@ async fn readwrite(sys: &Sys, o: &Opts, net: Fd) -> Result<Counts, Counts> {
                     Ok(n) => {
                         rn.drain(..n);
                         c.wrote_out += n as u64;
+                        o.catch.counts.set(c);
                     }
                     Err(e) => last_err = e,
                 }
@@ -461,6 +496,7 @@ async fn readwrite(sys: &Sys, o: &Opts, net: Fd) -> Result<Counts, Counts> {
                     Ok(n) => {
                         rz.drain(..n);
                         c.wrote_net += n as u64;
+                        o.catch.counts.set(c);
                     }
                     Err(e) => last_err = e,
                 }

@@ -159,10 +159,7 @@ impl Redirect {
     /// The fd the redirection changes: the one written, or 0 for `<`, `<>`, `<&` and 1
     /// for the rest (`&>` changes 1 and 2).
     pub fn fd(&self) -> u32 {
-        self.fd.unwrap_or(match self.op {
-            RedirOp::Read | RedirOp::ReadWrite | RedirOp::DupRead => 0,
-            _ => 1,
-        })
+        self.fd.unwrap_or(self.op.default_fd())
     }
 }
 
@@ -189,6 +186,14 @@ pub enum RedirOp {
 }
 
 impl RedirOp {
+    /// The fd the operator changes when none is written.
+    pub fn default_fd(self) -> u32 {
+        match self {
+            RedirOp::Read | RedirOp::ReadWrite | RedirOp::DupRead => 0,
+            _ => 1,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RedirOp::Read => "<",

@@ -45,6 +45,7 @@ mod arith;
 mod ast;
 mod lexer;
 mod parser;
+pub mod print;
 #[cfg(test)]
 mod tests;
 
@@ -109,6 +110,16 @@ impl SyntaxError {
             line: 1 + before.iter().filter(|&&b| b == b'\n').count(),
             column: 1 + source[line_start..start].chars().count(),
         }
+    }
+
+    /// Whether the source ends in the middle of a command (an open quote or
+    /// parenthesis, a `while` with no `done`): more lines could finish it, so an
+    /// interactive shell asks for them.
+    pub fn is_unfinished(&self) -> bool {
+        self.message == "bash: syntax error: unexpected end of file"
+            || self
+                .message
+                .starts_with("bash: unexpected EOF while looking for matching")
     }
 
     /// The message, the source line and a caret line under the offending token:
