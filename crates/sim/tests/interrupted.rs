@@ -10,7 +10,7 @@ mod harness;
 use std::rc::Rc;
 
 use harness::*;
-use pipelab_sim::kernel::{Disposition, Errno, Pid, Signal};
+use pipelab_sim::kernel::{Disposition, Errno, Fd, Pid, Signal};
 use pipelab_sim::sys::Sys;
 use pipelab_sim::trace::EventKind;
 
@@ -42,6 +42,25 @@ async fn signal_me_soon(sys: &Sys, sig: Signal) -> Pid {
     })
     .await
     .unwrap()
+}
+
+/// A listener on 127.0.0.1:7000, and a forked client that connects to it 5 ms
+/// later and exits `stay_us` after that.
+async fn listener_with_a_client_soon(sys: &Sys, stay_us: u64) -> Fd {
+    let s = sys.socket().await.unwrap();
+    sys.bind(s, "127.0.0.1:7000".parse().unwrap())
+        .await
+        .unwrap();
+    sys.listen(s, 1).await.unwrap();
+    sys.fork(move |c| async move {
+        c.sleep_us(5000).await.unwrap();
+        connect_to(&c, "127.0.0.1:7000").await;
+        c.sleep_us(stay_us).await.unwrap();
+        0
+    })
+    .await
+    .unwrap();
+    s
 }
 
 fn usr1(child: Pid) -> String {
@@ -79,23 +98,9 @@ fn sa_restart_makes_rt_sigreturn_return_the_syscall_number_and_the_call_is_made_
         sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: true })
             .await
             .unwrap();
-        let s = sys.socket().await.unwrap();
-        sys.bind(s, "127.0.0.1:7000".parse().unwrap())
-            .await
-            .unwrap();
-        sys.listen(s, 1).await.unwrap();
+        let s = listener_with_a_client_soon(&sys, 0).await;
         let child = signal_me_soon(&sys, Signal::SIGUSR1).await;
         l.push(child.to_string());
-        sys.fork(move |c| async move {
-            c.sleep_us(5000).await.unwrap();
-            let fd = c.socket().await.unwrap();
-            c.connect(fd, "127.0.0.1:7000".parse().unwrap())
-                .await
-                .unwrap();
-            0
-        })
-        .await
-        .unwrap();
         l.push(format!("{:?}", sys.accept(s).await.map(|(fd, _)| fd)));
         0
     });
@@ -484,22 +489,8 @@ fn rt_sigreturns_event_carries_the_value_and_error_its_text_shows() {
         sys.sigaction(Signal::SIGUSR1, Disposition::Handler { restart: true })
             .await
             .unwrap();
-        let s = sys.socket().await.unwrap();
-        sys.bind(s, "127.0.0.1:7000".parse().unwrap())
-            .await
-            .unwrap();
-        sys.listen(s, 1).await.unwrap();
+        let s = listener_with_a_client_soon(&sys, 0).await;
         signal_me_soon(&sys, Signal::SIGUSR1).await;
-        sys.fork(move |c| async move {
-            c.sleep_us(5000).await.unwrap();
-            let fd = c.socket().await.unwrap();
-            c.connect(fd, "127.0.0.1:7000".parse().unwrap())
-                .await
-                .unwrap();
-            0
-        })
-        .await
-        .unwrap();
         let _ = sys.accept(s).await;
         0
     });
@@ -528,22 +519,7 @@ fn a_sigchld_that_comes_between_calls_runs_the_reaper_before_the_next_blocking_a
         )
         .await
         .unwrap();
-        let s = sys.socket().await.unwrap();
-        sys.bind(s, "127.0.0.1:7000".parse().unwrap())
-            .await
-            .unwrap();
-        sys.listen(s, 1).await.unwrap();
-        sys.fork(move |c| async move {
-            c.sleep_us(5000).await.unwrap();
-            let fd = c.socket().await.unwrap();
-            c.connect(fd, "127.0.0.1:7000".parse().unwrap())
-                .await
-                .unwrap();
-            c.sleep_us(1000).await.unwrap();
-            0
-        })
-        .await
-        .unwrap();
+        let s = listener_with_a_client_soon(&sys, 1000).await;
         let child = sys.fork(|_| async { 0 }).await.unwrap();
         l.push(child.to_string());
         sys.compute(1000);
