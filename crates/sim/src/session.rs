@@ -854,7 +854,8 @@ mod tests {
     /// The calls of job control, as strace showed them for bash 5.2 on a pty
     /// (`sleep 1`): the terminal fd 255, then per job the signal mask around
     /// the fork, a pgrp pipe, `setpgid` in the child and the parent, the
-    /// terminal to the job, and back to the shell once it is waited for.
+    /// terminal to the job by both, and back to the shell once it is waited
+    /// for, each `TIOCSPGRP` with SIGCHLD and the stop signals blocked.
     #[test]
     fn an_interactive_shell_makes_each_job_a_process_group_as_bash_does() {
         let mut s = Session::new(script(&["sleep 1"]), TerminalMode::Interactive);
@@ -878,7 +879,7 @@ mod tests {
         );
         let parent = from(&shell, "rt_sigprocmask(SIG_BLOCK, NULL");
         assert_eq!(
-            parent[..10],
+            parent[..13],
             [
                 "rt_sigprocmask(SIG_BLOCK, NULL, [], 8) = 0",
                 "rt_sigprocmask(SIG_BLOCK, [INT TERM CHLD], [], 8) = 0",
@@ -888,25 +889,32 @@ mod tests {
                 "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
                 "close(3) = 0",
                 "close(4) = 0",
+                "rt_sigprocmask(SIG_BLOCK, [CHLD TSTP TTIN TTOU], [], 8) = 0",
+                "ioctl(255, TIOCSPGRP, [3]) = 0",
+                "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
                 "rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8) = 0",
                 "wait4(-1,  <unfinished ...>",
             ]
         );
         assert_eq!(
-            from(&parent, "<... wait4 resumed>")[..3],
+            from(&parent, "<... wait4 resumed>")[..5],
             [
                 "<... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], WSTOPPED|WCONTINUED, NULL) = 3",
+                "rt_sigprocmask(SIG_BLOCK, [CHLD TSTP TTIN TTOU], [CHLD], 8) = 0",
                 "ioctl(255, TIOCSPGRP, [2]) = 0",
+                "rt_sigprocmask(SIG_SETMASK, [CHLD], NULL, 8) = 0",
                 "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
             ]
         );
         let child = lines_of(&s, 3);
         assert_eq!(
-            child[..7],
+            child[..9],
             [
                 "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
                 "setpgid(3, 3) = 0",
+                "rt_sigprocmask(SIG_BLOCK, [CHLD TSTP TTIN TTOU], [], 8) = 0",
                 "ioctl(255, TIOCSPGRP, [3]) = 0",
+                "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
                 "close(4) = 0",
                 "read(3,  <unfinished ...>",
                 "<... read resumed>\"\", 1) = 0",

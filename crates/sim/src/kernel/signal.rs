@@ -243,12 +243,21 @@ pub const fn mask_of(set: &[Signal]) -> u64 {
 /// `SIG`, in signal number order, `[INT TERM CHLD]`; `[]` when empty.
 pub fn set_text(mask: u64) -> String {
     let mut text = String::from("[");
-    for s in Signal::ALL {
-        if mask & SignalState::bit(*s) != 0 {
+    for n in 1..=64 {
+        // Job control's stop signals are no `Signal`: the simulation sends
+        // none, but bash blocks them while it hands the terminal over.
+        let name = match (n, Signal::from_number(n)) {
+            (20, _) => "TSTP",
+            (21, _) => "TTIN",
+            (22, _) => "TTOU",
+            (_, Some(s)) => &s.name()[3..],
+            _ => continue,
+        };
+        if mask >> (n - 1) & 1 != 0 {
             if text.len() > 1 {
                 text.push(' ');
             }
-            text.push_str(&s.name()[3..]);
+            text.push_str(name);
         }
     }
     text.push(']');
@@ -258,6 +267,15 @@ pub fn set_text(mask: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_set_prints_as_strace_prints_it_stop_signals_included() {
+        assert_eq!(set_text(0), "[]");
+        let fork = mask_of(&[Signal::SIGINT, Signal::SIGTERM, Signal::SIGCHLD]);
+        assert_eq!(set_text(fork), "[INT TERM CHLD]");
+        // bash's mask around tcsetpgrp: SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU.
+        assert_eq!(set_text(0x38_0000 | 1 << 16), "[CHLD TSTP TTIN TTOU]");
+    }
 
     #[test]
     fn sigpipe_is_13_and_terminates_by_default() {

@@ -31,7 +31,9 @@
 //!   pty): its terminal fd is 255 (`dup(2)`, `dup2(3, 255)`, close-on-exec);
 //!   each job it forks is a process group of its own ([`Pgrp`]), so a Ctrl-C
 //!   reaches the foreground job only: the terminal is given to the job
-//!   (`ioctl(255, TIOCSPGRP, [PGID])`) and taken back once it is waited for;
+//!   (`ioctl(255, TIOCSPGRP, [PGID])`, by the shell and by each of the
+//!   job's processes) and taken back once it is waited for, with SIGCHLD
+//!   and the stop signals blocked around each (`give_terminal`);
 //!   `kill %N` is one `kill(-PGID, SIG)`; the children of its subshells stay in
 //!   their group;
 //! - every shell that runs commands itself has a SIGCHLD handler, interactive
@@ -54,12 +56,13 @@
 //! of its gzipped bytes), and those its bookkeeping nests inside them, a few
 //! per background or ended job, and those around `kill`, `jobs`, `wait` and
 //! exit; the reads of the mask its `sigsetjmp` makes elsewhere; SIGINT
-//! blocked around reading a command substitution's output; and, with the
-//! terminal, `[CHLD TSTP TTIN TTOU]` around giving it away and readline's
-//! `[HUP INT QUIT ALRM TERM TSTP TTIN TTOU]` around the prompt (signals the
-//! simulation does not have). Nor does it show the handlers bash swaps around
-//! them: SIGINT's around a non-interactive wait, SIGTERM's around an
-//! interactive fork.
+//! blocked around reading a command substitution's output; and readline's
+//! `[HUP INT QUIT ALRM TERM TSTP TTIN TTOU]` around the prompt. (Without
+//! the pair around entering a job, the shell's `give_terminal` shows the
+//! mask it finds there as `[]` where bash's shows `[CHLD]`, outside a
+//! pipeline.) Nor does it show the handlers bash swaps around its calls:
+//! SIGINT's around a non-interactive wait, SIGTERM's around an interactive
+//! fork.
 //!
 //! Simplifications: no globbing, no `~` or brace expansion (they stay literal, as the
 //! parser documents); no environment beyond the shell's variables (programs get
@@ -109,6 +112,11 @@ const TERM: u64 = mask_of(&[Signal::SIGTERM]);
 /// What bash's `make_child` blocks from before the fork until the child
 /// exists: SIGINT, SIGTERM and SIGCHLD.
 const FORK_BLOCKED: u64 = mask_of(&[Signal::SIGINT, Signal::SIGTERM, Signal::SIGCHLD]);
+
+/// What bash blocks while it hands its terminal over (`give_terminal_to`):
+/// SIGCHLD and job control's stop signals, SIGTSTP, SIGTTIN and SIGTTOU
+/// (bits 19 to 21), which the simulation never sends.
+const TTY_BLOCKED: u64 = CHLD | 0b111 << 19;
 
 /// An interactive bash's own fd on its terminal, for job control (a copy of
 /// stderr, close-on-exec).
@@ -209,8 +217,9 @@ struct JobProc {
 /// With job control (an interactive shell's own forks), each job is a process
 /// group led by its first process, as bash's `make_child` makes it (measured:
 /// both the parent and the child call `setpgid(CHILD, PGID)`, and a foreground
-/// job's children `ioctl(255, TIOCSPGRP, [PGID])`; `$(...)` stays in the
-/// shell's group). bash's pgrp pipe (`pipe2` before the job's first fork)
+/// job's children and then the parent `ioctl(255, TIOCSPGRP, [PGID])`;
+/// `$(...)` stays in the shell's group). bash's pgrp pipe (`pipe2` just
+/// before the job's first fork)
 /// holds the group's leader until every process of the job is forked: the
 /// leader reads it to EOF, which comes once the parent closes it.
 #[derive(Clone, Copy, Debug)]
@@ -745,12 +754,30 @@ impl Shell {
     }
 
     /// bash's `stop_pipeline`: every process of the job is forked, and the
-    /// parent closes the pgrp pipe, which lets the job's leader go on.
+    /// parent closes the pgrp pipe, which lets the job's leader go on, and
+    /// gives a foreground job the terminal too (measured: as its children
+    /// do, whichever comes first).
     async fn job_forked(&mut self) {
-        if let Some((r, w)) = self.pgrp.take().and_then(|g| g.sync) {
+        let Some(g) = self.pgrp.take() else {
+            return;
+        };
+        if let Some((r, w)) = g.sync {
             let _ = self.sys.close(r).await;
             let _ = self.sys.close(w).await;
         }
+        if g.foreground && g.pgid != 0 {
+            self.give_terminal(g.pgid).await;
+        }
+    }
+
+    /// bash's `give_terminal_to`: `ioctl(255, TIOCSPGRP, [PGID])` with
+    /// SIGCHLD and the stop signals blocked (measured:
+    /// `rt_sigprocmask(SIG_BLOCK, [CHLD TSTP TTIN TTOU], [], 8)` before, the
+    /// mask put back after).
+    async fn give_terminal(&self, pgid: Pid) {
+        let old = self.block(TTY_BLOCKED).await.unwrap_or(0);
+        let _ = self.sys.tcsetpgrp(TTY_FD, pgid).await;
+        let _ = self.set_mask(old).await;
     }
 
     /// First thing in a process of a job: it joins the job's group, a
@@ -765,7 +792,7 @@ impl Shell {
         let pgid = if g.pgid == 0 { me } else { g.pgid };
         let _ = self.sys.setpgid(me, pgid).await;
         if g.foreground {
-            let _ = self.sys.tcsetpgrp(TTY_FD, pgid).await;
+            self.give_terminal(pgid).await;
         }
         if let Some((r, w)) = g.sync {
             let leader = pgid == me;
@@ -1071,7 +1098,7 @@ impl Shell {
         if let Some(&pid) = pids.last()
             && self.given.take_if(|g| *g == pid).is_some()
         {
-            let _ = self.sys.tcsetpgrp(TTY_FD, self.top_pid).await;
+            self.give_terminal(self.top_pid).await;
         }
         // A foreground job that a Ctrl-C killed ends the whole line, loop or
         // `||` included, as the interactive bash does when it sees its last
