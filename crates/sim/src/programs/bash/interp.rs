@@ -39,9 +39,9 @@
 //! - every shell that runs commands itself has a SIGCHLD handler, interactive
 //!   or not, subshells too (`catch_sigchld`), and blocks SIGCHLD
 //!   where it must not run, with bash's `rt_sigprocmask` calls (measured with
-//!   strace): `make_child` reads the mask, blocks SIGINT, SIGTERM and SIGCHLD
-//!   across the fork and puts the mask back in the parent, while the child
-//!   starts with the shell's first mask; a pipeline is made and waited for
+//!   strace): `make_child` blocks SIGINT, SIGTERM and SIGCHLD across the
+//!   fork and puts the mask back in the parent, while the child starts
+//!   with the shell's first mask; a pipeline is made and waited for
 //!   with SIGCHLD blocked (`execute_pipeline`), and so is every wait
 //!   (`wait_for`). The SIGCHLD that came meanwhile is delivered when the mask
 //!   is put back, and the handler finds the child reaped already: `wait4(-1,
@@ -55,7 +55,9 @@
 //! command substitution), left out for the page's size budget (they cost 200
 //! of its gzipped bytes), and those its bookkeeping nests inside them, a few
 //! per background or ended job, and those around `kill`, `jobs`, `wait` and
-//! exit; the reads of the mask its `sigsetjmp` makes elsewhere; SIGINT
+//! exit; the reads of the mask (`rt_sigprocmask(SIG_BLOCK, NULL, [], 8)`)
+//! it makes before each fork, which the next call's old mask repeats, and
+//! those its `sigsetjmp` makes elsewhere, for the page's size; SIGINT
 //! blocked around reading a command substitution's output; and readline's
 //! `[HUP INT QUIT ALRM TERM TSTP TTIN TTOU]` around the prompt. (Without
 //! the pair around entering a job, the shell's `give_terminal` shows the
@@ -683,15 +685,14 @@ impl Shell {
 
     /// Forks a copy of this shell to run `child`: every child the shell makes
     /// goes through here, as through bash's `make_child` (and one `fork` call
-    /// site keeps the wasm small). As bash's, it reads the mask, blocks
-    /// SIGINT, SIGTERM and SIGCHLD across the fork (`rt_sigprocmask(SIG_BLOCK,
-    /// [INT TERM CHLD], [], 8)`) and puts the mask back in the parent; the
-    /// child starts with the shell's first mask ([`Shell::run_child`]). A
-    /// fork that fails for want of processes is tried again
+    /// site keeps the wasm small). As bash's, it blocks SIGINT, SIGTERM and
+    /// SIGCHLD across the fork (`rt_sigprocmask(SIG_BLOCK, [INT TERM CHLD],
+    /// [], 8)`) and puts the mask back in the parent; the child starts with
+    /// the shell's first mask ([`Shell::run_child`]). A fork that fails for
+    /// want of processes is tried again
     /// ([`Shell::fork_retry`]); one that fails for good leaves the mask to
     /// [`Shell::fork_gave_up`].
     async fn make_child(&mut self, child: Child) -> Result<Pid, Errno> {
-        let _ = self.sys.sigprocmask_as(SigHow::Block, None, true).await;
         let old = self.block(FORK_BLOCKED).await.unwrap_or(0);
         // A job's first fork opens its pgrp pipe (measured: once the mask
         // is set, just before the fork).
