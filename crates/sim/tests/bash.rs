@@ -151,6 +151,52 @@ fn trap_on_exit_runs_at_the_end() {
 }
 
 #[test]
+fn past_funcnest_bash_drops_the_rest_of_the_line_with_status_1_and_still_runs_exit_traps() {
+    // bash 5.2 -c here: the message, no `echo no`, the EXIT trap, exit status 1.
+    let r = sh("trap 'echo bye' EXIT; FUNCNEST=2; f() { f; }; f; echo no");
+    assert_eq!(
+        r.terminals[0].output,
+        "bash: line 1: f: maximum function nesting level exceeded (2)\nbye\n"
+    );
+    assert_eq!(shell_exit(&r), Some(ExitReport::Code(1)));
+}
+
+/// Runs `f` on a thread with room for 100-deep recursion in a debug
+/// build (about 60 KiB of host stack per level unoptimized; a test thread has 2 MiB).
+fn with_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn endless_recursion_stops_at_the_simulators_nesting_limit_instead_of_overflowing_its_stack() {
+    let r = with_big_stack(|| sh("f() { g; }; g() { f; }; f; echo no"));
+    assert_eq!(
+        r.terminals[0].output,
+        "bash: line 1: f: maximum function nesting level exceeded \
+         (pipelab stops at 100; real bash goes on until its stack runs out)\n"
+    );
+    assert_eq!(shell_exit(&r), Some(ExitReport::Code(1)));
+    // Below the limit, recursion works.
+    let r = with_big_stack(|| sh("i=0; f() { i=$((i+1)); [ $i -lt 99 ] && f; }; f; echo $i"));
+    assert_eq!(r.terminals[0].output, "99\n");
+}
+
+#[test]
+fn a_trap_that_signals_itself_stops_at_the_nesting_limit() {
+    let r = with_big_stack(|| sh("trap 'kill -USR1 $$' USR1; kill -USR1 $$; echo no"));
+    assert_eq!(
+        r.terminals[0].output,
+        "bash: line 1: trap handler: maximum trap handler level exceeded \
+         (pipelab stops at 100; real bash goes on until its stack runs out)\n"
+    );
+}
+
+#[test]
 fn a_script_waiting_on_its_terminal_stops_at_the_time_limit() {
     let r = run(&RunConfig {
         terminals: vec!["read x; echo never".into()],

@@ -128,6 +128,12 @@ const TTY_FD: Fd = 255;
 /// blocks would otherwise spin until the step limit with no output.
 const MAX_LOOP_ITERATIONS: u64 = 1_000_000;
 
+/// How deep function calls and trap actions may nest. Real bash nests until its
+/// 8 MiB stack runs out (about 8,000 calls here, then SIGSEGV); each level here is
+/// a chain of boxed futures polled on the host's stack, and the browser's stack
+/// holds about 1,000 of them, so the simulator stops well before that.
+const MAX_NESTING: u32 = 100;
+
 /// What a command asks of the commands around it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flow {
@@ -176,6 +182,8 @@ pub struct Shell {
     subshell: bool,
     /// A Ctrl-C with no trap arrived: an interactive shell drops the rest of the line.
     interrupted: bool,
+    /// Function calls and trap actions now running, one inside the other.
+    nesting: u32,
     /// Reading commands from a terminal (`bash -i`) rather than running `-c SCRIPT`.
     interactive: bool,
     /// Trapped signals caught at the prompt along with a Ctrl-C: their traps run
@@ -322,6 +330,7 @@ impl Shell {
             given: None,
             subshell: false,
             interrupted: false,
+            nesting: 0,
             interactive: false,
             deferred: Vec::new(),
             sigchld_reaped: Rc::default(),
@@ -527,6 +536,8 @@ impl Shell {
 
     async fn finish(&mut self, code: i32) -> i32 {
         if let Some(action) = self.exit_trap.take() {
+            // The EXIT trap runs even after a throw to top level.
+            self.interrupted = false;
             self.status = code;
             self.run_string(&action).await;
         }
@@ -573,7 +584,15 @@ impl Shell {
         caught.extend(self.sys.take_caught_signals());
         for sig in caught {
             if let Some(action) = self.traps.get(&sig).cloned() {
+                // bash's own words when a trap handler nests too deep.
+                if !self
+                    .nest("trap handler: maximum trap handler level exceeded")
+                    .await
+                {
+                    continue;
+                }
                 Box::pin(self.run_string(&action)).await;
+                self.nesting -= 1;
             } else if sig == Signal::SIGINT {
                 // A Ctrl-C the shell itself got (in `read`, say): bash ends the
                 // terminal's `^C` line before it prompts again.
@@ -583,6 +602,22 @@ impl Shell {
                 self.interrupted = true;
             }
         }
+    }
+
+    /// One level deeper into a function or trap action, or, at [`MAX_NESTING`],
+    /// an error that drops the rest of the command line as bash's FUNCNEST does.
+    async fn nest(&mut self, what: &str) -> bool {
+        if self.nesting < MAX_NESTING {
+            self.nesting += 1;
+            return true;
+        }
+        self.err(&format!(
+            "{what} (pipelab stops at {MAX_NESTING}; real bash goes on until its stack runs out)"
+        ))
+        .await;
+        self.status = 1;
+        self.interrupted = true;
+        false
     }
 
     async fn exec_list(&mut self, list: &List) -> Flow {
@@ -1488,8 +1523,28 @@ impl Shell {
                     return Flow::Normal;
                 }
             };
+            let funcnest = self.vars.get("FUNCNEST").and_then(|n| n.parse().ok());
+            if let Some(limit) = funcnest.filter(|&n: &u32| n > 0 && self.nesting >= n) {
+                // Past the user's FUNCNEST, bash drops the rest of the command line.
+                self.err(&format!(
+                    "{name}: maximum function nesting level exceeded ({limit})"
+                ))
+                .await;
+                self.status = 1;
+                self.interrupted = true;
+                self.restore(saved).await;
+                return Flow::Normal;
+            }
+            if !self
+                .nest(&format!("{name}: maximum function nesting level exceeded"))
+                .await
+            {
+                self.restore(saved).await;
+                return Flow::Normal;
+            }
             let old = std::mem::replace(&mut self.positional, argv[1..].to_vec());
             let flow = Box::pin(self.exec_command(&body, false)).await;
+            self.nesting -= 1;
             self.positional = old;
             self.restore(saved).await;
             return flow;
