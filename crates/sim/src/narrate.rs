@@ -610,6 +610,7 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
             signal,
             disposition,
             from,
+            ..
         } => {
             let cause = match (signal, from) {
                 (Signal::SIGPIPE, _) => "it wrote into a pipe or socket with no reader".to_string(),
@@ -889,6 +890,7 @@ mod tests {
                     signal: Signal::SIGPIPE,
                     from: None,
                     disposition: Disposition::Default,
+                    child: None,
                 },
             ),
         ];
@@ -979,6 +981,7 @@ mod tests {
                 signal: Signal::SIGPIPE,
                 from: None,
                 disposition: Disposition::Ignore,
+                child: None,
             },
         );
         let (t, _) = narrate_event(&e, None).unwrap();

@@ -616,14 +616,8 @@ fn finished(
     // is never shown: the process just dies).
     for (signal, from, disposition) in std::mem::take(&mut k.proc_mut(pid).delivering) {
         if signal != Signal::SIGKILL {
-            k.emit(
-                Some(pid),
-                EventKind::Signal {
-                    signal,
-                    from,
-                    disposition,
-                },
-            );
+            let event = k.signal_event(signal, from, disposition);
+            k.emit(Some(pid), event);
         }
     }
     k.syscall_exit(pid)
