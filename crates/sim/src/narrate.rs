@@ -221,7 +221,7 @@ fn is_prompt(event: &Event) -> bool {
     }
 }
 
-/// `nc (pid 12)`, from the snapshot's argv[0], or `pid 12` when it is not there.
+/// `nc (pid 12)`, from the snapshot's `argv[0]`, or `pid 12` when it is not there.
 fn who(pid: Option<Pid>, snap: Option<&Snapshot>) -> String {
     let Some(pid) = pid else {
         return "the kernel".to_string();
