@@ -60,7 +60,9 @@ pub enum EventKind {
         signal: Signal,
         from: Option<Pid>,
         disposition: Disposition,
-        /// SIGCHLD: how the child `from` ended (the siginfo's `si_code`).
+        /// SIGCHLD: how the child `from` ended (the siginfo's `si_code`; the
+        /// page reads it in the strace line only).
+        #[serde(skip)]
         child: Option<ExitStatus>,
     },
     /// The process ended.
