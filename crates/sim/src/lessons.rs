@@ -51,16 +51,16 @@ pub enum Check {
     TerminalContains { terminal: usize, text: String },
     /// ... and does not.
     TerminalLacks { terminal: usize, text: String },
-    /// A process whose argv[0] is `program` was killed by `signal`.
+    /// A process whose `argv[0]` is `program` was killed by `signal`.
     Killed { program: String, signal: Signal },
     /// No process was killed by `signal`.
     NobodyKilledBy { signal: Signal },
-    /// A process whose argv[0] is `program` exited with `code`.
+    /// A process whose `argv[0]` is `program` exited with `code`.
     Exited { program: String, code: i32 },
-    /// Processes whose argv[0] is `program` made these syscalls, in this order
+    /// Processes whose `argv[0]` is `program` made these syscalls, in this order
     /// (others may come between).
     Syscalls { program: String, calls: Vec<String> },
-    /// A process whose argv[0] is `program` blocked in `call`.
+    /// A process whose `argv[0]` is `program` blocked in `call`.
     BlockedIn { program: String, call: String },
     /// Between `min` and `max` processes ran `program` over the run.
     ProcessCount {

@@ -221,7 +221,7 @@ fn is_prompt(event: &Event) -> bool {
     }
 }
 
-/// `nc (pid 12)`, from the snapshot's argv[0], or `pid 12` when it is not there.
+/// `nc (pid 12)`, from the snapshot's `argv[0]`, or `pid 12` when it is not there.
 fn who(pid: Option<Pid>, snap: Option<&Snapshot>) -> String {
     let Some(pid) = pid else {
         return "the kernel".to_string();
@@ -614,6 +614,7 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
             signal,
             disposition,
             from,
+            ..
         } => {
             let cause = match (signal, from) {
                 (Signal::SIGPIPE, _) => "it wrote into a pipe or socket with no reader".to_string(),
@@ -893,6 +894,7 @@ mod tests {
                     signal: Signal::SIGPIPE,
                     from: None,
                     disposition: Disposition::Default,
+                    child: None,
                 },
             ),
         ];
@@ -1003,6 +1005,7 @@ mod tests {
                 signal: Signal::SIGPIPE,
                 from: None,
                 disposition: Disposition::Ignore,
+                child: None,
             },
         );
         let (t, _) = narrate_event(&e, None).unwrap();

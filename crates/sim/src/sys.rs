@@ -684,14 +684,8 @@ fn finished(
 fn delivered(k: &mut Kernel, pid: Pid, signals: Vec<(Signal, Option<Pid>, Disposition)>) {
     for (signal, from, disposition) in signals {
         if signal != Signal::SIGKILL {
-            k.emit(
-                Some(pid),
-                EventKind::Signal {
-                    signal,
-                    from,
-                    disposition,
-                },
-            );
+            let event = k.signal_event(signal, from, disposition);
+            k.emit(Some(pid), event);
         }
     }
 }
@@ -960,11 +954,31 @@ impl Sys {
         restart: bool,
         body: HandlerBody,
     ) -> impl Future<Output = SysResult<Disposition>> {
+        self.set_handler(sig, restart, body, false)
+    }
+
+    /// [`Sys::signal`] with a handler, whose body runs as
+    /// [`Sys::sigaction_handler`]'s does.
+    pub fn signal_handler(
+        &self,
+        sig: Signal,
+        body: HandlerBody,
+    ) -> impl Future<Output = SysResult<Disposition>> {
+        self.set_handler(sig, true, body, true)
+    }
+
+    fn set_handler(
+        &self,
+        sig: Signal,
+        restart: bool,
+        body: HandlerBody,
+        bsd: bool,
+    ) -> impl Future<Output = SysResult<Disposition>> {
         self.shared
             .handlers
             .borrow_mut()
             .insert((self.pid, sig.number()), body);
-        self.sigaction(sig, Disposition::Handler { restart })
+        self.set_action(sig, Disposition::Handler { restart }, bsd)
     }
 
     /// A call that never blocks. A signal it raised or unblocked (or one that
@@ -1542,28 +1556,64 @@ impl Sys {
         sig: Signal,
         d: Disposition,
     ) -> impl Future<Output = SysResult<Disposition>> {
+        self.set_action(sig, d, false)
+    }
+
+    /// glibc's `signal(3)`: `rt_sigaction(2)` with BSD semantics (the signal
+    /// blocked in its own handler, SA_RESTART), traced whole, as strace prints
+    /// it. A handler is `Disposition::Handler { restart: true }`.
+    pub fn signal(
+        &self,
+        sig: Signal,
+        d: Disposition,
+    ) -> impl Future<Output = SysResult<Disposition>> {
+        self.set_action(sig, d, true)
+    }
+
+    fn set_action(
+        &self,
+        sig: Signal,
+        d: Disposition,
+        bsd: bool,
+    ) -> impl Future<Output = SysResult<Disposition>> {
         if !matches!(d, Disposition::Handler { .. }) {
             self.shared
                 .handlers
                 .borrow_mut()
                 .remove(&(self.pid, sig.number()));
         }
-        let shown = match d {
-            Disposition::Default => "SIG_DFL".to_string(),
-            Disposition::Ignore => "SIG_IGN".to_string(),
-            Disposition::Handler { restart } => {
-                format!("handler{}", if restart { ", SA_RESTART" } else { "" })
-            }
+        // signal(3)'s action is traced with addresses measured once (they move
+        // from run to run); one that exec left shows as `{sa_handler=SIG_DFL,
+        // sa_mask=[], sa_flags=0}` (measured; SIG_IGN alike).
+        let name = move |d: Disposition| match d {
+            Disposition::Default => "SIG_DFL",
+            Disposition::Ignore => "SIG_IGN",
+            Disposition::Handler { .. } if bsd => "0x562ce7381280",
+            Disposition::Handler { restart: true } => "handler, SA_RESTART",
+            Disposition::Handler { restart: false } => "handler",
         };
         self.simple(
             "rt_sigaction",
             None,
             move |k, pid| k.sys_sigaction(pid, sig, d),
             move |r| {
-                format!(
-                    "rt_sigaction({sig}, {{sa_handler={shown}}}, ...) {}",
-                    ret_text(r, |_| "0".into())
-                )
+                let ret = ret_text(r, |_| "0".into());
+                if !bsd {
+                    return format!("rt_sigaction({sig}, {{sa_handler={}}}, ...) {ret}", name(d));
+                }
+                let set = |d| {
+                    format!(
+                        "{{sa_handler={}, sa_mask=[{}], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7ff6377f2050}}",
+                        name(d),
+                        &sig.name()[3..]
+                    )
+                };
+                let old = match r {
+                    Ok(o @ Disposition::Handler { .. }) => set(*o),
+                    Ok(o) => format!("{{sa_handler={}, sa_mask=[], sa_flags=0}}", name(*o)),
+                    Err(_) => STACK_ADDRESS.to_string(),
+                };
+                format!("rt_sigaction({sig}, {}, {old}, 8) {ret}", set(d))
             },
         )
     }

@@ -60,6 +60,10 @@ pub enum EventKind {
         signal: Signal,
         from: Option<Pid>,
         disposition: Disposition,
+        /// SIGCHLD: how the child `from` ended (the siginfo's `si_code`; the
+        /// page reads it in the strace line only).
+        #[serde(skip)]
+        child: Option<ExitStatus>,
     },
     /// The process ended.
     Exit { status: ExitStatus },
@@ -99,21 +103,36 @@ impl Event {
                 }
             }
             EventKind::Blocked { text, .. } => format!("{text} <unfinished ...>"),
-            EventKind::Signal { signal, from, .. } => {
-                // A child's death is reported by the kernel (CLD_EXITED); a
-                // terminal's Ctrl-C too, with no sender (SI_KERNEL); the rest come
-                // from kill(2) or the process's own write (SI_USER).
-                let code = match (signal, from) {
-                    (Signal::SIGCHLD, _) => "CLD_EXITED",
-                    (Signal::SIGPIPE, _) | (_, Some(_)) => "SI_USER",
-                    (_, None) => {
+            EventKind::Signal {
+                signal,
+                from,
+                child,
+                ..
+            } => {
+                // A child's end is reported by the kernel: CLD_EXITED, or
+                // CLD_KILLED with the signal as si_status (CLD_DUMPED only when
+                // a core is written, and `ulimit -c` is 0 here: a SIGSEGV or
+                // SIGQUIT death is CLD_KILLED too). A terminal's Ctrl-C comes
+                // from the kernel with no sender (SI_KERNEL); the rest from
+                // kill(2) or the process's own write (SI_USER).
+                let (code, status) = match (child, from) {
+                    (Some(ExitStatus::Signaled(s)), _) => ("CLD_KILLED", Some(s)),
+                    (Some(ExitStatus::Code(_)), _) => ("CLD_EXITED", None),
+                    (None, Some(_)) => ("SI_USER", None),
+                    (None, None) if *signal == Signal::SIGPIPE => ("SI_USER", None),
+                    (None, None) => {
                         return Some(format!(
                             "{pid:<5} --- {signal} {{si_signo={signal}, si_code=SI_KERNEL}} ---"
                         ));
                     }
                 };
                 let sender = from.unwrap_or(pid);
-                format!("--- {signal} {{si_signo={signal}, si_code={code}, si_pid={sender}}} ---")
+                let status = status
+                    .map(|s| format!(", si_status={s}"))
+                    .unwrap_or_default();
+                format!(
+                    "--- {signal} {{si_signo={signal}, si_code={code}, si_pid={sender}{status}}} ---"
+                )
             }
             EventKind::Exit { status } => match status {
                 ExitStatus::Code(c) => format!("+++ exited with {c} +++"),

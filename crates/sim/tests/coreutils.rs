@@ -22,6 +22,31 @@ fn yes_piped_into_head_n1_dies_of_sigpipe() {
     );
 }
 
+/// The parent hears of a child killed by a signal as strace shows it on this
+/// machine (`ulimit -c` 0, so no CLD_DUMPED): `si_code=CLD_KILLED` with the
+/// signal as `si_status`, and wait4's status says WIFSIGNALED.
+#[test]
+fn a_child_killed_by_sigpipe_is_cld_killed_in_its_parent_s_sigchld() {
+    let (_, _, w) = run_one(vec![cmd("yes"), cmd("head -n1")]);
+    let trace = strace(&w);
+    let yes = trace
+        .lines()
+        .find(|l| l.ends_with("+++ killed by SIGPIPE +++"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    assert_contains_all(
+        &trace,
+        &[
+            &format!(
+                "--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid={yes}, si_status=SIGPIPE}} ---"
+            ),
+            &format!("[{{WIFSIGNALED(s) && WTERMSIG(s) == SIGPIPE}}], 0, NULL) = {yes}"),
+        ],
+    );
+    // The one that exited is still CLD_EXITED.
+    assert!(trace.contains("si_code=CLD_EXITED"), "{trace}");
+}
+
 #[test]
 fn yes_with_sigpipe_ignored_reports_broken_pipe_and_exits_1() {
     let ran = run_logged_in(world_programs(NcFlavor::Openbsd), |sys, l| async move {

@@ -44,6 +44,49 @@ fn traditional_reports_a_refused_connect_with_the_name_only_under_v() {
     );
 }
 
+/// The `rt_sigaction` lines of a flavor's process, as strace prints them.
+fn sigactions(flavor: NcFlavor, line: &str) -> Vec<String> {
+    let (w, _) = run_pipeline(flavor, "p", vec![cmd(line)], 5_000_000);
+    strace(&w)
+        .lines()
+        .filter_map(|l| {
+            l.split_once("rt_sigaction(")
+                .map(|(_, rest)| format!("rt_sigaction({rest}"))
+        })
+        .collect()
+}
+
+/// The netcats set their dispositions with glibc's `signal(3)` (BSD semantics:
+/// the signal blocked in its handler, SA_RESTART), exactly as strace showed
+/// them on this machine (`strace -e rt_sigaction nc.traditional -l -p 7777`;
+/// addresses differ from run to run).
+#[test]
+fn the_netcats_signal_calls_are_traced_as_strace_shows_them() {
+    let bsd = |sig: &str, mask: &str, handler: &str| {
+        format!(
+            "rt_sigaction({sig}, {{sa_handler={handler}, sa_mask=[{mask}], sa_flags=SA_RESTORER|SA_RESTART, \
+             sa_restorer=0x7ff6377f2050}}, {{sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}}, 8) = 0"
+        )
+    };
+    let catch = "0x562ce7381280";
+    assert_eq!(
+        sigactions(NcFlavor::Traditional, "nc 127.0.0.1 5000"),
+        vec![
+            bsd("SIGINT", "INT", catch),
+            bsd("SIGQUIT", "QUIT", catch),
+            bsd("SIGTERM", "TERM", catch),
+            bsd("SIGURG", "URG", "SIG_IGN"),
+            bsd("SIGPIPE", "PIPE", "SIG_IGN"),
+        ]
+    );
+    // The textbook flavor's shim makes signal(SIGPIPE, SIG_IGN) do nothing.
+    assert_eq!(sigactions(NcFlavor::Textbook, "nc 127.0.0.1 5000").len(), 4);
+    assert_eq!(
+        sigactions(NcFlavor::Openbsd, "nc 127.0.0.1 5000"),
+        vec![bsd("SIGPIPE", "PIPE", "SIG_IGN")]
+    );
+}
+
 #[test]
 fn busybox_reports_a_refused_connect() {
     let (log, out) = once(NcFlavor::Busybox, "nc 127.0.0.1 5000");

@@ -5,7 +5,7 @@
 //!
 //! - [`Playground`]: the one handle type the page holds (a [`Core`] for JS).
 //! - [`Core`]: the same handle in plain Rust, so that native tests run it too.
-//! - [`lessons`], [`flavors`]: the lesson list and the nc flavors, as data.
+//! - [`lessons()`], [`flavors()`]: the lesson list and the nc flavors, as data.
 //!
 //! Positions: a run at position `p` has run `p` steps; the events "of" position
 //! `p` are those of the step that led to it (`Event::step == p - 1`).

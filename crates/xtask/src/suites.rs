@@ -20,6 +20,8 @@ pub enum Suite {
     Fmt,
     /// cargo clippy --workspace --all-targets --all-features -- -D warnings
     Clippy,
+    /// cargo doc --workspace --no-deps --document-private-items, with RUSTDOCFLAGS=-D warnings
+    Doc,
     /// cargo test --workspace --all-features: unit, simulation, proxy, and conformance against the real kernel
     Cargo,
     /// build the page's wasm + bindings, then crates/web's wasm-bindgen tests under Node
@@ -33,6 +35,7 @@ impl Suite {
         match self {
             Suite::Fmt => "fmt",
             Suite::Clippy => "clippy",
+            Suite::Doc => "doc",
             Suite::Cargo => "cargo",
             Suite::Wasm => "wasm",
             Suite::Browser => "browser",
@@ -43,7 +46,7 @@ impl Suite {
         match self {
             Suite::Cargo => install::REAL_PEERS,
             Suite::Browser => install::BROWSER,
-            Suite::Fmt | Suite::Clippy | Suite::Wasm => &[],
+            Suite::Fmt | Suite::Clippy | Suite::Doc | Suite::Wasm => &[],
         }
     }
 
@@ -248,6 +251,15 @@ fn run_suite(
             "-D",
             "warnings",
         ])),
+        // Private items too: the docs are for people working on the code.
+        Suite::Doc => run(ws
+            .cargo(&[
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--document-private-items",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings")),
         Suite::Cargo => {
             say!(
                 "cargo test --workspace (PIPELAB_CONFORMANCE_LIVE=1: conformance runs the real programs too)"
@@ -382,6 +394,6 @@ mod tests {
             .iter()
             .map(|suite| suite.name())
             .collect();
-        assert_eq!(names, ["fmt", "clippy", "cargo", "wasm", "browser"]);
+        assert_eq!(names, ["fmt", "clippy", "doc", "cargo", "wasm", "browser"]);
     }
 }

@@ -4,7 +4,7 @@
 //!   per terminal.
 //! - [`real`]: runs a case's terminals on this machine's kernel with the real `nc`
 //!   (every flavor), `curl`, `python3 -m http.server`, ... and returns transcripts.
-//! - [`normalize`]: rewrites what is legitimately random (ephemeral ports, dates,
+//! - [`normalize`](mod@normalize): rewrites what is legitimately random (ephemeral ports, dates,
 //!   elapsed milliseconds), and nothing else.
 //! - [`recording`]: `recorded/CASE.FLAVOR.json`, every distinct normalized outcome the
 //!   real kernel produced, and [`compare`], which checks a run against them.

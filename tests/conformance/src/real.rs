@@ -432,16 +432,7 @@ fn run_terminals(
         });
     }
 
-    let stopped_by = loop {
-        if terminals.iter().all(|t| t.eof) {
-            break StoppedBy::Finished;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            break StoppedBy::TimeLimit;
-        }
-        read_for(&mut terminals, deadline - now);
-    };
+    let stopped_by = read_until(&mut terminals, deadline, |_, _| Ok(Duration::MAX))?;
     end_run(&mut terminals);
     drop(stdin_writers);
     let wall_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -457,6 +448,27 @@ fn run_terminals(
         stopped_by,
         wall_ms,
     })
+}
+
+/// Reads the terminals until every transcript is at EOF or `deadline` passes.
+/// Each turn first calls `turn` with the time (to type what is due), which
+/// says how long the turn may wait for output at most.
+fn read_until(
+    terminals: &mut [Terminal],
+    deadline: Instant,
+    mut turn: impl FnMut(&mut [Terminal], Instant) -> anyhow::Result<Duration>,
+) -> anyhow::Result<StoppedBy> {
+    loop {
+        if terminals.iter().all(|t| t.eof) {
+            return Ok(StoppedBy::Finished);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(StoppedBy::TimeLimit);
+        }
+        let most = turn(terminals, now)?;
+        read_for(terminals, (deadline - now).min(most));
+    }
 }
 
 /// Waits up to `timeout` for output, then reads what every terminal has.
@@ -645,14 +657,7 @@ fn run_interactive(case: &Case, bin: &Path, work: &Path) -> anyhow::Result<RealR
 
     let mut starts: Vec<Option<&str>> = case.terminals.iter().map(|t| Some(&*t.start)).collect();
     let mut later = case.typed_later().into_iter().peekable();
-    let stopped_by = loop {
-        if terminals.iter().all(|t| t.eof) {
-            break StoppedBy::Finished;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            break StoppedBy::TimeLimit;
-        }
+    let stopped_by = read_until(&mut terminals, deadline, |terminals, now| {
         for (n, t) in terminals.iter_mut().enumerate() {
             let due = start + Duration::from_secs(n as u64);
             if now >= due && t.output.windows(PROMPT.len()).any(|w| w == PROMPT) {
@@ -672,11 +677,8 @@ fn run_interactive(case: &Case, bin: &Path, work: &Path) -> anyhow::Result<RealR
             type_keys(&mut terminals[n], keys)?;
         }
         // Short waits: typing is due on the clock, not on output.
-        read_for(
-            &mut terminals,
-            (deadline - now).min(Duration::from_millis(5)),
-        );
-    };
+        Ok(Duration::from_millis(5))
+    })?;
     end_run(&mut terminals);
     let wall_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(RealReport {

@@ -1,6 +1,6 @@
 //! Recordings: `recorded/CASE.FLAVOR.json`, the normalized transcripts the real
 //! kernel produced for one case under one flavor, every distinct outcome once, with
-//! how often it was seen; and [`compare`], which checks a run against them.
+//! how often it was seen; and [`compare`](crate::compare), which checks a run against them.
 //!
 //! A transcript is stored as a list of lines, each with its own `\n` (the last one
 //! without, if the transcript did not end in a newline), so that a recording is

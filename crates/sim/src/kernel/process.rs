@@ -454,6 +454,25 @@ impl Kernel {
         Ok(())
     }
 
+    /// The trace event of `signal` reaching its target: a SIGCHLD says how the
+    /// child that sent it ended.
+    pub fn signal_event(
+        &self,
+        signal: Signal,
+        from: Option<Pid>,
+        disposition: Disposition,
+    ) -> EventKind {
+        let child = from
+            .filter(|_| signal == Signal::SIGCHLD)
+            .and_then(|c| self.procs.get(&c)?.exit);
+        EventKind::Signal {
+            signal,
+            from,
+            disposition,
+            child,
+        }
+    }
+
     /// Generates `sig` for `pid` and acts on it as Linux would by the time the
     /// target next runs: ignored signals vanish, fatal ones kill, caught ones are
     /// queued for the program and interrupt a blocked call. A fatal signal a
@@ -520,14 +539,8 @@ impl Kernel {
             p.handling.push(sig);
             return;
         }
-        self.emit(
-            Some(pid),
-            EventKind::Signal {
-                signal: sig,
-                from,
-                disposition,
-            },
-        );
+        let event = self.signal_event(sig, from, disposition);
+        self.emit(Some(pid), event);
         match disposition {
             Disposition::Ignore => {}
             Disposition::Default if !fatal => {}

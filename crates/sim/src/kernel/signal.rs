@@ -45,6 +45,7 @@ signals! {
     SIGALRM = 14, Term, "Alarm clock";
     SIGTERM = 15, Term, "Terminated";
     SIGCHLD = 17, Ign, "Child exited";
+    SIGURG = 23, Ign, "Urgent I/O condition";
 }
 
 impl Signal {

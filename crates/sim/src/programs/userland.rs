@@ -41,7 +41,7 @@ pub fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// One result of [`Getopt::next`].
+/// One result of [`Getopt::next_opt`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Opt {
     /// An option letter and its argument, if it takes one.
@@ -159,7 +159,7 @@ impl Getopt {
         self.operands
     }
 
-    /// What glibc's getopt prints for an error, with `prog` = argv[0].
+    /// What glibc's getopt prints for an error, with `prog` = `argv[0]`.
     pub fn error_text(prog: &str, opt: &Opt) -> String {
         match opt {
             Opt::Invalid(c) => format!("{prog}: invalid option -- '{c}'\n"),

@@ -128,7 +128,7 @@ pub async fn main(sys: Sys, argv: Vec<String>) -> i32 {
     let Some(port) = parse_port(&port_arg) else {
         return errx(&sys, &prog, &format!("port number invalid: {port_arg}")).await;
     };
-    let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
+    let _ = sys.signal(Signal::SIGPIPE, Disposition::Ignore).await;
     if o.listen {
         let bind = match host.as_deref().map(resolve) {
             None => std::net::Ipv4Addr::UNSPECIFIED,

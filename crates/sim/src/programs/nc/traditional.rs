@@ -2,12 +2,14 @@
 //! `main`, `dolisten`, `doconnect` and `readwrite`; and `textbook`, the same
 //! program without the `signal(SIGPIPE, SIG_IGN)` Debian added.
 //!
-//! Start-up, before the options are read: SIGINT, SIGQUIT and SIGTERM are caught by
-//! `catch()`, which writes a bare `\n` (with `-v -v`, ` sent N, rcvd M` and `\n`)
-//! and exits 1 at once (measured); so a Ctrl-C ends nc.traditional with status 1,
-//! not by the signal, and a `while true` loop around it goes on. Then
-//! `signal(SIGPIPE, SIG_IGN)` (not in `textbook`). Left out: SIGURG and, later,
-//! SIGALRM set to SIG_IGN (nothing here sends them). Sockets: `socket`,
+//! Start-up, before the options are read, with glibc's `signal(3)`: SIGINT, SIGQUIT
+//! and SIGTERM are caught by `catch()`, which writes a bare `\n` (with `-v -v`,
+//! ` sent N, rcvd M` and `\n`) and exits 1 at once (measured); so a Ctrl-C ends
+//! nc.traditional with status 1, not by the signal, and a `while true` loop around
+//! it goes on. Then SIGURG and SIGPIPE are ignored (SIGPIPE not in `textbook`).
+//! Left out: `arm()` around `connect` and `accept` (SIGALRM to SIG_IGN, or to a
+//! handler with `-w`, `alarm(0)`, `rt_sigprocmask(SIG_BLOCK, NULL, [], 8)`, and
+//! the same after; nothing here sends SIGALRM). Sockets: `socket`,
 //! SO_REUSEADDR, SO_REUSEPORT, (`bind`), SO_KEEPALIVE with `-k`, then `listen(fd,
 //! 1)` + `accept` + `close(listener)`, or a blocking `connect`.
 //!
@@ -126,10 +128,11 @@ pub async fn main(sys: Sys, argv: Vec<String>, ignore_sigpipe: bool) -> i32 {
         Box::pin(async move { caught(&sys, &catch).await })
     });
     for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTERM] {
-        let _ = sys.sigaction_handler(sig, true, handler.clone()).await;
+        let _ = sys.signal_handler(sig, handler.clone()).await;
     }
+    let _ = sys.signal(Signal::SIGURG, Disposition::Ignore).await;
     if ignore_sigpipe {
-        let _ = sys.sigaction(Signal::SIGPIPE, Disposition::Ignore).await;
+        let _ = sys.signal(Signal::SIGPIPE, Disposition::Ignore).await;
     }
     let mut g = Getopt::new(&argv, "abcde:g:G:hi:klno:p:q:rs:tuvw:z");
     while let Some(opt) = g.next_opt() {

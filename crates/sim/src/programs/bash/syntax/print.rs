@@ -3,9 +3,9 @@
 //! what was typed (measured with bash 5.2):
 //!
 //! - words and assignments as written, one space between them;
-//! - redirections as `> f`, `2> f`, `< f`, `1>&2`, `2>&-`, `0<> f`, `&> f`: the
-//!   fd only where it is not the operator's own, except for `<>` and the `&`
-//!   forms, which always name it;
+//! - redirections as `> f`, `2> f`, `< f`, `1>&2`, `2>&-`, `0<> f`, `&> f`,
+//!   `>&$x`: the fd only where it is not the operator's own, except for `<>` and
+//!   a dup to a number or `-`, which always name it;
 //! - `( list )`, `{ list; }`, `a && b`, `a | b`;
 //! - the bodies of `while`, `until`, `for` and `if` on lines of their own, indented
 //!   4 spaces a level, each ending with `;` (or ` &`), and `for i in a b;` with its
@@ -157,8 +157,19 @@ impl Printer<'_> {
         let op = redirect.op;
         match op {
             RedirOp::DupRead | RedirOp::DupWrite => {
-                self.push(&format!("{fd}{}", op.as_str()));
-                self.text(redirect.target.span);
+                // A number (`2`, `2-`) or `-` always has its fd; a word
+                // (`>&$x`, `>&/dev/null`) only where it is not the operator's own.
+                let span = redirect.target.span;
+                let target = self.source.get(span.start..span.end).unwrap_or("");
+                let number = target
+                    .trim_end_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit());
+                if number || fd != op.default_fd() {
+                    self.push(&fd.to_string());
+                }
+                self.push(op.as_str());
+                self.push(target);
                 return;
             }
             RedirOp::ReadWrite => self.push(&fd.to_string()),
@@ -277,6 +288,21 @@ mod tests {
         assert_eq!(
             job("sleep 9 5>&1 >f2 &>/dev/null &"),
             "sleep 9 5>&1 > f2 &> /dev/null"
+        );
+    }
+
+    #[test]
+    fn a_dup_to_a_word_names_the_fd_only_where_it_is_not_the_operators_own() {
+        // `>&FILE` is `&>FILE` spelled otherwise, printed as typed; a number or
+        // `-` after `>&` or `<&` always has its fd.
+        assert_eq!(job("sleep 5 >&/dev/null &"), "sleep 5 >&/dev/null");
+        assert_eq!(
+            job("sleep 9 >&$x <&$x 2>&$x 3>&/dev/null &"),
+            "sleep 9 >&$x <&$x 2>&$x 3>&/dev/null"
+        );
+        assert_eq!(
+            job("sleep 9 >&2 <&0 >&2- <&0- &"),
+            "sleep 9 1>&2 0<&0 1>&2- 0<&0-"
         );
     }
 
