@@ -20,6 +20,7 @@
 
 use crate::kernel::fs::{Inode, OpenFlags};
 use crate::kernel::{Errno, Fd, Signal};
+use crate::programs::float::parse_f64;
 use crate::programs::userland::{
     Getopt, Opt, STDERR, STDIN, STDOUT, Stdio, eprint, strerror, warnx,
 };
@@ -411,8 +412,8 @@ pub fn seq(sys: Sys, argv: Vec<String>) -> Task {
         }
         let mut nums = Vec::new();
         for a in &args {
-            match a.parse::<f64>() {
-                Ok(v) if a.len() <= 20 => nums.push(v),
+            match parse_f64(a) {
+                Some(v) if a.len() <= 20 => nums.push(v),
                 _ => {
                     eprint(
                         &sys,
@@ -497,7 +498,7 @@ fn parse_interval(s: &str) -> Option<u64> {
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return None;
     }
-    let v: f64 = num.parse().ok()?;
+    let v = parse_f64(num)?;
     Some((v * mult * 1e6).round() as u64)
 }
 
