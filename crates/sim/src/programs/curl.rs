@@ -33,6 +33,7 @@ use std::net::SocketAddrV4;
 use crate::kernel::fs::OpenFlags;
 use crate::kernel::poll::{POLLIN, POLLOUT, PollFd};
 use crate::kernel::{Disposition, Errno, Fd, Signal};
+use crate::programs::float::parse_f64;
 use crate::programs::userland::{STDOUT, Stdio, eprint, resolve};
 use crate::sys::{Sys, Task};
 
@@ -209,8 +210,8 @@ fn set_valued(o: &mut Opts, outputs: &mut Vec<String>, c: char, v: String) -> Re
         'w' => o.write_out = Some(v),
         'H' => o.headers.push(v),
         'X' => o.method = Some(v),
-        'm' => match v.parse::<f64>() {
-            Ok(s) if s >= 0.0 => o.max_time_ms = Some((s * 1000.0) as u64),
+        'm' => match parse_f64(&v) {
+            Some(s) if s >= 0.0 => o.max_time_ms = Some((s * 1000.0) as u64),
             _ => return Err("option --max-time: expected a proper numerical parameter".into()),
         },
         _ => {}

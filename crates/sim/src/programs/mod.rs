@@ -5,6 +5,7 @@
 //!   `/usr` (`/bin` is `/usr/bin`), so every tool is reachable under both.
 //! - [`userland`]: the bits of libc the programs share (getopt, strerror, stdio
 //!   buffering, dates, `/etc/hosts` and `/etc/services` lookups).
+//! - [`float`]: `str::parse::<f64>` without std's 10 KB table, for a small wasm.
 //! - [`coreutils`]: `cat`, `head`, `yes`, `wc`, `seq`, `sleep`, `mkfifo`, `rm`, `ls`,
 //!   `true`, `false`, `kill`, `echo`, `printf`.
 //! - [`nc`]: netcat in four flavors (openbsd, traditional, busybox, textbook).
@@ -26,6 +27,7 @@ pub mod chunk_reader;
 pub mod coreutils;
 pub mod curl;
 pub mod echo_server;
+pub mod float;
 pub mod heartbeat;
 pub mod http_server;
 pub mod httpd;
