@@ -293,7 +293,12 @@ where
         // ends with its restart code, which the program never gets (the call
         // is made again, or ends with EINTR): it is not kept.
         let (r, returns) = match ((self.attempt)(k, pid), interrupted) {
-            (Attempt::Done(r), _) => (r, true),
+            // A restart code is never the program's (a terminal read from the
+            // background ends with ERESTARTSYS and SIGTTIN).
+            (Attempt::Done(r), _) => {
+                let keep = !matches!(&r, Err(e) if e.is_restart());
+                (r, keep)
+            }
             (Attempt::Block(_), Some(restart)) => (Err(restart), false),
             (Attempt::Block(wait), None) => return Err((wait, self.blocked_text.text())),
         };
@@ -614,7 +619,7 @@ fn finished(
     // Signals that interrupted the call are delivered now, after it: strace
     // shows `--- SIGCHLD {...} ---` after the `= ? ERESTART...` line (SIGKILL
     // is never shown: the process just dies).
-    for (signal, from, disposition) in std::mem::take(&mut k.proc_mut(pid).delivering) {
+    for (signal, from, disposition, cld) in std::mem::take(&mut k.proc_mut(pid).delivering) {
         if signal != Signal::SIGKILL {
             k.emit(
                 Some(pid),
@@ -622,6 +627,7 @@ fn finished(
                     signal,
                     from,
                     disposition,
+                    cld,
                 },
             );
         }
@@ -1422,9 +1428,9 @@ impl Sys {
         self.waitpid_shown(target, nohang, opts)
     }
 
-    /// [`Sys::waitpid`] with the options strace shows (`opts`): bash's
-    /// handler asks `WNOHANG|WSTOPPED|WCONTINUED`, and stopped or continued
-    /// children do not exist here.
+    /// [`Sys::waitpid`] with the options strace shows (`opts`): bash asks
+    /// `WSTOPPED|WCONTINUED`, and then gets stopped and continued children
+    /// too (both or neither: no caller here asks for one alone).
     pub fn waitpid_shown(
         &self,
         target: i32,
@@ -1435,9 +1441,11 @@ impl Sys {
             "wait4",
             None,
             move || format!("wait4({target}, "),
-            move |k, pid| k.sys_wait4(pid, target, nohang),
+            move |k, pid| k.sys_wait4(pid, target, nohang, opts.contains("WSTOPPED")),
             move |_, r: &SysResult<Option<(Pid, ExitStatus)>>| {
                 let text = match r {
+                    Ok(Some((p, ExitStatus::Stopped(s)))) => format!("wait4({target}, [{{WIFSTOPPED(s) && WSTOPSIG(s) == {s}}}], {opts}, NULL) = {p}"),
+                    Ok(Some((p, ExitStatus::Continued))) => format!("wait4({target}, [{{WIFCONTINUED(s)}}], {opts}, NULL) = {p}"),
                     Ok(Some((p, ExitStatus::Code(c)))) => format!("wait4({target}, [{{WIFEXITED(s) && WEXITSTATUS(s) == {c}}}], {opts}, NULL) = {p}"),
                     Ok(Some((p, ExitStatus::Signaled(s)))) => format!("wait4({target}, [{{WIFSIGNALED(s) && WTERMSIG(s) == {s}}}], {opts}, NULL) = {p}"),
                     // No status was stored: strace shows the pointer.

@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 
 use crate::kernel::net::TcpState;
 use crate::kernel::process::ExitStatus;
+use crate::kernel::signal::Cld;
 use crate::kernel::{Disposition, Errno, Fd, Micros, Pid, Signal, SockId, WaitKey, strace_bytes};
 
 /// Something that happened, at a step and a virtual time.
@@ -60,7 +61,12 @@ pub enum EventKind {
         signal: Signal,
         from: Option<Pid>,
         disposition: Disposition,
+        /// A SIGCHLD for a child that stopped or went on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cld: Option<Cld>,
     },
+    /// A stop signal stopped the process.
+    Stopped { signal: Signal },
     /// The process ended.
     Exit { status: ExitStatus },
     TcpState {
@@ -99,11 +105,22 @@ impl Event {
                 }
             }
             EventKind::Blocked { text, .. } => format!("{text} <unfinished ...>"),
-            EventKind::Signal { signal, from, .. } => {
+            EventKind::Signal {
+                signal, from, cld, ..
+            } => {
                 // A child's death is reported by the kernel (CLD_EXITED); a
                 // terminal's Ctrl-C too, with no sender (SI_KERNEL); the rest come
                 // from kill(2) or the process's own write (SI_USER).
                 let code = match (signal, from) {
+                    (Signal::SIGCHLD, Some(child)) if cld.is_some() => {
+                        let (code, status) = match cld {
+                            Some(Cld::Stopped(s)) => ("STOPPED", *s),
+                            _ => ("CONTINUED", Signal::SIGCONT),
+                        };
+                        return Some(format!(
+                            "{pid:<5} --- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_{code}, si_pid={child}, si_status={status}}} ---"
+                        ));
+                    }
                     (Signal::SIGCHLD, _) => "CLD_EXITED",
                     (Signal::SIGPIPE, _) | (_, Some(_)) => "SI_USER",
                     (_, None) => {
@@ -115,9 +132,10 @@ impl Event {
                 let sender = from.unwrap_or(pid);
                 format!("--- {signal} {{si_signo={signal}, si_code={code}, si_pid={sender}}} ---")
             }
+            EventKind::Stopped { signal } => format!("--- stopped by {signal} ---"),
             EventKind::Exit { status } => match status {
-                ExitStatus::Code(c) => format!("+++ exited with {c} +++"),
                 ExitStatus::Signaled(s) => format!("+++ killed by {s} +++"),
+                _ => format!("+++ exited with {} +++", status.shell_status()),
             },
             _ => return None,
         };

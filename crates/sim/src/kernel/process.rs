@@ -5,7 +5,7 @@ use crate::vecmap::VecMap;
 
 use serde::Serialize;
 
-use super::signal::{DefaultAction, Disposition, SigHow, SignalState};
+use super::signal::{Cld, DefaultAction, Disposition, SigHow, SignalState};
 use super::{
     Attempt, Errno, Fd, FileId, INIT_PID, Kernel, Micros, Pid, Signal, SysResult, Wait, WaitKey,
 };
@@ -20,20 +20,26 @@ pub struct FdEntry {
     pub cloexec: bool,
 }
 
-/// How a process ended, as `wait4(2)` reports it.
+/// How a process ended, as `wait4(2)` reports it; asked with `WSTOPPED` or
+/// `WCONTINUED`, it also reports a child that stopped or went on (never a
+/// process's `exit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ExitStatus {
     Code(i32),
     Signaled(Signal),
+    Stopped(Signal),
+    Continued,
 }
 
 impl ExitStatus {
-    /// The number a shell shows in `$?`: the code, or 128 + the signal number.
+    /// The number a shell shows in `$?`: the code, or 128 + the signal number
+    /// (148 for a job Ctrl-Z stopped).
     pub fn shell_status(self) -> i32 {
         match self {
             ExitStatus::Code(c) => c,
-            ExitStatus::Signaled(s) => 128 + s.number(),
+            ExitStatus::Signaled(s) | ExitStatus::Stopped(s) => 128 + s.number(),
+            ExitStatus::Continued => 0,
         }
     }
 }
@@ -47,6 +53,12 @@ pub enum State {
     Blocked {
         call: String,
         wait: Wait,
+    },
+    /// Stopped by `signal` (signal(7)'s Stop action): it does not run until a
+    /// SIGCONT. A call it was blocked in ended with its restart code and is
+    /// made again once it goes on.
+    Stopped {
+        signal: Signal,
     },
     /// Dead, waiting for its parent to collect the status.
     Zombie,
@@ -73,7 +85,15 @@ pub struct Process {
     /// be traced (`--- SIGCHLD ---`) right after the call's `= ? ERESTART...`
     /// line, as strace shows them at delivery.
     #[serde(skip)]
-    pub delivering: Vec<(Signal, Option<Pid>, Disposition)>,
+    pub delivering: Vec<(Signal, Option<Pid>, Disposition, Option<Cld>)>,
+    /// A stop signal came while it was blocked or in its own syscall: it stops
+    /// as the call returns.
+    #[serde(skip)]
+    pub stopping: Option<Signal>,
+    /// A stop or a continue its parent's `wait4(WSTOPPED|WCONTINUED)` has not
+    /// collected yet (each is reported once).
+    #[serde(skip)]
+    pub report: Option<ExitStatus>,
     /// Caught signals whose handlers run before the current (or next) call
     /// returns to the program (`crate::sys`).
     #[serde(skip)]
@@ -192,6 +212,8 @@ impl Process {
             exit: None,
             interrupted: false,
             delivering: Vec::new(),
+            stopping: None,
+            report: None,
             handling: Vec::new(),
             fatal: None,
             exiting: None,
@@ -281,6 +303,8 @@ impl Kernel {
             exit: None,
             interrupted: false,
             delivering: Vec::new(),
+            stopping: None,
+            report: None,
             handling: Vec::new(),
             fatal: None,
             exiting: None,
@@ -359,12 +383,14 @@ impl Kernel {
     }
 
     /// `wait4(2)` for `target` (-1: any child). `nohang` is `WNOHANG`:
-    /// `Ok(None)` when no child has ended yet.
+    /// `Ok(None)` when no child has ended yet; `changes` is `WSTOPPED|WCONTINUED`:
+    /// a child that stopped or went on is reported too, once.
     pub fn sys_wait4(
         &mut self,
         pid: Pid,
         target: i32,
         nohang: bool,
+        changes: bool,
     ) -> Attempt<Option<(Pid, ExitStatus)>> {
         let children: Vec<&Process> = self
             .procs
@@ -382,6 +408,11 @@ impl Kernel {
             let (child, status) = (z.pid, z.exit.expect("a zombie has a status"));
             self.proc_mut(child).state = State::Reaped;
             return Attempt::Done(Ok(Some((child, status))));
+        }
+        if let Some(c) = children.iter().find(|p| changes && p.report.is_some()) {
+            let child = c.pid;
+            let report = self.proc_mut(child).report.take();
+            return Attempt::Done(Ok(report.map(|r| (child, r))));
         }
         if nohang {
             return Attempt::Done(Ok(None));
@@ -406,8 +437,8 @@ impl Kernel {
     /// and are unblocked now are delivered before the call returns.
     pub fn sys_sigprocmask(&mut self, pid: Pid, how: SigHow, set: &[Signal]) -> SysResult<()> {
         let released = self.proc_mut(pid).signals.set_mask(how, set);
-        for (sig, from) in released {
-            self.raise(pid, sig, from);
+        for (sig, from, cld) in released {
+            self.raise_info(pid, sig, from, cld);
         }
         Ok(())
     }
@@ -446,16 +477,40 @@ impl Kernel {
     /// process raises against itself (SIGPIPE from its own write) takes effect when
     /// its syscall returns ([`Kernel::syscall_exit`]).
     pub fn raise(&mut self, pid: Pid, sig: Signal, from: Option<Pid>) {
+        self.raise_info(pid, sig, from, None);
+    }
+
+    /// [`Kernel::raise`], with why a SIGCHLD was sent (`cld`).
+    ///
+    /// Stop signals (signal(7)): their default action stops the process
+    /// ([`Kernel::stop`]) where a fatal one would kill it. SIGCONT acts when it
+    /// is generated, blocked or not: a stopped process goes on, and pending
+    /// stop signals are discarded (a stop signal discards a pending SIGCONT).
+    /// A stopped process takes no other signal but SIGKILL: they wait until
+    /// it goes on, as under strace (a fatal one ends it then; without ptrace,
+    /// Linux kills a stopped process at once).
+    pub fn raise_info(&mut self, pid: Pid, sig: Signal, from: Option<Pid>, cld: Option<Cld>) {
         let Some(p) = self.procs.get(&pid) else {
             return;
         };
         if !p.is_alive() || pid == INIT_PID {
             return;
         }
-        if p.signals.is_blocked(sig) {
+        if sig == Signal::SIGCONT {
+            self.resume(pid);
+        } else if sig.stops() {
+            self.proc_mut(pid).signals.discard(|s| s == Signal::SIGCONT);
+        }
+        let p = self.proc(pid);
+        if !p.is_alive() {
+            // A signal it held while stopped killed it as it went on.
+            return;
+        }
+        let stopped = matches!(p.state, State::Stopped { .. }) && sig != Signal::SIGKILL;
+        if p.signals.is_blocked(sig) || stopped {
             // Held back, and traced only when delivered: strace shows
             // `--- SIG... ---` at delivery, after the unblocking call.
-            self.proc_mut(pid).signals.hold(sig, from);
+            self.proc_mut(pid).signals.hold(sig, from, cld);
             return;
         }
         let disposition = if sig.can_be_caught() {
@@ -463,11 +518,12 @@ impl Kernel {
         } else {
             Disposition::Default
         };
-        let fatal = match disposition {
-            Disposition::Ignore => false,
-            Disposition::Default => sig.default_action() != DefaultAction::Ign,
-            Disposition::Handler { .. } => false,
-        };
+        let fatal = disposition == Disposition::Default
+            && matches!(
+                sig.default_action(),
+                DefaultAction::Term | DefaultAction::Core
+            );
+        let stop = disposition == Disposition::Default && sig.stops();
         if matches!(p.state, State::Blocked { .. }) {
             // The blocked call ends first, with its restart code (`= ?
             // ERESTARTSYS`); the signal is delivered (and traced) after it, as
@@ -480,10 +536,12 @@ impl Kernel {
             // death) completes, and the signal comes after it. The trace is
             // strace's view, so the simulation shows that.
             let p = self.proc_mut(pid);
-            p.delivering.push((sig, from, disposition));
+            p.delivering.push((sig, from, disposition, cld));
             p.interrupted = true;
             if fatal {
                 p.fatal.get_or_insert(sig);
+            } else if stop {
+                p.stopping = Some(sig);
             } else if matches!(disposition, Disposition::Handler { .. }) {
                 p.signals.caught.push(sig);
                 p.handling.push(sig);
@@ -497,10 +555,18 @@ impl Kernel {
                 signal: sig,
                 from,
                 disposition,
+                cld,
             },
         );
         match disposition {
             Disposition::Ignore => {}
+            Disposition::Default if stop => {
+                if self.current == Some(pid) {
+                    self.proc_mut(pid).stopping = Some(sig);
+                } else {
+                    self.stop(pid, sig);
+                }
+            }
             Disposition::Default if !fatal => {}
             Disposition::Default => {
                 if self.current == Some(pid) {
@@ -530,8 +596,55 @@ impl Kernel {
             self.terminate(pid, ExitStatus::Signaled(sig));
         } else if let Some(code) = self.proc_mut(pid).exiting.take() {
             self.terminate(pid, ExitStatus::Code(code));
+        } else if let Some(sig) = self.proc_mut(pid).stopping.take() {
+            self.stop(pid, sig);
         }
         self.proc(pid).is_alive()
+    }
+
+    /// A stop signal's default action: `pid` stops (strace: `--- stopped by
+    /// SIGTSTP ---`), and its parent gets SIGCHLD (`CLD_STOPPED`) and a
+    /// report for `wait4(WSTOPPED)`.
+    ///
+    /// Simplification: no orphaned process groups (Linux drops SIGTSTP,
+    /// SIGTTIN and SIGTTOU sent to one), and the whole process stops, as a
+    /// single-threaded one does.
+    pub fn stop(&mut self, pid: Pid, signal: Signal) {
+        self.emit(Some(pid), EventKind::Stopped { signal });
+        self.unindex_blocked(pid);
+        let p = self.proc_mut(pid);
+        p.state = State::Stopped { signal };
+        p.report = Some(ExitStatus::Stopped(signal));
+        let ppid = p.ppid;
+        self.tell_parent(ppid, pid, Cld::Stopped(signal));
+    }
+
+    /// SIGCONT's own action, as it is generated: a stopped process goes on
+    /// (its parent gets SIGCHLD, `CLD_CONTINUED`, and a report for
+    /// `wait4(WCONTINUED)`), and stop signals still pending are dropped.
+    fn resume(&mut self, pid: Pid) {
+        let p = self.proc_mut(pid);
+        p.signals.discard(Signal::stops);
+        p.stopping = None;
+        p.delivering.retain(|(s, ..)| !s.stops());
+        if !matches!(p.state, State::Stopped { .. }) {
+            return;
+        }
+        p.report = Some(ExitStatus::Continued);
+        let ppid = p.ppid;
+        self.make_runnable(pid);
+        self.tell_parent(ppid, pid, Cld::Continued);
+        // What came while it was stopped is delivered now.
+        for (sig, from, cld) in self.proc_mut(pid).signals.release() {
+            self.raise_info(pid, sig, from, cld);
+        }
+    }
+
+    fn tell_parent(&mut self, ppid: Pid, pid: Pid, cld: Cld) {
+        if ppid != INIT_PID {
+            self.raise_info(ppid, Signal::SIGCHLD, Some(pid), Some(cld));
+            self.wake(WaitKey::Child(ppid));
+        }
     }
 
     /// `dup2(2)`.

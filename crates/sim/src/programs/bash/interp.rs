@@ -136,6 +136,9 @@ pub struct Shell {
     interrupted: bool,
     /// Function calls and trap actions now running, one inside the other.
     nesting: u32,
+    /// The last command was `exit` or `jobs`: `exit` leaves even with stopped
+    /// jobs ([`Shell::leave`]).
+    exit_ok: bool,
     /// Reading commands from a terminal (`bash -i`) rather than running `-c SCRIPT`.
     interactive: bool,
     /// A SIGCHLD reached the interactive shell's handler: reap before the next prompt.
@@ -168,6 +171,9 @@ struct Job {
     text: String,
     /// First to last; never empty.
     procs: Vec<JobProc>,
+    /// A process of it stopped (and none went on since); `told`: bash said so.
+    stopped: bool,
+    told: bool,
 }
 
 /// One process of a job: its pid, its part of the command, its status once reaped.
@@ -284,6 +290,7 @@ impl Shell {
             subshell: false,
             interrupted: false,
             nesting: 0,
+            exit_ok: false,
             interactive: false,
             child_exited: false,
             deferred: Vec::new(),
@@ -350,6 +357,11 @@ impl Shell {
             .sys
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
+        // The shell itself is never stopped by the terminal (measured, in
+        // this order); its jobs' children put these back to the default.
+        for sig in [Signal::SIGTSTP, Signal::SIGTTOU, Signal::SIGTTIN] {
+            let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+        }
         // Job control: a terminal fd of its own (measured with a shell that
         // leads its group on its terminal, as here: no `setpgid`, no
         // `TIOCSPGRP`).
@@ -384,6 +396,9 @@ impl Shell {
             .await;
         let mut pending = Vec::new();
         loop {
+            // What the SIGCHLD handler reaped meanwhile is told before the
+            // prompt (measured: `kill -9 %1` of a stopped job, `Killed`).
+            self.take_reaped().await;
             self.notify_jobs().await;
             let _ = self.sys.write(2, PROMPT.as_bytes()).await;
             // Lines until they parse: an unfinished command (an open quote, a
@@ -436,6 +451,9 @@ impl Shell {
                 }
                 let _ = self.sys.write(2, b"exit\n").await;
                 let code = self.status;
+                if !self.leave().await {
+                    continue;
+                }
                 return self.finish(code).await;
             };
             // A SIGCHLD that came while the line was typed was handled then.
@@ -445,7 +463,9 @@ impl Shell {
                     self.set_source(text);
                     if let Flow::Exit(code) = self.exec_list(&script.body).await {
                         let _ = self.sys.write(2, b"exit\n").await;
-                        return self.finish(code).await;
+                        if self.leave().await {
+                            return self.finish(code).await;
+                        }
                     }
                     self.run_traps().await;
                     self.interrupted = false;
@@ -717,6 +737,16 @@ impl Shell {
         };
         let me = self.sys.pid();
         let pgid = if g.pgid == 0 { me } else { g.pgid };
+        // A job's processes may be stopped from the terminal; a `$(...)` in
+        // the shell's group may not (measured: SIG_DFL, or SIG_IGN again).
+        let d = if pgid == self.top_pid {
+            Disposition::Ignore
+        } else {
+            Disposition::Default
+        };
+        for sig in [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU] {
+            let _ = self.sys.sigaction(sig, d).await;
+        }
         let _ = self.sys.setpgid(me, pgid).await;
         if g.foreground {
             let _ = self.sys.tcsetpgrp(TTY_FD, pgid).await;
@@ -754,9 +784,11 @@ impl Shell {
                         let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
                     }
                 }
-                // They read from /dev/null unless redirected (with job control
-                // too, here: see the module's doc).
-                if let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
+                // Without job control they read from /dev/null unless
+                // redirected; with it, the terminal, which stops them
+                // (SIGTTIN) when they read it from the background.
+                if !job_control
+                    && let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
                     && fd != 0
                 {
                     let _ = self.sys.dup2(fd, 0).await;
@@ -880,6 +912,8 @@ impl Shell {
             number,
             text,
             procs,
+            stopped: false,
+            told: false,
         });
         if self.job_control() {
             let notice = format!("[{number}] {last}\n");
@@ -915,10 +949,15 @@ impl Shell {
         let children = self.spawn_pipeline(pipeline, false).await;
         let mut statuses = Vec::with_capacity(children.len());
         let mut last = None;
+        let mut stopped = false;
         for pid in &children {
             let st = self.wait_for(*pid).await;
             last = st;
+            stopped |= matches!(st, Some(ExitStatus::Stopped(_)));
             statuses.push(st.map_or(127, |s| s.shell_status()));
+        }
+        if stopped {
+            self.pipeline_stopped(pipeline, &children, &statuses).await;
         }
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
             let text = print::command_text(&self.source, cmd);
@@ -1061,6 +1100,9 @@ impl Shell {
     /// A background child was reaped with status `st`: its job is marked ended. A
     /// script's bash says something at once only for a death by an unusual signal.
     async fn job_ended(&mut self, pid: Pid, st: ExitStatus) {
+        if self.job_changed(pid, st) {
+            return;
+        }
         let Some(i) = self.jobs.iter().position(|j| j.has(pid)) else {
             return;
         };
@@ -1098,6 +1140,7 @@ impl Shell {
     /// end of `wait`, and before an interactive shell's prompt. An interactive
     /// shell tells about each as bash words it: `[1]+  Done                    sleep 1`.
     async fn notify_jobs(&mut self) {
+        self.notify_stopped().await;
         if !self.jobs.iter().any(|j| j.ended().is_some()) {
             return;
         }
@@ -1128,6 +1171,7 @@ impl Shell {
             ' '
         };
         let (state, tail) = match job.ended() {
+            None if job.stopped => ("Stopped".to_string(), ""),
             None => ("Running".to_string(), " &"),
             Some(st) => (job_status_text(st), ""),
         };
@@ -1147,6 +1191,173 @@ impl Shell {
             self.jobs.retain(|j| j.ended().is_none());
         }
         self.out(&text).await
+    }
+
+    // ----- stopped jobs -----
+
+    /// A child stopped or went on (`wait4` with `WSTOPPED|WCONTINUED`):
+    /// whether `st` says so. A job's state changes; the stop of a foreground
+    /// command stays in `reaped`, for [`Shell::reap_until`] to return.
+    fn job_changed(&mut self, pid: Pid, st: ExitStatus) -> bool {
+        let stopped = match st {
+            ExitStatus::Stopped(_) => true,
+            ExitStatus::Continued => false,
+            _ => return false,
+        };
+        let job = self.jobs.iter_mut().find(|j| j.has(pid));
+        if job.is_some() || !stopped {
+            self.reaped.remove(&pid);
+        }
+        if let Some(j) = job {
+            j.told &= stopped && j.stopped;
+            j.stopped = stopped;
+        }
+        true
+    }
+
+    /// Tells once, on a line of its own, each job that stopped in the
+    /// background (measured: `\n[1]+  Stopped                 cat` before
+    /// the next prompt).
+    async fn notify_stopped(&mut self) {
+        for i in 0..self.jobs.len() {
+            let j = &mut self.jobs[i];
+            if j.stopped && !std::mem::replace(&mut j.told, true) && j.ended().is_none() {
+                let line = format!("\n{}", self.job_line(i));
+                let _ = self.sys.write(2, line.as_bytes()).await;
+            }
+        }
+    }
+
+    /// A foreground job stopped (Ctrl-Z's SIGTSTP): it joins the job table
+    /// (as job `number`, the one it had if `fg` ran it), and bash ends the
+    /// `^Z` line and says so: `\n[1]+  Stopped                 sleep 30`. The
+    /// shell took the terminal back in [`Shell::wait_for`]; `$?` is 128 + the
+    /// signal.
+    async fn job_stopped(&mut self, number: Option<u32>, procs: Vec<JobProc>) {
+        let number =
+            number.unwrap_or_else(|| self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1);
+        let text = procs
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let i = self.jobs.partition_point(|j| j.number < number);
+        self.jobs.insert(
+            i,
+            Job {
+                number,
+                text,
+                procs,
+                stopped: true,
+                told: true,
+            },
+        );
+        let line = format!("\n{}", self.job_line(i));
+        let _ = self.sys.write(2, line.as_bytes()).await;
+    }
+
+    /// A pipeline in the foreground stopped: a job of its processes, those
+    /// that ended with their statuses.
+    async fn pipeline_stopped(&mut self, pipeline: &Pipeline, pids: &[Pid], statuses: &[i32]) {
+        let reaped: Vec<Option<ExitStatus>> = pids.iter().map(|p| self.reaped.remove(p)).collect();
+        let procs = pids
+            .iter()
+            .zip(&pipeline.commands)
+            .zip(statuses.iter().zip(reaped))
+            .map(|((&pid, cmd), (&code, st))| JobProc {
+                pid,
+                text: print::command_text(&self.source, cmd),
+                // A part that ended before the stop keeps its status.
+                status: st.or((code < 128).then_some(ExitStatus::Code(code))),
+            })
+            .collect();
+        self.job_stopped(None, procs).await;
+    }
+
+    /// `fg [%N]` and `bg [%N]`, the current job by default. `fg` prints the
+    /// job's command, gives it the terminal, sends its group SIGCONT if it was
+    /// stopped and waits for it as for a command typed (measured:
+    /// `write(1, "sleep 30\n")`, `ioctl(255, TIOCSPGRP, [PGID])`,
+    /// `kill(-PGID, SIGCONT)`, `wait4(-1, ..., WSTOPPED|WCONTINUED)`); `bg`
+    /// prints `[1]+ sleep 30 &` and sends SIGCONT.
+    async fn builtin_fg(&mut self, args: &[String], fg: bool) -> i32 {
+        let name = if fg { "fg" } else { "bg" };
+        let found = match args.first() {
+            None if self.jobs.is_empty() => Err("current: no such job".to_string()),
+            None => self.job_of("%"),
+            Some(a) => self.job_of(a),
+        };
+        let i = match found {
+            Ok(pid) => self.jobs.iter().position(|j| j.pid() == pid).unwrap_or(0),
+            Err(e) => {
+                self.err(&format!("{name}: {e}")).await;
+                return 1;
+            }
+        };
+        let (n, pgid, stopped) = {
+            let j = &self.jobs[i];
+            (j.number, j.procs[0].pid as i32, j.stopped)
+        };
+        if !fg && !stopped {
+            self.err(&format!("bg: job {n} already in background"))
+                .await;
+            return 0;
+        }
+        let text = if fg {
+            format!("{}\n", self.jobs[i].text)
+        } else {
+            let mark = if i + 1 == self.jobs.len() { '+' } else { '-' };
+            format!("[{n}]{mark} {} &\n", self.jobs[i].text)
+        };
+        self.out(&text).await;
+        // In the foreground it leaves the table, and comes back if it stops.
+        let job = if fg { Some(self.jobs.remove(i)) } else { None };
+        if let Some(j) = &job {
+            self.given = Some(j.pid());
+            let _ = self.sys.tcsetpgrp(TTY_FD, pgid as Pid).await;
+        } else {
+            self.jobs[i].stopped = false;
+        }
+        if stopped {
+            let _ = self.sys.kill(-pgid, Some(Signal::SIGCONT)).await;
+        }
+        let Some(mut job) = job else {
+            return 0;
+        };
+        let mut last = None;
+        for p in job.procs.iter_mut().filter(|p| p.status.is_none()) {
+            last = self.wait_for(p.pid).await;
+            if !matches!(last, Some(ExitStatus::Stopped(_))) {
+                p.status = last;
+            }
+        }
+        if matches!(last, Some(ExitStatus::Stopped(_))) {
+            self.job_stopped(Some(n), job.procs).await;
+        }
+        last.map_or(127, |s| s.shell_status())
+    }
+
+    /// bash leaving with stopped jobs: the first `exit` (or Ctrl-D) only
+    /// says `There are stopped jobs.`, unless the command before was `exit`
+    /// or `jobs`; then each stopped job gets SIGTERM and SIGCONT (measured:
+    /// `kill(-PGID, SIGTERM)`, `kill(-PGID, SIGCONT)`). Whether it leaves.
+    async fn leave(&mut self) -> bool {
+        let stopped: Vec<i32> = self
+            .jobs
+            .iter()
+            .filter(|j| j.stopped && j.ended().is_none())
+            .map(|j| -(j.procs[0].pid as i32))
+            .collect();
+        if !stopped.is_empty() && !std::mem::replace(&mut self.exit_ok, true) {
+            let _ = self.sys.write(2, b"There are stopped jobs.\n").await;
+            return false;
+        }
+        for g in stopped {
+            for sig in [Signal::SIGTERM, Signal::SIGCONT] {
+                let _ = self.sys.kill(g, Some(sig)).await;
+            }
+        }
+        true
     }
 
     /// bash's notice for a background job found killed by a signal (its first
@@ -1469,9 +1680,19 @@ impl Shell {
         match r {
             Ok(pid) => {
                 let st = self.wait_for(pid).await;
+                self.exit_ok = false;
                 if let Some(ExitStatus::Signaled(sig)) = st {
                     let text = print::simple_text(&self.source, cmd);
                     self.report_signal(sig, pid, cmd.span, text).await;
+                }
+                if let Some(ExitStatus::Stopped(_)) = st {
+                    let text = print::simple_text(&self.source, cmd);
+                    let procs = vec![JobProc {
+                        pid,
+                        text,
+                        status: None,
+                    }];
+                    self.job_stopped(None, procs).await;
                 }
                 self.status = st.map_or(127, |s| s.shell_status());
             }
@@ -1951,6 +2172,7 @@ impl Shell {
     async fn builtin(&mut self, argv: &[String]) -> Flow {
         let args = &argv[1..];
         let name = argv[0].as_str();
+        let exit_ok = std::mem::replace(&mut self.exit_ok, name == "jobs");
         let status = match name {
             ":" | "true" => 0,
             "false" => 1,
@@ -2024,6 +2246,7 @@ impl Shell {
                         }
                     },
                 };
+                self.exit_ok = exit_ok;
                 return Flow::Exit(code);
             }
             "break" | "continue" => {
@@ -2043,6 +2266,7 @@ impl Shell {
             "set" => Box::pin(self.builtin_set(args)).await,
             "kill" => Box::pin(self.builtin_kill(args)).await,
             "jobs" => Box::pin(self.builtin_jobs()).await,
+            "fg" | "bg" => Box::pin(self.builtin_fg(args, name == "fg")).await,
             "read" => Box::pin(self.builtin_read(args)).await,
             "shift" => {
                 let n = args
@@ -2285,9 +2509,14 @@ impl Shell {
         // 0, `kill %5` alone is 1).
         let mut sent = false;
         for t in rest {
+            let mut cont = false;
             let targets: Vec<i32> = if t.starts_with('%') {
                 match self.job_of(t) {
-                    Ok(pid) => self.job_targets(pid),
+                    Ok(pid) => {
+                        cont = matches!(sig, Some(Signal::SIGTERM | Signal::SIGHUP))
+                            && self.jobs.iter().any(|j| j.pid() == pid && j.stopped);
+                        self.job_targets(pid)
+                    }
                     Err(e) => {
                         self.err(&format!("kill: {e}")).await;
                         continue;
@@ -2304,6 +2533,11 @@ impl Shell {
                 match self.sys.kill(target, sig).await {
                     Ok(()) => sent = true,
                     Err(e) => self.err(&format!("kill: ({target}) - {}", e.text())).await,
+                }
+                // A stopped job would only die once it runs again: bash
+                // sends SIGCONT after SIGTERM or SIGHUP (measured).
+                if cont {
+                    let _ = self.sys.kill(target, Some(Signal::SIGCONT)).await;
                 }
             }
         }
@@ -2473,6 +2707,9 @@ fn job_status_text(st: ExitStatus) -> String {
         ExitStatus::Code(0) => "Done".to_string(),
         ExitStatus::Code(c) => format!("Exit {c}"),
         ExitStatus::Signaled(sig) => sig.text().to_string(),
+        // Whatever stopped it (measured: SIGTTIN and SIGSTOP too).
+        ExitStatus::Stopped(_) => "Stopped".to_string(),
+        ExitStatus::Continued => "Running".to_string(),
     }
 }
 
@@ -2499,6 +2736,8 @@ pub fn is_builtin(name: &str) -> bool {
             | "set"
             | "kill"
             | "jobs"
+            | "fg"
+            | "bg"
             | "read"
             | "shift"
             | "unset"
