@@ -33,20 +33,23 @@
 //!   reaches the foreground job only: the terminal is given to the job
 //!   (`ioctl(255, TIOCSPGRP, [PGID])`) and taken back once it is waited for;
 //!   `kill %N` is one `kill(-PGID, SIG)`; the children of its subshells stay in
-//!   their group.
+//!   their group;
+//! - stopped jobs (measured on a pty): the shell ignores SIGTSTP, SIGTTIN and
+//!   SIGTTOU, its jobs' children put them back to the default; a foreground
+//!   job Ctrl-Z stops is told (`[1]+  Stopped  sleep 30`) and joins the
+//!   table; `fg` and `bg` continue a job with `kill(-PGID, SIGCONT)`; a
+//!   background job keeps the terminal as stdin and is stopped by SIGTTIN if
+//!   it reads it; `exit` with stopped jobs warns once, then sends them
+//!   SIGTERM and SIGCONT.
 //!
 //! Simplifications: no globbing, no `~` or brace expansion (they stay literal, as the
 //! parser documents); no environment beyond the shell's variables (programs get
 //! argv only); `read` reads one byte per call, as bash does on pipes. Of job
-//! control: no stopped jobs (Ctrl-Z, `fg`, `bg`); bash's `TIOCGPGRP` looks
-//! (at start, and before giving the terminal away) and its
-//! `TIOCSPGRP` before each prompt are left out, as they change nothing here.
-//! A background job that reads the terminal is stopped by SIGTTIN on Linux
-//! (measured: `cat &` then a line typed, `[1]+  Stopped  cat`; `kill %1`
-//! sends SIGTERM then SIGCONT to the group). Here background jobs get
-//! `/dev/null` as stdin, as without job control, so they never read the
-//! terminal; to lift it, let a read from the terminal by a process outside
-//! its foreground group stop the process (SIGTTIN), and model stopped jobs.
+//! control: bash's `TIOCGPGRP` looks (at start, and before giving the
+//! terminal away) and its `TIOCSPGRP` before each prompt are left out, as
+//! they change nothing here; a stopped `( subshell )` is not made a job (a
+//! simple command and a pipeline are); the current job (`+`) is the last in
+//! the table, not the one that stopped last.
 
 use crate::vecmap::VecMap;
 use std::cell::RefCell;
