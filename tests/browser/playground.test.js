@@ -429,6 +429,27 @@ test('a line typed to a program is its data, not a command: no syntax check', as
   await page.close();
 });
 
+test('Ctrl-Z in a terminal stops its foreground job; fg brings it back, and the link replays both', async () => {
+  const { page, problems } = await open('?t=cat');
+  await page.keyboard.press('End');
+  const term = page.locator('.term[data-terminal="0"]');
+  const out = () => term.locator('.term-out').textContent();
+  await term.locator('input').press('Control+z');
+  await page.keyboard.press('End');
+  assert.match(await out(), /\$ cat\n\^Z\n\[1\]\+  Stopped {17}cat\n\$ $/);
+  await term.locator('input').fill('fg');
+  await term.locator('input').press('Enter');
+  await term.locator('input').press('Control+c');
+  await page.keyboard.press('End');
+  assert.match(await out(), /\$ fg\ncat\n\^C\n\$ $/);
+  const again = await open(new URL(page.url()).search);
+  assert.deepEqual(await view(again.page), await view(page));
+  assert.deepEqual(again.problems, []);
+  await again.page.close();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a malformed link shows its message and falls back to the first lesson', async () => {
   for (const query of ['?lesson=nope', '?lesson=fifo-once&nc=gnu', '?step=-4']) {
     const { page, problems } = await open(query);
@@ -484,7 +505,7 @@ test('the keyboard shortcuts work and are listed in the help panel', async () =>
   await page.keyboard.press('?');
   assert.equal(await page.locator('#help').isVisible(), true);
   const help = await page.locator('#help').textContent();
-  for (const k of ['→', '←', 'Space', 'Home', 'End', 'PageDown']) assert.ok(help.includes(k), k);
+  for (const k of ['→', '←', 'Space', 'Home', 'End', 'PageDown', 'Ctrl-C', 'Ctrl-Z', 'Ctrl-D']) assert.ok(help.includes(k), k);
   await page.keyboard.press('Escape');
   assert.equal(await page.locator('#help').isVisible(), false);
   // A click on a trace line seeks there.

@@ -65,11 +65,9 @@ export function buildTerminals(container, terminals, presets, histories, handler
         cursor = Math.min(history.length, cursor + 1);
         input.value = history[cursor] ?? '';
         event.preventDefault();
-      } else if (event.key === 'c' && event.ctrlKey) {
-        handlers.onInterrupt(i);
-        event.preventDefault();
-      } else if (event.key === 'd' && event.ctrlKey && !input.value) {
-        handlers.onEof(i);
+      } else if (event.ctrlKey && 'cz'.includes(event.key) || event.key === 'd' && event.ctrlKey && !input.value) {
+        // Ctrl-C, Ctrl-Z, and Ctrl-D on an empty line: `!int`, `!stp`, `!eof`.
+        handlers.onKey(i, { c: '!int', z: '!stp', d: '!eof' }[event.key]);
         event.preventDefault();
       }
       event.stopPropagation();
