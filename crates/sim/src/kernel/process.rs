@@ -907,4 +907,151 @@ mod tests {
         assert_eq!(k.sys_tcsetpgrp(sh, r, sh), Err(Errno::ENOTTY));
         assert_eq!(k.sys_tcsetpgrp(sh, 9, sh), Err(Errno::EBADF));
     }
+
+    // ------------------------------------------------------ stopped processes
+
+    /// A shell and a child in a group of its own, as a job.
+    fn shell_and_job() -> (Kernel, Pid, Pid) {
+        let (mut k, sh, child) = shell_and_child();
+        k.sys_setpgid(sh, child, child).unwrap();
+        (k, sh, child)
+    }
+
+    fn wait_changes(k: &mut Kernel, sh: Pid) -> Option<(Pid, ExitStatus)> {
+        match k.sys_wait4(sh, -1, true, true) {
+            Attempt::Done(r) => r.unwrap(),
+            Attempt::Block(_) => panic!("WNOHANG blocked"),
+        }
+    }
+
+    #[test]
+    fn a_stop_and_a_continue_are_each_reported_once_to_a_parent_that_asks() {
+        let (mut k, sh, child) = shell_and_job();
+        k.raise(child, Signal::SIGSTOP, Some(sh));
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGSTOP
+            }
+        );
+        // Without WSTOPPED the parent sees nothing.
+        assert!(matches!(
+            k.sys_wait4(sh, -1, true, false),
+            Attempt::Done(Ok(None))
+        ));
+        assert_eq!(
+            wait_changes(&mut k, sh),
+            Some((child, ExitStatus::Stopped(Signal::SIGSTOP)))
+        );
+        assert_eq!(wait_changes(&mut k, sh), None, "once");
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        assert_eq!(k.proc(child).state, State::Runnable);
+        assert_eq!(
+            wait_changes(&mut k, sh),
+            Some((child, ExitStatus::Continued))
+        );
+        assert_eq!(wait_changes(&mut k, sh), None, "once");
+    }
+
+    #[test]
+    fn a_stopped_process_waits_for_sigcont_to_die_of_sigterm_but_not_of_sigkill() {
+        let (mut k, sh, child) = shell_and_job();
+        k.raise(child, Signal::SIGTSTP, None);
+        k.raise(child, Signal::SIGTERM, Some(sh));
+        assert!(k.proc(child).is_alive(), "held while stopped");
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        assert_eq!(
+            k.proc(child).exit,
+            Some(ExitStatus::Signaled(Signal::SIGTERM))
+        );
+        let (mut k, sh, child) = shell_and_job();
+        k.raise(child, Signal::SIGTSTP, None);
+        k.raise(child, Signal::SIGKILL, Some(sh));
+        assert_eq!(
+            k.proc(child).exit,
+            Some(ExitStatus::Signaled(Signal::SIGKILL))
+        );
+    }
+
+    #[test]
+    fn sigcont_discards_a_pending_stop_and_a_stop_a_pending_sigcont() {
+        let (mut k, sh, child) = shell_and_job();
+        k.sys_sigprocmask(child, SigHow::Block, &[Signal::SIGTSTP, Signal::SIGCONT])
+            .unwrap();
+        k.raise(child, Signal::SIGTSTP, None);
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        k.sys_sigprocmask(child, SigHow::Unblock, &[Signal::SIGTSTP])
+            .unwrap();
+        assert_eq!(k.proc(child).state, State::Runnable, "the stop was dropped");
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        k.raise(child, Signal::SIGTSTP, None);
+        k.sys_sigprocmask(child, SigHow::Unblock, &[Signal::SIGCONT])
+            .unwrap();
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGTSTP
+            },
+            "the continue was dropped"
+        );
+    }
+
+    #[test]
+    fn sigstop_can_be_neither_caught_ignored_nor_blocked() {
+        let (mut k, _, child) = shell_and_job();
+        assert_eq!(
+            k.sys_sigaction(child, Signal::SIGSTOP, Disposition::Ignore),
+            Err(Errno::EINVAL)
+        );
+        k.sys_sigprocmask(child, SigHow::Block, &[Signal::SIGSTOP])
+            .unwrap();
+        k.raise(child, Signal::SIGSTOP, None);
+        assert!(matches!(k.proc(child).state, State::Stopped { .. }));
+        // SIGTSTP can be ignored.
+        let (mut k, _, child) = shell_and_job();
+        k.sys_sigaction(child, Signal::SIGTSTP, Disposition::Ignore)
+            .unwrap();
+        k.raise(child, Signal::SIGTSTP, None);
+        assert_eq!(k.proc(child).state, State::Runnable);
+    }
+
+    #[test]
+    fn ctrl_z_signals_the_terminals_foreground_group_only() {
+        let (mut k, sh, child) = shell_and_job();
+        k.sys_tcsetpgrp(sh, 0, child).unwrap();
+        k.terminal_input(0, &[0x1a]);
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGTSTP
+            }
+        );
+        assert!(k.proc(sh).is_alive());
+        assert_eq!(k.terminals[0].output, b"^Z");
+    }
+
+    #[test]
+    fn a_read_of_the_terminal_from_the_background_raises_sigttin_or_fails_with_eio() {
+        let (mut k, _, child) = shell_and_job();
+        k.current = Some(child);
+        assert!(matches!(
+            k.sys_read(child, 0, 100),
+            Attempt::Done(Err(Errno::ERESTARTSYS))
+        ));
+        k.current = None;
+        assert!(k.syscall_exit(child));
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGTTIN
+            }
+        );
+        let (mut k, _, child) = shell_and_job();
+        k.sys_sigaction(child, Signal::SIGTTIN, Disposition::Ignore)
+            .unwrap();
+        assert!(matches!(
+            k.sys_read(child, 0, 100),
+            Attempt::Done(Err(Errno::EIO))
+        ));
+    }
 }
