@@ -441,6 +441,7 @@ test('Ctrl-Z in a terminal stops its foreground job; fg brings it back, and the 
   assert.match(await out(), /\$ cat\n\^Z\n\[1\]\+  Stopped {17}cat\n\$ $/);
   await term.locator('input').fill('fg');
   await term.locator('input').press('Enter');
+  await end();
   await term.locator('input').press('Control+c');
   await end();
   assert.match(await out(), /\$ fg\ncat\n\^C\n\$ $/);

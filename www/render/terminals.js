@@ -1,5 +1,6 @@
 // The terminals: one pane per terminal (label, output, a command line, presets).
 // `buildTerminals` makes the panes once per run; `updateTerminals` only sets text.
+// Ctrl-C, Ctrl-Z and Ctrl-D in a command line go to `handlers.onKey`.
 
 export function buildTerminals(container, terminals, presets, histories, handlers) {
   const panes = terminals.map((t, i) => {

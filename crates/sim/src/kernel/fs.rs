@@ -1,5 +1,6 @@
 //! The VFS and open file descriptions: `open(2)`, `read(2)`, `write(2)`,
-//! `mkfifo(3)`, `unlink(2)`, and the objects fds point at.
+//! `mkfifo(3)`, `unlink(2)`, and the objects fds point at; a terminal's line
+//! discipline (echo, Ctrl-C, Ctrl-Z, Ctrl-D, SIGTTIN for a background reader).
 //!
 //! Paths are absolute strings after normalization; there are no permissions (every
 //! program runs as root), no links and no mounts.

@@ -1,5 +1,6 @@
 //! Processes: the table, fd tables, `fork(2)`, `execve(2)`, `_exit(2)`, `wait4(2)`,
-//! `kill(2)`, `rt_sigaction(2)`, `rt_sigprocmask(2)` and signal delivery.
+//! `kill(2)`, `rt_sigaction(2)`, `rt_sigprocmask(2)` and signal delivery, with
+//! stop signals stopping a process and SIGCONT continuing it.
 
 use crate::vecmap::VecMap;
 
