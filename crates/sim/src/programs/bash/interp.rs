@@ -960,7 +960,8 @@ impl Shell {
             statuses.push(st.map_or(127, |s| s.shell_status()));
         }
         if stopped {
-            self.pipeline_stopped(pipeline, &children, &statuses).await;
+            let procs = self.stopped_procs(pipeline, &children, &statuses);
+            self.job_stopped(None, procs).await;
         }
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
             let text = print::command_text(&self.source, cmd);
@@ -1225,10 +1226,16 @@ impl Shell {
         for i in 0..self.jobs.len() {
             let j = &mut self.jobs[i];
             if j.stopped && !std::mem::replace(&mut j.told, true) && j.ended().is_none() {
-                let line = format!("\n{}", self.job_line(i));
-                let _ = self.sys.write(2, line.as_bytes()).await;
+                self.tell_stopped(i).await;
             }
         }
+    }
+
+    /// bash's notice of a stopped job: it ends the line the terminal's `^Z`
+    /// (or Enter) left, then tells the job (measured: two writes).
+    async fn tell_stopped(&self, i: usize) {
+        let _ = self.sys.write(2, b"\n").await;
+        let _ = self.sys.write(2, self.job_line(i).as_bytes()).await;
     }
 
     /// A foreground job stopped (Ctrl-Z's SIGTSTP): it joins the job table
@@ -1255,26 +1262,22 @@ impl Shell {
                 told: true,
             },
         );
-        let line = format!("\n{}", self.job_line(i));
-        let _ = self.sys.write(2, line.as_bytes()).await;
+        self.tell_stopped(i).await;
     }
 
-    /// A pipeline in the foreground stopped: a job of its processes, those
-    /// that ended with their statuses.
-    async fn pipeline_stopped(&mut self, pipeline: &Pipeline, pids: &[Pid], statuses: &[i32]) {
-        let reaped: Vec<Option<ExitStatus>> = pids.iter().map(|p| self.reaped.remove(p)).collect();
-        let procs = pids
-            .iter()
+    /// The processes of a foreground pipeline that stopped, as a job's: a
+    /// part that exited before the stop keeps its status. (One a signal
+    /// killed is taken for stopped: bash would tell it as killed.)
+    fn stopped_procs(&self, pipeline: &Pipeline, pids: &[Pid], statuses: &[i32]) -> Vec<JobProc> {
+        pids.iter()
             .zip(&pipeline.commands)
-            .zip(statuses.iter().zip(reaped))
-            .map(|((&pid, cmd), (&code, st))| JobProc {
+            .zip(statuses)
+            .map(|((&pid, cmd), &code)| JobProc {
                 pid,
                 text: print::command_text(&self.source, cmd),
-                // A part that ended before the stop keeps its status.
-                status: st.or((code < 128).then_some(ExitStatus::Code(code))),
+                status: (code < 128).then_some(ExitStatus::Code(code)),
             })
-            .collect();
-        self.job_stopped(None, procs).await;
+            .collect()
     }
 
     /// `fg [%N]` and `bg [%N]`, the current job by default. `fg` prints the
