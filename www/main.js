@@ -187,8 +187,7 @@ function refreshRun() {
   app.showCosts = !!lesson?.showCosts;
   app.panes = buildTerminals(ui.terminals, app.info.terminals, presets, app.histories, {
     onCommand: typeCommand,
-    onInterrupt: (t) => act(() => typeInput({ step: app.pg.position(), terminal: t, text: '!int' })),
-    onEof: (t) => act(() => typeInput({ step: app.pg.position(), terminal: t, text: '!eof' })),
+    onKey: (t, text) => act(() => typeInput({ step: app.pg.position(), terminal: t, text })),
   });
   ui.timeline.max = String(app.info.end);
   const pids = tracePids(outline);
@@ -320,6 +319,7 @@ function act(fn) {
 function applyInput(pg, { terminal, text }) {
   if (text === '!int') pg.interrupt(terminal);
   else if (text === '!eof') pg.eof(terminal);
+  else if (text === '!stp') pg.suspend(terminal);
   else pg.typeLine(terminal, text);
 }
 

@@ -145,6 +145,7 @@ export function stateText(p) {
   if (p.state === 'killed') return `killed by ${p.killedBy}`;
   if (p.state === 'exited') return `exited ${p.exitCode}`;
   if (p.state === 'blocked') return `blocked in ${shortCall(p.blockedIn)}`;
+  if (p.state === 'stopped') return `stopped by ${p.blockedIn}`;
   return 'running';
 }
 

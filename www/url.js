@@ -2,7 +2,7 @@
 //   ?lesson=NAME&nc=FLAVOR&step=N
 //   ?t=SCRIPT&t=SCRIPT&nc=FLAVOR&seed=N&step=N   (the sandbox: one t per terminal)
 // plus present=1 for presentation mode, and one i=STEP:TERMINAL:LINE per line the
-// learner typed (`!int` and `!eof` stand for Ctrl-C and Ctrl-D), in order.
+// learner typed (`!int`, `!stp` and `!eof` stand for Ctrl-C, Ctrl-Z and Ctrl-D), in order.
 // Pure functions: no DOM, no simulator.
 
 export const FLAVORS = ['openbsd', 'traditional', 'busybox', 'textbook'];

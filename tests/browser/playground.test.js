@@ -380,6 +380,16 @@ test('a link restores a run at its step, and the page keeps its link current', a
   await page.close();
 });
 
+// The page's link reproduces what is on screen; then the page closes, clean.
+async function assertReplays(page, problems) {
+  const again = await open(new URL(page.url()).search);
+  assert.deepEqual(await view(again.page), await view(page));
+  assert.deepEqual(again.problems, []);
+  await again.page.close();
+  assert.deepEqual(problems, []);
+  await page.close();
+}
+
 test('a typo in a command shows an error with its position; what is typed is text, never HTML', async () => {
   const { page, problems } = await open('?lesson=sandbox');
   const input = page.getByRole('textbox', { name: 'Command for client' });
@@ -402,12 +412,7 @@ test('a typo in a command shows an error with its position; what is typed is tex
   assert.equal(await input.inputValue(), 'echo "<img src=x id=injected>"');
   // The link carries what was typed, at the step it was typed: it reproduces the run.
   assert.match(page.url(), /&i=\d+%3A2%3Aecho/);
-  const again = await open(new URL(page.url()).search);
-  assert.deepEqual(await view(again.page), await view(page));
-  assert.deepEqual(again.problems, []);
-  await again.page.close();
-  assert.deepEqual(problems, []);
-  await page.close();
+  await assertReplays(page, problems);
 });
 
 test('a line typed to a program is its data, not a command: no syntax check', async () => {
@@ -421,12 +426,26 @@ test('a line typed to a program is its data, not a command: no syntax check', as
   // The terminal echoes the line, then cat writes it back.
   assert.match(await term.locator('.term-out').textContent(), /\$ cat\ndon't \(\ndon't \(\n$/);
   // The link carries it and replays it.
-  const again = await open(new URL(page.url()).search);
-  assert.deepEqual(await view(again.page), await view(page));
-  assert.deepEqual(again.problems, []);
-  await again.page.close();
-  assert.deepEqual(problems, []);
-  await page.close();
+  await assertReplays(page, problems);
+});
+
+test('Ctrl-Z in a terminal stops its foreground job; fg brings it back, and the link replays both', async () => {
+  const { page, problems } = await open('?t=cat');
+  await page.keyboard.press('End');
+  const term = page.locator('.term[data-terminal="0"]');
+  const out = () => term.locator('.term-out').textContent();
+  // The terminal's input keeps its keys: End goes to the page once it lets go.
+  const end = () => term.locator('input').blur().then(() => page.keyboard.press('End'));
+  await term.locator('input').press('Control+z');
+  await end();
+  assert.match(await out(), /\$ cat\n\^Z\n\[1\]\+  Stopped {17}cat\n\$ $/);
+  await term.locator('input').fill('fg');
+  await term.locator('input').press('Enter');
+  await end();
+  await term.locator('input').press('Control+c');
+  await end();
+  assert.match(await out(), /\$ fg\ncat\n\^C\n\$ $/);
+  await assertReplays(page, problems);
 });
 
 test('a malformed link shows its message and falls back to the first lesson', async () => {
@@ -484,7 +503,7 @@ test('the keyboard shortcuts work and are listed in the help panel', async () =>
   await page.keyboard.press('?');
   assert.equal(await page.locator('#help').isVisible(), true);
   const help = await page.locator('#help').textContent();
-  for (const k of ['→', '←', 'Space', 'Home', 'End', 'PageDown']) assert.ok(help.includes(k), k);
+  for (const k of ['→', '←', 'Space', 'Home', 'End', 'PageDown', 'Ctrl-C', 'Ctrl-Z', 'Ctrl-D']) assert.ok(help.includes(k), k);
   await page.keyboard.press('Escape');
   assert.equal(await page.locator('#help').isVisible(), false);
   // A click on a trace line seeks there.

@@ -1,5 +1,6 @@
 // The terminals: one pane per terminal (label, output, a command line, presets).
 // `buildTerminals` makes the panes once per run; `updateTerminals` only sets text.
+// Ctrl-C, Ctrl-Z and Ctrl-D in a command line go to `handlers.onKey`.
 
 export function buildTerminals(container, terminals, presets, histories, handlers) {
   const panes = terminals.map((t, i) => {
@@ -65,11 +66,9 @@ export function buildTerminals(container, terminals, presets, histories, handler
         cursor = Math.min(history.length, cursor + 1);
         input.value = history[cursor] ?? '';
         event.preventDefault();
-      } else if (event.key === 'c' && event.ctrlKey) {
-        handlers.onInterrupt(i);
-        event.preventDefault();
-      } else if (event.key === 'd' && event.ctrlKey && !input.value) {
-        handlers.onEof(i);
+      } else if (event.ctrlKey && 'cz'.includes(event.key) || event.key === 'd' && event.ctrlKey && !input.value) {
+        // Ctrl-C, Ctrl-Z, and Ctrl-D on an empty line: `!int`, `!stp`, `!eof`.
+        handlers.onKey(i, { c: '!int', z: '!stp', d: '!eof' }[event.key]);
         event.preventDefault();
       }
       event.stopPropagation();

@@ -619,6 +619,8 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
             let cause = match (signal, from) {
                 (Signal::SIGPIPE, _) => "it wrote into a pipe or socket with no reader".to_string(),
                 (Signal::SIGINT, None) => "Ctrl-C on its terminal".to_string(),
+                (Signal::SIGTSTP, None) => "Ctrl-Z on its terminal".to_string(),
+                (Signal::SIGTTIN, None) => "it read its terminal from the background".to_string(),
                 (Signal::SIGCHLD, Some(p)) => format!("its child pid {p} ended"),
                 (_, Some(p)) => format!("pid {p} sent it"),
                 (_, None) => "the kernel raised it".to_string(),
@@ -628,6 +630,8 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                 Disposition::Handler { .. } => "its handler runs".to_string(),
                 Disposition::Default => match signal.default_action() {
                     DefaultAction::Ign => "its default action is to ignore it".to_string(),
+                    DefaultAction::Stop => "its default action stops the process".to_string(),
+                    DefaultAction::Cont => "it goes on if it was stopped".to_string(),
                     _ => "its default action kills the process".to_string(),
                 },
             };
@@ -636,9 +640,19 @@ pub fn narrate_event(event: &Event, snap: Option<&Snapshot>) -> Option<(String, 
                 man("signal(7)"),
             )
         }
+        EventKind::Stopped { signal } => (
+            format!(
+                "signal(7): {me} is stopped by {signal}: it runs again only on SIGCONT (fg, bg)."
+            ),
+            man("signal(7)"),
+        ),
         EventKind::Exit { status } => match status {
-            ExitStatus::Code(c) => (
-                format!("exit(2): {me} exits with status {c}; the kernel closes all its fds."),
+            // (An exit is never a stop.)
+            ExitStatus::Code(_) | ExitStatus::Stopped(_) | ExitStatus::Continued => (
+                format!(
+                    "exit(2): {me} exits with status {}; the kernel closes all its fds.",
+                    status.shell_status()
+                ),
                 man("exit(2)"),
             ),
             ExitStatus::Signaled(s) => (
@@ -705,7 +719,7 @@ fn weight(e: &Event) -> u8 {
             ..
         } => 1,
         EventKind::Signal { .. } => 3,
-        EventKind::Exit { .. } => 3,
+        EventKind::Exit { .. } | EventKind::Stopped { .. } => 3,
         EventKind::Reset { .. } | EventKind::Dropped { .. } => 2,
         EventKind::Spawn { .. } | EventKind::Input { .. } => 1,
         EventKind::TcpState { .. } => 0,
@@ -895,6 +909,7 @@ mod tests {
                     from: None,
                     disposition: Disposition::Default,
                     child: None,
+                    cld: None,
                 },
             ),
         ];
@@ -1006,6 +1021,7 @@ mod tests {
                 from: None,
                 disposition: Disposition::Ignore,
                 child: None,
+                cld: None,
             },
         );
         let (t, _) = narrate_event(&e, None).unwrap();

@@ -186,8 +186,8 @@ pub fn report(config: &RunConfig, world: &World, stopped_by: StoppedBy) -> RunRe
                 pid: p.pid,
                 argv: p.argv.clone(),
                 exit: p.exit.map(|e| match e {
-                    ExitStatus::Code(c) => ExitReport::Code(c),
                     ExitStatus::Signaled(s) => ExitReport::Signal(s.name().to_string()),
+                    other => ExitReport::Code(other.shell_status()),
                 }),
             })
             .collect(),

@@ -33,6 +33,8 @@ pub enum InputKind {
     Text { text: String },
     /// Ctrl-C.
     Interrupt,
+    /// Ctrl-Z.
+    Suspend,
     /// Ctrl-D.
     Eof,
 }
@@ -260,6 +262,7 @@ impl Session {
         match &input.kind {
             InputKind::Text { text } => k.terminal_input(input.terminal, text.as_bytes()),
             InputKind::Interrupt => k.terminal_input(input.terminal, &[0x03]),
+            InputKind::Suspend => k.terminal_input(input.terminal, &[0x1a]),
             InputKind::Eof => k.terminal_input(input.terminal, &[0x04]),
         }
     }
@@ -853,9 +856,10 @@ mod tests {
 
     /// The calls of job control, as strace showed them for bash 5.2 on a pty
     /// (`sleep 1`): the terminal fd 255, then per job the signal mask around
-    /// the fork, a pgrp pipe, `setpgid` in the child and the parent, the
-    /// terminal to the job by both, and back to the shell once it is waited
-    /// for, each `TIOCSPGRP` with SIGCHLD and the stop signals blocked.
+    /// the fork, a pgrp pipe, the terminal's stop signals back to the default
+    /// in the child, `setpgid` in the child and the parent, the terminal to
+    /// the job by both, and back to the shell once it is waited for, each
+    /// `TIOCSPGRP` with SIGCHLD and the stop signals blocked.
     #[test]
     fn an_interactive_shell_makes_each_job_a_process_group_as_bash_does() {
         let mut s = Session::new(script(&["sleep 1"]), TerminalMode::Interactive);
@@ -907,9 +911,12 @@ mod tests {
         );
         let child = lines_of(&s, 3);
         assert_eq!(
-            child[..9],
+            child[..12],
             [
                 "rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0",
+                "rt_sigaction(SIGTSTP, {sa_handler=SIG_DFL}, ...) = 0",
+                "rt_sigaction(SIGTTIN, {sa_handler=SIG_DFL}, ...) = 0",
+                "rt_sigaction(SIGTTOU, {sa_handler=SIG_DFL}, ...) = 0",
                 "setpgid(3, 3) = 0",
                 "rt_sigprocmask(SIG_BLOCK, [CHLD TSTP TTIN TTOU], [], 8) = 0",
                 "ioctl(255, TIOCSPGRP, [3]) = 0",

@@ -31,6 +31,7 @@ pub struct ProcessView {
     /// `running`, `blocked`, `exited` or `killed`.
     pub state: &'static str,
     /// The call it is blocked in, as strace would show it.
+    /// The call it is blocked in, or the signal that stopped it.
     pub blocked_in: Option<String>,
     pub exit_code: Option<i32>,
     pub killed_by: Option<Signal>,
@@ -138,6 +139,7 @@ impl Snapshot {
             .map(|p| {
                 let (state, blocked_in) = match &p.state {
                     State::Runnable => ("running", None),
+                    State::Stopped { signal } => ("stopped", Some(signal.to_string())),
                     State::Blocked { call, .. } => ("blocked", Some(format!("{call} ...)"))),
                     State::Zombie | State::Reaped => match p.exit {
                         Some(ExitStatus::Signaled(_)) => ("killed", None),

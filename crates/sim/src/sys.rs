@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use crate::kernel::fs::{Inode, OpenFlags};
 use crate::kernel::net::{Shutdown, SockOpt};
 use crate::kernel::poll::{PollFd, poll_flags};
-use crate::kernel::process::ExitStatus;
+use crate::kernel::process::{Delivering, ExitStatus};
 use crate::kernel::{
     Attempt, Disposition, Errno, Fd, Kernel, Micros, Pid, SigHow, Signal, SysResult, Wait,
     strace_bytes,
@@ -299,7 +299,12 @@ where
         // ends with its restart code, which the program never gets (the call
         // is made again, or ends with EINTR): it is not kept.
         let (r, returns) = match ((self.attempt)(k, pid), interrupted) {
-            (Attempt::Done(r), _) => (r, true),
+            // A restart code is never the program's (a terminal read from the
+            // background ends with ERESTARTSYS and SIGTTIN).
+            (Attempt::Done(r), _) => {
+                let keep = !matches!(&r, Err(e) if e.is_restart());
+                (r, keep)
+            }
             (Attempt::Block(_), Some(restart)) => (Err(restart), false),
             (Attempt::Block(wait), None) => return Err((wait, self.blocked_text.text())),
         };
@@ -681,10 +686,10 @@ fn finished(
 
 /// Traces `signals`, delivered to `pid` now (SIGKILL is never shown: the
 /// process just dies).
-fn delivered(k: &mut Kernel, pid: Pid, signals: Vec<(Signal, Option<Pid>, Disposition)>) {
-    for (signal, from, disposition) in signals {
+fn delivered(k: &mut Kernel, pid: Pid, signals: Vec<Delivering>) {
+    for (signal, from, disposition, cld) in signals {
         if signal != Signal::SIGKILL {
-            let event = k.signal_event(signal, from, disposition);
+            let event = k.signal_event(signal, from, disposition, cld);
             k.emit(Some(pid), event);
         }
     }
@@ -1512,9 +1517,9 @@ impl Sys {
         self.waitpid_shown(target, nohang, opts)
     }
 
-    /// [`Sys::waitpid`] with the options strace shows (`opts`): bash's
-    /// handler asks `WNOHANG|WSTOPPED|WCONTINUED`, and stopped or continued
-    /// children do not exist here.
+    /// [`Sys::waitpid`] with the options strace shows (`opts`): bash asks
+    /// `WSTOPPED|WCONTINUED`, and then gets stopped and continued children
+    /// too (both or neither: no caller here asks for one alone).
     pub fn waitpid_shown(
         &self,
         target: i32,
@@ -1525,9 +1530,11 @@ impl Sys {
             "wait4",
             None,
             move || format!("wait4({target}, "),
-            move |k, pid| k.sys_wait4(pid, target, nohang),
+            move |k, pid| k.sys_wait4(pid, target, nohang, opts.contains("WSTOPPED")),
             move |_, r: &SysResult<Option<(Pid, ExitStatus)>>| {
                 let text = match r {
+                    Ok(Some((p, ExitStatus::Stopped(s)))) => format!("wait4({target}, [{{WIFSTOPPED(s) && WSTOPSIG(s) == {s}}}], {opts}, NULL) = {p}"),
+                    Ok(Some((p, ExitStatus::Continued))) => format!("wait4({target}, [{{WIFCONTINUED(s)}}], {opts}, NULL) = {p}"),
                     Ok(Some((p, ExitStatus::Code(c)))) => format!("wait4({target}, [{{WIFEXITED(s) && WEXITSTATUS(s) == {c}}}], {opts}, NULL) = {p}"),
                     Ok(Some((p, ExitStatus::Signaled(s)))) => format!("wait4({target}, [{{WIFSIGNALED(s) && WTERMSIG(s) == {s}}}], {opts}, NULL) = {p}"),
                     // No status was stored: strace shows the pointer.

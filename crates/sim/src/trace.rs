@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 
 use crate::kernel::net::TcpState;
 use crate::kernel::process::ExitStatus;
+use crate::kernel::signal::Cld;
 use crate::kernel::{Disposition, Errno, Fd, Micros, Pid, Signal, SockId, WaitKey, strace_bytes};
 
 /// Something that happened, at a step and a virtual time.
@@ -64,7 +65,12 @@ pub enum EventKind {
         /// page reads it in the strace line only).
         #[serde(skip)]
         child: Option<ExitStatus>,
+        /// A SIGCHLD for a child that stopped or went on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cld: Option<Cld>,
     },
+    /// A stop signal stopped the process.
+    Stopped { signal: Signal },
     /// The process ended.
     Exit { status: ExitStatus },
     TcpState {
@@ -107,20 +113,24 @@ impl Event {
                 signal,
                 from,
                 child,
+                cld,
                 ..
             } => {
                 // A child's end is reported by the kernel: CLD_EXITED, or
                 // CLD_KILLED with the signal as si_status (CLD_DUMPED only when
                 // a core is written, and `ulimit -c` is 0 here: a SIGSEGV or
-                // SIGQUIT death is CLD_KILLED too). A terminal's Ctrl-C comes
-                // from the kernel with no sender (SI_KERNEL); the rest from
-                // kill(2) or the process's own write (SI_USER).
-                let (code, status) = match (child, from) {
-                    (Some(ExitStatus::Signaled(s)), _) => ("CLD_KILLED", Some(s)),
-                    (Some(ExitStatus::Code(_)), _) => ("CLD_EXITED", None),
-                    (None, Some(_)) => ("SI_USER", None),
-                    (None, None) if *signal == Signal::SIGPIPE => ("SI_USER", None),
-                    (None, None) => {
+                // SIGQUIT death is CLD_KILLED too); so is its stop or going on.
+                // A terminal's Ctrl-C comes from the kernel with no sender
+                // (SI_KERNEL); the rest from kill(2) or the process's own write
+                // (SI_USER).
+                let (code, status) = match (cld, child, from) {
+                    (Some(Cld::Stopped(s)), ..) => ("CLD_STOPPED", Some(*s)),
+                    (Some(Cld::Continued), ..) => ("CLD_CONTINUED", Some(Signal::SIGCONT)),
+                    (None, Some(ExitStatus::Signaled(s)), _) => ("CLD_KILLED", Some(*s)),
+                    (None, Some(_), _) => ("CLD_EXITED", None),
+                    (None, None, Some(_)) => ("SI_USER", None),
+                    (None, None, None) if *signal == Signal::SIGPIPE => ("SI_USER", None),
+                    (None, None, None) => {
                         return Some(format!(
                             "{pid:<5} --- {signal} {{si_signo={signal}, si_code=SI_KERNEL}} ---"
                         ));
@@ -134,9 +144,10 @@ impl Event {
                     "--- {signal} {{si_signo={signal}, si_code={code}, si_pid={sender}{status}}} ---"
                 )
             }
+            EventKind::Stopped { signal } => format!("--- stopped by {signal} ---"),
             EventKind::Exit { status } => match status {
-                ExitStatus::Code(c) => format!("+++ exited with {c} +++"),
                 ExitStatus::Signaled(s) => format!("+++ killed by {s} +++"),
+                _ => format!("+++ exited with {} +++", status.shell_status()),
             },
             _ => return None,
         };

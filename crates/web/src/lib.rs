@@ -651,6 +651,11 @@ impl Playground {
     pub fn eof(&mut self, terminal: u32) -> Result<(), JsError> {
         self.core.input(terminal, InputKind::Eof).map_err(err)
     }
+
+    /// Ctrl-Z in terminal `terminal`.
+    pub fn suspend(&mut self, terminal: u32) -> Result<(), JsError> {
+        self.core.input(terminal, InputKind::Suspend).map_err(err)
+    }
 }
 
 fn position_arg(n: f64) -> Result<u64, JsError> {

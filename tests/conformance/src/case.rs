@@ -23,7 +23,8 @@
 //! In an interactive case a terminal's section is what a person types: its first
 //! lines once the shell prompts (terminal N a second after terminal N-1, as the
 //! playground types a lesson), then `@SECONDS TEXT` types TEXT and the lines after it
-//! at that time from the start; a line `^C` is Ctrl-C, `^D` is Ctrl-D:
+//! at that time from the start; a line `^C` is Ctrl-C, `^D` is Ctrl-D, `^Z` is
+//! Ctrl-Z:
 //!
 //! ```text
 //! # mode: interactive
@@ -96,6 +97,8 @@ pub enum Keys {
     Interrupt,
     /// Ctrl-D.
     Eof,
+    /// Ctrl-Z.
+    Suspend,
 }
 
 /// Keys typed at a time after the start (`@SECONDS` in the case file).
@@ -349,6 +352,7 @@ fn parse_typing(body: &[(usize, &str)], until_ms: u64) -> Result<(String, Vec<Ty
         let keys = match text {
             "^C" => Some(Keys::Interrupt),
             "^D" => Some(Keys::Eof),
+            "^Z" => Some(Keys::Suspend),
             _ => None,
         };
         match (later.last_mut(), keys) {
@@ -359,7 +363,7 @@ fn parse_typing(body: &[(usize, &str)], until_ms: u64) -> Result<(String, Vec<Ty
             (None, Some(_)) => {
                 return Err(ParseError::Line {
                     line,
-                    message: "Ctrl-C or Ctrl-D needs a time: `@SECONDS ^C`".into(),
+                    message: "Ctrl-C, Ctrl-D or Ctrl-Z needs a time: `@SECONDS ^C`".into(),
                 });
             }
             (Some(last), keys) => {

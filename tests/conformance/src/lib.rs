@@ -73,6 +73,7 @@ pub fn simulate(case: &Case, flavor: NcFlavor, seed: u64) -> anyhow::Result<Vec<
             Keys::Text(text) => InputKind::Text { text: text.clone() },
             Keys::Interrupt => InputKind::Interrupt,
             Keys::Eof => InputKind::Eof,
+            Keys::Suspend => InputKind::Suspend,
         };
         let terminal = u32::try_from(terminal)?;
         session.input_at(typed.at_ms * 1000, terminal, kind)?;

@@ -673,6 +673,7 @@ fn run_interactive(case: &Case, bin: &Path, work: &Path) -> anyhow::Result<RealR
                 Keys::Text(text) => text.as_bytes(),
                 Keys::Interrupt => b"\x03",
                 Keys::Eof => b"\x04",
+                Keys::Suspend => b"\x1a",
             };
             type_keys(&mut terminals[n], keys)?;
         }

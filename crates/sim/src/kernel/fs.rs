@@ -1,5 +1,6 @@
 //! The VFS and open file descriptions: `open(2)`, `read(2)`, `write(2)`,
-//! `mkfifo(3)`, `unlink(2)`, and the objects fds point at.
+//! `mkfifo(3)`, `unlink(2)`, and the objects fds point at; a terminal's line
+//! discipline (echo, Ctrl-C, Ctrl-Z, Ctrl-D, SIGTTIN for a background reader).
 //!
 //! Paths are absolute strings after normalization; there are no permissions (every
 //! program runs as root), no links and no mounts.
@@ -664,7 +665,11 @@ impl Kernel {
             Object::Null => Attempt::Done(Ok(Vec::new())),
             Object::Zero => Attempt::Done(Ok(vec![0; count])),
             Object::Terminal { n } => {
+                let pgid = self.proc(pid).pgid;
                 let t = &mut self.terminals[n as usize];
+                if t.tty && pgid != t.foreground {
+                    return Attempt::Done(self.background_read(pid, pgid));
+                }
                 if !t.input.is_empty() {
                     // Canonical mode: a read returns at most one line.
                     let line_end = t
@@ -683,6 +688,25 @@ impl Kernel {
             }
             Object::Socket { sock } => self.sock_recv(sock, count, nonblock),
         }
+    }
+
+    /// A read of its terminal by a process outside the terminal's foreground
+    /// group (n_tty's `job_control`): SIGTTIN to the reader's whole group, and
+    /// the call ends with ERESTARTSYS, to be made again once the group goes on;
+    /// EIO if the reader ignores or blocks SIGTTIN.
+    ///
+    /// Simplification: no orphaned groups (EIO on Linux), and one terminal per
+    /// process: whichever terminal it reads is its controlling one.
+    fn background_read(&mut self, pid: Pid, pgid: Pid) -> SysResult<Vec<u8>> {
+        let s = &self.proc(pid).signals;
+        let sig = super::Signal::SIGTTIN;
+        if s.is_blocked(sig) || s.disposition(sig) == super::Disposition::Ignore {
+            return Err(Errno::EIO);
+        }
+        for p in self.group(pgid) {
+            self.raise(p, sig, None);
+        }
+        Err(Errno::ERESTARTSYS)
     }
 
     /// `write(2)`. A write to a pipe with no reader fails with EPIPE and raises
@@ -804,8 +828,8 @@ impl Kernel {
     }
 
     /// The user typed `bytes` into terminal `n`. The line discipline echoes them
-    /// (`ECHO`), turns Ctrl-C into SIGINT for the terminal's process group (`ISIG`)
-    /// and Ctrl-D into end of file (`VEOF`).
+    /// (`ECHO`), turns Ctrl-C into SIGINT and Ctrl-Z into SIGTSTP for the
+    /// terminal's process group (`ISIG`) and Ctrl-D into end of file (`VEOF`).
     ///
     /// Simplification: input is readable as soon as it is typed; a real terminal in
     /// canonical mode holds a line back until Enter. The page sends whole lines.
@@ -816,13 +840,18 @@ impl Kernel {
         let pgid = t.foreground;
         for &b in bytes {
             match b {
-                0x03 => {
+                0x03 | 0x1a => {
                     // ECHOCTL shows `^C`, no newline (bash writes that); ISIG
                     // flushes what was typed ahead (no NOFLSH).
-                    self.echo(n, b"^C");
+                    let (shown, sig) = if b == 0x03 {
+                        (b"^C", super::Signal::SIGINT)
+                    } else {
+                        (b"^Z", super::Signal::SIGTSTP)
+                    };
+                    self.echo(n, shown);
                     self.terminals[n as usize].input.clear();
                     for pid in self.group(pgid) {
-                        self.raise(pid, super::Signal::SIGINT, None);
+                        self.raise(pid, sig, None);
                     }
                 }
                 0x04 => self.terminals[n as usize].eof_pending = true,

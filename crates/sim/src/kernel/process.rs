@@ -1,11 +1,12 @@
 //! Processes: the table, fd tables, `fork(2)`, `execve(2)`, `_exit(2)`, `wait4(2)`,
-//! `kill(2)`, `rt_sigaction(2)`, `rt_sigprocmask(2)` and signal delivery.
+//! `kill(2)`, `rt_sigaction(2)`, `rt_sigprocmask(2)` and signal delivery, with
+//! stop signals stopping a process and SIGCONT continuing it.
 
 use crate::vecmap::VecMap;
 
 use serde::Serialize;
 
-use super::signal::{DefaultAction, Disposition, SigHow, SignalState};
+use super::signal::{Cld, DefaultAction, Disposition, SigHow, SignalState};
 use super::{
     Attempt, Errno, Fd, FileId, INIT_PID, Kernel, Micros, Pid, Signal, SysResult, Wait, WaitKey,
 };
@@ -20,20 +21,26 @@ pub struct FdEntry {
     pub cloexec: bool,
 }
 
-/// How a process ended, as `wait4(2)` reports it.
+/// How a process ended, as `wait4(2)` reports it; asked with `WSTOPPED` or
+/// `WCONTINUED`, it also reports a child that stopped or went on (never a
+/// process's `exit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ExitStatus {
     Code(i32),
     Signaled(Signal),
+    Stopped(Signal),
+    Continued,
 }
 
 impl ExitStatus {
-    /// The number a shell shows in `$?`: the code, or 128 + the signal number.
+    /// The number a shell shows in `$?`: the code, or 128 + the signal number
+    /// (148 for a job Ctrl-Z stopped).
     pub fn shell_status(self) -> i32 {
         match self {
             ExitStatus::Code(c) => c,
-            ExitStatus::Signaled(s) => 128 + s.number(),
+            ExitStatus::Signaled(s) | ExitStatus::Stopped(s) => 128 + s.number(),
+            ExitStatus::Continued => 0,
         }
     }
 }
@@ -48,11 +55,21 @@ pub enum State {
         call: String,
         wait: Wait,
     },
+    /// Stopped by `signal` (signal(7)'s Stop action): it does not run until a
+    /// SIGCONT. A call it was blocked in ended with its restart code and is
+    /// made again once it goes on.
+    Stopped {
+        signal: Signal,
+    },
     /// Dead, waiting for its parent to collect the status.
     Zombie,
     /// Dead and collected; kept for the record.
     Reaped,
 }
+
+/// A signal on its way to the program: the signal, its sender, what it does,
+/// and for a SIGCHLD whether the child stopped or went on.
+pub type Delivering = (Signal, Option<Pid>, Disposition, Option<Cld>);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -73,7 +90,15 @@ pub struct Process {
     /// be traced (`--- SIGCHLD ---`) right after the call's `= ? ERESTART...`
     /// line, as strace shows them at delivery.
     #[serde(skip)]
-    pub delivering: Vec<(Signal, Option<Pid>, Disposition)>,
+    pub delivering: Vec<Delivering>,
+    /// A stop signal came while it was blocked or in its own syscall: it stops
+    /// as the call returns.
+    #[serde(skip)]
+    pub stopping: Option<Signal>,
+    /// A stop or a continue its parent's `wait4(WSTOPPED|WCONTINUED)` has not
+    /// collected yet (each is reported once).
+    #[serde(skip)]
+    pub report: Option<ExitStatus>,
     /// Caught signals whose handlers run as the current call returns to the
     /// program, or before its next call when they came in between
     /// (`crate::sys`).
@@ -198,6 +223,8 @@ impl Process {
             exit: None,
             interrupted: false,
             delivering: Vec::new(),
+            stopping: None,
+            report: None,
             handling: Vec::new(),
             last_ret: Ok(0),
             fatal: None,
@@ -288,6 +315,8 @@ impl Kernel {
             exit: None,
             interrupted: false,
             delivering: Vec::new(),
+            stopping: None,
+            report: None,
             handling: Vec::new(),
             last_ret: Ok(0),
             fatal: None,
@@ -367,12 +396,14 @@ impl Kernel {
     }
 
     /// `wait4(2)` for `target` (-1: any child). `nohang` is `WNOHANG`:
-    /// `Ok(None)` when no child has ended yet.
+    /// `Ok(None)` when no child has ended yet; `changes` is `WSTOPPED|WCONTINUED`:
+    /// a child that stopped or went on is reported too, once.
     pub fn sys_wait4(
         &mut self,
         pid: Pid,
         target: i32,
         nohang: bool,
+        changes: bool,
     ) -> Attempt<Option<(Pid, ExitStatus)>> {
         let children: Vec<&Process> = self
             .procs
@@ -390,6 +421,11 @@ impl Kernel {
             let (child, status) = (z.pid, z.exit.expect("a zombie has a status"));
             self.proc_mut(child).state = State::Reaped;
             return Attempt::Done(Ok(Some((child, status))));
+        }
+        if let Some(c) = children.iter().find(|p| changes && p.report.is_some()) {
+            let child = c.pid;
+            let report = self.proc_mut(child).report.take();
+            return Attempt::Done(Ok(report.map(|r| (child, r))));
         }
         if nohang {
             return Attempt::Done(Ok(None));
@@ -420,8 +456,8 @@ impl Kernel {
             return Ok(old);
         };
         let released = self.proc_mut(pid).signals.set_mask(how, set);
-        for (sig, from) in released {
-            self.raise(pid, sig, from);
+        for (sig, from, cld) in released {
+            self.raise_info(pid, sig, from, cld);
         }
         Ok(old)
     }
@@ -455,21 +491,23 @@ impl Kernel {
     }
 
     /// The trace event of `signal` reaching its target: a SIGCHLD says how the
-    /// child that sent it ended.
+    /// child that sent it ended, or (`cld`) that it stopped or went on.
     pub fn signal_event(
         &self,
         signal: Signal,
         from: Option<Pid>,
         disposition: Disposition,
+        cld: Option<Cld>,
     ) -> EventKind {
         let child = from
-            .filter(|_| signal == Signal::SIGCHLD)
+            .filter(|_| signal == Signal::SIGCHLD && cld.is_none())
             .and_then(|c| self.procs.get(&c)?.exit);
         EventKind::Signal {
             signal,
             from,
             disposition,
             child,
+            cld,
         }
     }
 
@@ -479,16 +517,40 @@ impl Kernel {
     /// process raises against itself (SIGPIPE from its own write) takes effect when
     /// its syscall returns ([`Kernel::syscall_exit`]).
     pub fn raise(&mut self, pid: Pid, sig: Signal, from: Option<Pid>) {
+        self.raise_info(pid, sig, from, None);
+    }
+
+    /// [`Kernel::raise`], with why a SIGCHLD was sent (`cld`).
+    ///
+    /// Stop signals (signal(7)): their default action stops the process
+    /// ([`Kernel::stop`]) where a fatal one would kill it. SIGCONT acts when it
+    /// is generated, blocked or not: a stopped process goes on, and pending
+    /// stop signals are discarded (a stop signal discards a pending SIGCONT).
+    /// A stopped process takes no other signal but SIGKILL: they wait until
+    /// it goes on, as under strace (a fatal one ends it then; without ptrace,
+    /// Linux kills a stopped process at once).
+    pub fn raise_info(&mut self, pid: Pid, sig: Signal, from: Option<Pid>, cld: Option<Cld>) {
         let Some(p) = self.procs.get(&pid) else {
             return;
         };
         if !p.is_alive() || pid == INIT_PID {
             return;
         }
-        if p.signals.is_blocked(sig) {
+        if sig == Signal::SIGCONT {
+            self.resume(pid);
+        } else if sig.stops() {
+            self.proc_mut(pid).signals.discard(|s| s == Signal::SIGCONT);
+        }
+        let p = self.proc(pid);
+        if !p.is_alive() {
+            // A signal it held while stopped killed it as it went on.
+            return;
+        }
+        let stopped = matches!(p.state, State::Stopped { .. }) && sig != Signal::SIGKILL;
+        if p.signals.is_blocked(sig) || stopped {
             // Held back, and traced only when delivered: strace shows
             // `--- SIG... ---` at delivery, after the unblocking call.
-            self.proc_mut(pid).signals.hold(sig, from);
+            self.proc_mut(pid).signals.hold(sig, from, cld);
             return;
         }
         if p.handling.contains(&sig) {
@@ -501,11 +563,12 @@ impl Kernel {
         } else {
             Disposition::Default
         };
-        let fatal = match disposition {
-            Disposition::Ignore => false,
-            Disposition::Default => sig.default_action() != DefaultAction::Ign,
-            Disposition::Handler { .. } => false,
-        };
+        let fatal = disposition == Disposition::Default
+            && matches!(
+                sig.default_action(),
+                DefaultAction::Term | DefaultAction::Core
+            );
+        let stop = disposition == Disposition::Default && sig.stops();
         if matches!(p.state, State::Blocked { .. }) {
             // The blocked call ends first, with its restart code (`= ?
             // ERESTARTSYS`); the signal is delivered (and traced) after it, as
@@ -518,10 +581,12 @@ impl Kernel {
             // death) completes, and the signal comes after it. The trace is
             // strace's view, so the simulation shows that.
             let p = self.proc_mut(pid);
-            p.delivering.push((sig, from, disposition));
+            p.delivering.push((sig, from, disposition, cld));
             p.interrupted = true;
             if fatal {
                 p.fatal.get_or_insert(sig);
+            } else if stop {
+                p.stopping = Some(sig);
             } else if matches!(disposition, Disposition::Handler { .. }) {
                 p.signals.caught.push(sig);
                 p.handling.push(sig);
@@ -534,15 +599,22 @@ impl Kernel {
             // and traced, as the process next goes back to user space, its
             // handler before its next call (`crate::sys`).
             let p = self.proc_mut(pid);
-            p.delivering.push((sig, from, disposition));
+            p.delivering.push((sig, from, disposition, cld));
             p.signals.caught.push(sig);
             p.handling.push(sig);
             return;
         }
-        let event = self.signal_event(sig, from, disposition);
+        let event = self.signal_event(sig, from, disposition, cld);
         self.emit(Some(pid), event);
         match disposition {
             Disposition::Ignore => {}
+            Disposition::Default if stop => {
+                if self.current == Some(pid) {
+                    self.proc_mut(pid).stopping = Some(sig);
+                } else {
+                    self.stop(pid, sig);
+                }
+            }
             Disposition::Default if !fatal => {}
             Disposition::Default => {
                 if self.current == Some(pid) {
@@ -568,8 +640,55 @@ impl Kernel {
             self.terminate(pid, ExitStatus::Signaled(sig));
         } else if let Some(code) = self.proc_mut(pid).exiting.take() {
             self.terminate(pid, ExitStatus::Code(code));
+        } else if let Some(sig) = self.proc_mut(pid).stopping.take() {
+            self.stop(pid, sig);
         }
         self.proc(pid).is_alive()
+    }
+
+    /// A stop signal's default action: `pid` stops (strace: `--- stopped by
+    /// SIGTSTP ---`), and its parent gets SIGCHLD (`CLD_STOPPED`) and a
+    /// report for `wait4(WSTOPPED)`.
+    ///
+    /// Simplification: no orphaned process groups (Linux drops SIGTSTP,
+    /// SIGTTIN and SIGTTOU sent to one), and the whole process stops, as a
+    /// single-threaded one does.
+    pub fn stop(&mut self, pid: Pid, signal: Signal) {
+        self.emit(Some(pid), EventKind::Stopped { signal });
+        self.unindex_blocked(pid);
+        let p = self.proc_mut(pid);
+        p.state = State::Stopped { signal };
+        p.report = Some(ExitStatus::Stopped(signal));
+        let ppid = p.ppid;
+        self.tell_parent(ppid, pid, Cld::Stopped(signal));
+    }
+
+    /// SIGCONT's own action, as it is generated: a stopped process goes on
+    /// (its parent gets SIGCHLD, `CLD_CONTINUED`, and a report for
+    /// `wait4(WCONTINUED)`), and stop signals still pending are dropped.
+    fn resume(&mut self, pid: Pid) {
+        let p = self.proc_mut(pid);
+        p.signals.discard(Signal::stops);
+        p.stopping = None;
+        p.delivering.retain(|(s, ..)| !s.stops());
+        if !matches!(p.state, State::Stopped { .. }) {
+            return;
+        }
+        p.report = Some(ExitStatus::Continued);
+        let ppid = p.ppid;
+        self.make_runnable(pid);
+        self.tell_parent(ppid, pid, Cld::Continued);
+        // What came while it was stopped is delivered now.
+        for (sig, from, cld) in self.proc_mut(pid).signals.release() {
+            self.raise_info(pid, sig, from, cld);
+        }
+    }
+
+    fn tell_parent(&mut self, ppid: Pid, pid: Pid, cld: Cld) {
+        if ppid != INIT_PID {
+            self.raise_info(ppid, Signal::SIGCHLD, Some(pid), Some(cld));
+            self.wake(WaitKey::Child(ppid));
+        }
     }
 
     /// `dup2(2)`.
@@ -723,6 +842,7 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::signal::mask_of;
 
     // ------------------------------------------------------------------ memory
 
@@ -831,5 +951,156 @@ mod tests {
         let (r, _) = k.sys_pipe(sh, Default::default()).unwrap();
         assert_eq!(k.sys_tcsetpgrp(sh, r, sh), Err(Errno::ENOTTY));
         assert_eq!(k.sys_tcsetpgrp(sh, 9, sh), Err(Errno::EBADF));
+    }
+
+    // ------------------------------------------------------ stopped processes
+
+    /// A shell and a child in a group of its own, as a job.
+    fn shell_and_job() -> (Kernel, Pid, Pid) {
+        let (mut k, sh, child) = shell_and_child();
+        k.sys_setpgid(sh, child, child).unwrap();
+        (k, sh, child)
+    }
+
+    fn wait_changes(k: &mut Kernel, sh: Pid) -> Option<(Pid, ExitStatus)> {
+        match k.sys_wait4(sh, -1, true, true) {
+            Attempt::Done(r) => r.unwrap(),
+            Attempt::Block(_) => panic!("WNOHANG blocked"),
+        }
+    }
+
+    #[test]
+    fn a_stop_and_a_continue_are_each_reported_once_to_a_parent_that_asks() {
+        let (mut k, sh, child) = shell_and_job();
+        k.raise(child, Signal::SIGSTOP, Some(sh));
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGSTOP
+            }
+        );
+        // Without WSTOPPED the parent sees nothing.
+        assert!(matches!(
+            k.sys_wait4(sh, -1, true, false),
+            Attempt::Done(Ok(None))
+        ));
+        assert_eq!(
+            wait_changes(&mut k, sh),
+            Some((child, ExitStatus::Stopped(Signal::SIGSTOP)))
+        );
+        assert_eq!(wait_changes(&mut k, sh), None, "once");
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        assert_eq!(k.proc(child).state, State::Runnable);
+        assert_eq!(
+            wait_changes(&mut k, sh),
+            Some((child, ExitStatus::Continued))
+        );
+        assert_eq!(wait_changes(&mut k, sh), None, "once");
+    }
+
+    #[test]
+    fn a_stopped_process_waits_for_sigcont_to_die_of_sigterm_but_not_of_sigkill() {
+        let (mut k, sh, child) = shell_and_job();
+        k.raise(child, Signal::SIGTSTP, None);
+        k.raise(child, Signal::SIGTERM, Some(sh));
+        assert!(k.proc(child).is_alive(), "held while stopped");
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        assert_eq!(
+            k.proc(child).exit,
+            Some(ExitStatus::Signaled(Signal::SIGTERM))
+        );
+        let (mut k, sh, child) = shell_and_job();
+        k.raise(child, Signal::SIGTSTP, None);
+        k.raise(child, Signal::SIGKILL, Some(sh));
+        assert_eq!(
+            k.proc(child).exit,
+            Some(ExitStatus::Signaled(Signal::SIGKILL))
+        );
+    }
+
+    #[test]
+    fn sigcont_discards_a_pending_stop_and_a_stop_a_pending_sigcont() {
+        let (mut k, sh, child) = shell_and_job();
+        k.sys_sigprocmask(
+            child,
+            SigHow::Block,
+            Some(mask_of(&[Signal::SIGTSTP, Signal::SIGCONT])),
+        )
+        .unwrap();
+        k.raise(child, Signal::SIGTSTP, None);
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        k.sys_sigprocmask(child, SigHow::Unblock, Some(mask_of(&[Signal::SIGTSTP])))
+            .unwrap();
+        assert_eq!(k.proc(child).state, State::Runnable, "the stop was dropped");
+        k.raise(child, Signal::SIGCONT, Some(sh));
+        k.raise(child, Signal::SIGTSTP, None);
+        k.sys_sigprocmask(child, SigHow::Unblock, Some(mask_of(&[Signal::SIGCONT])))
+            .unwrap();
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGTSTP
+            },
+            "the continue was dropped"
+        );
+    }
+
+    #[test]
+    fn sigstop_can_be_neither_caught_ignored_nor_blocked() {
+        let (mut k, _, child) = shell_and_job();
+        assert_eq!(
+            k.sys_sigaction(child, Signal::SIGSTOP, Disposition::Ignore),
+            Err(Errno::EINVAL)
+        );
+        k.sys_sigprocmask(child, SigHow::Block, Some(mask_of(&[Signal::SIGSTOP])))
+            .unwrap();
+        k.raise(child, Signal::SIGSTOP, None);
+        assert!(matches!(k.proc(child).state, State::Stopped { .. }));
+        // SIGTSTP can be ignored.
+        let (mut k, _, child) = shell_and_job();
+        k.sys_sigaction(child, Signal::SIGTSTP, Disposition::Ignore)
+            .unwrap();
+        k.raise(child, Signal::SIGTSTP, None);
+        assert_eq!(k.proc(child).state, State::Runnable);
+    }
+
+    #[test]
+    fn ctrl_z_signals_the_terminals_foreground_group_only() {
+        let (mut k, sh, child) = shell_and_job();
+        k.sys_tcsetpgrp(sh, 0, child).unwrap();
+        k.terminal_input(0, &[0x1a]);
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGTSTP
+            }
+        );
+        assert!(k.proc(sh).is_alive());
+        assert_eq!(k.terminals[0].output, b"^Z");
+    }
+
+    #[test]
+    fn a_read_of_the_terminal_from_the_background_raises_sigttin_or_fails_with_eio() {
+        let (mut k, _, child) = shell_and_job();
+        k.current = Some(child);
+        assert!(matches!(
+            k.sys_read(child, 0, 100),
+            Attempt::Done(Err(Errno::ERESTARTSYS))
+        ));
+        k.current = None;
+        assert!(k.syscall_exit(child));
+        assert_eq!(
+            k.proc(child).state,
+            State::Stopped {
+                signal: Signal::SIGTTIN
+            }
+        );
+        let (mut k, _, child) = shell_and_job();
+        k.sys_sigaction(child, Signal::SIGTTIN, Disposition::Ignore)
+            .unwrap();
+        assert!(matches!(
+            k.sys_read(child, 0, 100),
+            Attempt::Done(Err(Errno::EIO))
+        ));
     }
 }

@@ -45,6 +45,11 @@ signals! {
     SIGALRM = 14, Term, "Alarm clock";
     SIGTERM = 15, Term, "Terminated";
     SIGCHLD = 17, Ign, "Child exited";
+    SIGCONT = 18, Cont, "Continued";
+    SIGSTOP = 19, Stop, "Stopped (signal)";
+    SIGTSTP = 20, Stop, "Stopped";
+    SIGTTIN = 21, Stop, "Stopped (tty input)";
+    SIGTTOU = 22, Stop, "Stopped (tty output)";
     SIGURG = 23, Ign, "Urgent I/O condition";
 }
 
@@ -62,9 +67,15 @@ impl Signal {
             .find(|sig| &sig.name()[3..] == name)
     }
 
-    /// SIGKILL can be neither caught nor ignored.
+    /// SIGKILL and SIGSTOP can be neither caught, ignored nor blocked.
     pub fn can_be_caught(self) -> bool {
-        self != Signal::SIGKILL
+        !matches!(self, Signal::SIGKILL | Signal::SIGSTOP)
+    }
+
+    /// Whether its default action stops the process (SIGSTOP, SIGTSTP,
+    /// SIGTTIN, SIGTTOU).
+    pub fn stops(self) -> bool {
+        self.default_action() == DefaultAction::Stop
     }
 }
 
@@ -81,7 +92,22 @@ pub enum DefaultAction {
     Term,
     Core,
     Ign,
+    /// The process stops until a SIGCONT.
+    Stop,
+    /// A stopped process goes on; one that runs ignores it.
+    Cont,
 }
+
+/// Why a SIGCHLD was sent when not for a child's end: strace's `si_code`
+/// `CLD_STOPPED` (with the signal that stopped it) or `CLD_CONTINUED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Cld {
+    Stopped(Signal),
+    Continued,
+}
+
+/// A pending signal: the signal, its sender, and for a SIGCHLD why.
+pub type Pending = (Signal, Option<super::Pid>, Option<Cld>);
 
 /// `sigaction(2)`'s `sa_handler`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +161,7 @@ pub struct SignalState {
     /// sender. A standard signal is pending at most once (`legacy_queue`):
     /// a second one while the first waits is lost.
     #[serde(skip)]
-    pending: Vec<(Signal, Option<super::Pid>)>,
+    pending: Vec<Pending>,
 }
 
 impl SignalState {
@@ -189,11 +215,29 @@ impl SignalState {
         set_text(self.blocked)
     }
 
-    /// Holds `sig` (from `from`) until it is unblocked.
-    pub fn hold(&mut self, sig: Signal, from: Option<super::Pid>) {
-        if !self.pending.iter().any(|(s, _)| *s == sig) {
-            self.pending.push((sig, from));
+    /// Holds `sig` (from `from`) until it is unblocked, or until a stopped
+    /// process goes on.
+    pub fn hold(&mut self, sig: Signal, from: Option<super::Pid>, cld: Option<Cld>) {
+        if !self.pending.iter().any(|(s, ..)| *s == sig) {
+            self.pending.push((sig, from, cld));
         }
+    }
+
+    /// Drops the pending signals `drop` picks: SIGCONT discards pending stop
+    /// signals, a stop signal a pending SIGCONT (signal(7)).
+    pub fn discard(&mut self, drop: impl Fn(Signal) -> bool) {
+        self.pending.retain(|(s, ..)| !drop(*s));
+    }
+
+    /// The pending signals the mask lets through, taken out to deliver (a
+    /// stopped process that goes on gets those it held meanwhile).
+    pub fn release(&mut self) -> Vec<Pending> {
+        let blocked = self.blocked;
+        let (still, released) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(s, ..)| blocked & Self::bit(*s) != 0);
+        self.pending = still;
+        released
     }
 
     /// The blocked mask, bit `signo - 1`.
@@ -202,22 +246,17 @@ impl SignalState {
     }
 
     /// `rt_sigprocmask(2)` on the mask, with `set` as a mask (bit `signo -
-    /// 1`): SIGKILL cannot be blocked and is silently left out. Returns the
-    /// pending signals it unblocked, to deliver now (Linux delivers them
-    /// before the call returns).
-    pub fn set_mask(&mut self, how: SigHow, set: u64) -> Vec<(Signal, Option<super::Pid>)> {
-        let bits = set & !Self::bit(Signal::SIGKILL);
+    /// 1`): SIGKILL and SIGSTOP cannot be blocked and are silently left out.
+    /// Returns the pending signals it unblocked, to deliver now (Linux delivers
+    /// them before the call returns).
+    pub fn set_mask(&mut self, how: SigHow, set: u64) -> Vec<Pending> {
+        let bits = set & !(Self::bit(Signal::SIGKILL) | Self::bit(Signal::SIGSTOP));
         self.blocked = match how {
             SigHow::Block => self.blocked | bits,
             SigHow::Unblock => self.blocked & !bits,
             SigHow::SetMask => bits,
         };
-        let blocked = self.blocked;
-        let (still, released) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|(s, _)| blocked & Self::bit(*s) != 0);
-        self.pending = still;
-        released
+        self.release()
     }
 
     /// The signals set to `SIG_IGN`, as a `/proc/PID/status` `SigIgn` mask.
@@ -245,14 +284,8 @@ pub const fn mask_of(set: &[Signal]) -> u64 {
 pub fn set_text(mask: u64) -> String {
     let mut text = String::from("[");
     for n in 1..=64 {
-        // Job control's stop signals are no `Signal`: the simulation sends
-        // none, but bash blocks them while it hands the terminal over.
-        let name = match (n, Signal::from_number(n)) {
-            (20, _) => "TSTP",
-            (21, _) => "TTIN",
-            (22, _) => "TTOU",
-            (_, Some(s)) => &s.name()[3..],
-            _ => continue,
+        let Some(name) = Signal::from_number(n).map(|s| &s.name()[3..]) else {
+            continue;
         };
         if mask >> (n - 1) & 1 != 0 {
             if text.len() > 1 {
@@ -324,14 +357,14 @@ mod tests {
         );
         assert!(s.is_blocked(Signal::SIGCHLD));
         assert!(!s.is_blocked(Signal::SIGKILL), "SIGKILL cannot be blocked");
-        s.hold(Signal::SIGCHLD, Some(7));
-        s.hold(Signal::SIGCHLD, Some(8));
+        s.hold(Signal::SIGCHLD, Some(7), None);
+        s.hold(Signal::SIGCHLD, Some(8), None);
         let child = s.on_fork();
         assert!(child.is_blocked(Signal::SIGCHLD));
         assert!(child.pending.is_empty());
         assert_eq!(
             s.set_mask(SigHow::Unblock, mask_of(&[Signal::SIGCHLD])),
-            vec![(Signal::SIGCHLD, Some(7))]
+            vec![(Signal::SIGCHLD, Some(7), None)]
         );
         assert!(!s.is_blocked(Signal::SIGCHLD));
     }

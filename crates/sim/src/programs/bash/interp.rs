@@ -46,6 +46,13 @@
 //!   (`wait_for`). The SIGCHLD that came meanwhile is delivered when the mask
 //!   is put back, and the handler finds the child reaped already: `wait4(-1,
 //!   ..., WNOHANG, NULL) = -1 ECHILD`.
+//! - stopped jobs (measured on a pty): the shell ignores SIGTSTP, SIGTTIN and
+//!   SIGTTOU, its jobs' children put them back to the default; a foreground
+//!   job Ctrl-Z stops is told (`[1]+  Stopped  sleep 30`) and joins the
+//!   table; `fg` and `bg` continue a job with `kill(-PGID, SIGCONT)`; a
+//!   background job keeps the terminal as stdin and is stopped by SIGTTIN if
+//!   it reads it; `exit` with stopped jobs warns once, then sends them
+//!   SIGTERM and SIGCONT.
 //!
 //! Of bash's mask calls, those left out change nothing a learner sees (the
 //! mask around fork and wait decides when the handler runs), and their number
@@ -69,15 +76,11 @@
 //! Simplifications: no globbing, no `~` or brace expansion (they stay literal, as the
 //! parser documents); no environment beyond the shell's variables (programs get
 //! argv only); `read` reads one byte per call, as bash does on pipes. Of job
-//! control: no stopped jobs (Ctrl-Z, `fg`, `bg`); bash's `TIOCGPGRP` looks
-//! (at start, and before giving the terminal away) and its
-//! `TIOCSPGRP` before each prompt are left out, as they change nothing here.
-//! A background job that reads the terminal is stopped by SIGTTIN on Linux
-//! (measured: `cat &` then a line typed, `[1]+  Stopped  cat`; `kill %1`
-//! sends SIGTERM then SIGCONT to the group). Here background jobs get
-//! `/dev/null` as stdin, as without job control, so they never read the
-//! terminal; to lift it, let a read from the terminal by a process outside
-//! its foreground group stop the process (SIGTTIN), and model stopped jobs.
+//! control: bash's `TIOCGPGRP` looks (at start, and before giving the
+//! terminal away) and its `TIOCSPGRP` before each prompt are left out, as
+//! they change nothing here; a stopped `( subshell )` is not made a job (a
+//! simple command and a pipeline are); the current job (`+`) is the last in
+//! the table, not the one that stopped last.
 
 use crate::vecmap::VecMap;
 use std::cell::RefCell;
@@ -116,9 +119,13 @@ const TERM: u64 = mask_of(&[Signal::SIGTERM]);
 const FORK_BLOCKED: u64 = mask_of(&[Signal::SIGINT, Signal::SIGTERM, Signal::SIGCHLD]);
 
 /// What bash blocks while it hands its terminal over (`give_terminal_to`):
-/// SIGCHLD and job control's stop signals, SIGTSTP, SIGTTIN and SIGTTOU
-/// (bits 19 to 21), which the simulation never sends.
-const TTY_BLOCKED: u64 = CHLD | 0b111 << 19;
+/// SIGCHLD and job control's stop signals.
+const TTY_BLOCKED: u64 = mask_of(&[
+    Signal::SIGCHLD,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+]);
 
 /// An interactive bash's own fd on its terminal, for job control (a copy of
 /// stderr, close-on-exec).
@@ -184,6 +191,9 @@ pub struct Shell {
     interrupted: bool,
     /// Function calls and trap actions now running, one inside the other.
     nesting: u32,
+    /// The last command was `exit` or `jobs`: `exit` leaves even with stopped
+    /// jobs ([`Shell::leave`]).
+    exit_ok: bool,
     /// Reading commands from a terminal (`bash -i`) rather than running `-c SCRIPT`.
     interactive: bool,
     /// Trapped signals caught at the prompt along with a Ctrl-C: their traps run
@@ -214,6 +224,9 @@ struct Job {
     text: String,
     /// First to last; never empty.
     procs: Vec<JobProc>,
+    /// A process of it stopped (and none went on since); `told`: bash said so.
+    stopped: bool,
+    told: bool,
 }
 
 /// One process of a job: its pid, its part of the command, its status once reaped.
@@ -331,6 +344,7 @@ impl Shell {
             subshell: false,
             interrupted: false,
             nesting: 0,
+            exit_ok: false,
             interactive: false,
             deferred: Vec::new(),
             sigchld_reaped: Rc::default(),
@@ -397,6 +411,11 @@ impl Shell {
             .sys
             .sigaction(Signal::SIGQUIT, Disposition::Ignore)
             .await;
+        // The shell itself is never stopped by the terminal (measured, in
+        // this order); its jobs' children put these back to the default.
+        for sig in [Signal::SIGTSTP, Signal::SIGTTOU, Signal::SIGTTIN] {
+            let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
+        }
         // Job control: a terminal fd of its own (measured with a shell that
         // leads its group on its terminal, as here: no `setpgid`, no
         // `TIOCSPGRP`).
@@ -408,6 +427,9 @@ impl Shell {
         let _ = self.catch_sigchld().await;
         let mut pending = Vec::new();
         loop {
+            // What the SIGCHLD handler reaped meanwhile is told before the
+            // prompt (measured: `kill -9 %1` of a stopped job, `Killed`).
+            self.take_reaped().await;
             self.notify_jobs().await;
             let _ = self.sys.write(2, PROMPT.as_bytes()).await;
             // Lines until they parse: an unfinished command (an open quote, a
@@ -459,6 +481,9 @@ impl Shell {
                 }
                 let _ = self.sys.write(2, b"exit\n").await;
                 let code = self.status;
+                if !self.leave().await {
+                    continue;
+                }
                 return self.finish(code).await;
             };
             // A SIGCHLD that came while the line was typed was handled then.
@@ -468,7 +493,9 @@ impl Shell {
                     self.set_source(text);
                     if let Flow::Exit(code) = self.exec_list(&script.body).await {
                         let _ = self.sys.write(2, b"exit\n").await;
-                        return self.finish(code).await;
+                        if self.leave().await {
+                            return self.finish(code).await;
+                        }
                     }
                     self.run_traps().await;
                     self.interrupted = false;
@@ -826,6 +853,16 @@ impl Shell {
         };
         let me = self.sys.pid();
         let pgid = if g.pgid == 0 { me } else { g.pgid };
+        // A job's processes may be stopped from the terminal; a `$(...)` in
+        // the shell's group may not (measured: SIG_DFL, or SIG_IGN again).
+        let d = if pgid == self.top_pid {
+            Disposition::Ignore
+        } else {
+            Disposition::Default
+        };
+        for sig in [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU] {
+            let _ = self.sys.sigaction(sig, d).await;
+        }
         let _ = self.sys.setpgid(me, pgid).await;
         if g.foreground {
             self.give_terminal(pgid).await;
@@ -866,9 +903,11 @@ impl Shell {
                         let _ = self.sys.sigaction(sig, Disposition::Ignore).await;
                     }
                 }
-                // They read from /dev/null unless redirected (with job control
-                // too, here: see the module's doc).
-                if let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
+                // Without job control they read from /dev/null unless
+                // redirected; with it, the terminal, which stops them
+                // (SIGTTIN) when they read it from the background.
+                if !job_control
+                    && let Ok(fd) = self.sys.open("/dev/null", OpenFlags::read_only()).await
                     && fd != 0
                 {
                     let _ = self.sys.dup2(fd, 0).await;
@@ -1002,6 +1041,8 @@ impl Shell {
             number,
             text,
             procs,
+            stopped: false,
+            told: false,
         });
         if self.job_control() {
             let notice = format!("[{number}] {last}\n");
@@ -1038,6 +1079,11 @@ impl Shell {
         let (children, old) = self.spawn_pipeline(pipeline, false).await;
         let last = self.wait_for(&children, true).await;
         let _ = self.set_mask(old).await;
+        if let Some(ExitStatus::Stopped(_)) = last {
+            let statuses = self.pipestatus.clone();
+            let procs = self.stopped_procs(pipeline, &children, &statuses);
+            self.job_stopped(None, procs).await;
+        }
         if let (Some(ExitStatus::Signaled(sig)), Some(cmd)) = (last, pipeline.commands.last()) {
             let text = print::command_text(&self.source, cmd);
             let pid = *children.last().expect("had children");
@@ -1125,11 +1171,16 @@ impl Shell {
     async fn wait_for(&mut self, pids: &[Pid], foreground: bool) -> Option<ExitStatus> {
         let old = self.block(CHLD).await.unwrap_or(0);
         self.pipestatus.clear();
-        let mut last = None;
+        let (mut last, mut stopped) = (None, None);
         for &pid in pids {
             last = self.reap_until(pid).await;
+            if let Some(ExitStatus::Stopped(_)) = last {
+                stopped = last;
+            }
             self.pipestatus.push(last.map_or(127, |s| s.shell_status()));
         }
+        // A part Ctrl-Z stopped makes the job a stopped one.
+        let last = stopped.or(last);
         // The foreground job is over: the shell takes its terminal back.
         if let Some(&pid) = pids.last()
             && self.given.take_if(|g| *g == pid).is_some()
@@ -1199,6 +1250,9 @@ impl Shell {
     /// A background child was reaped with status `st`: its job is marked ended. A
     /// script's bash says something at once only for a death by an unusual signal.
     async fn job_ended(&mut self, pid: Pid, st: ExitStatus) {
+        if self.job_changed(pid, st) {
+            return;
+        }
         let Some(i) = self.jobs.iter().position(|j| j.has(pid)) else {
             return;
         };
@@ -1226,6 +1280,7 @@ impl Shell {
     /// end of `wait`, and before an interactive shell's prompt. An interactive
     /// shell tells about each as bash words it: `[1]+  Done                    sleep 1`.
     async fn notify_jobs(&mut self) {
+        self.notify_stopped().await;
         if !self.jobs.iter().any(|j| j.ended().is_some()) {
             return;
         }
@@ -1256,6 +1311,7 @@ impl Shell {
             ' '
         };
         let (state, tail) = match job.ended() {
+            None if job.stopped => ("Stopped".to_string(), ""),
             None => ("Running".to_string(), " &"),
             Some(st) => (job_status_text(st), ""),
         };
@@ -1272,6 +1328,175 @@ impl Shell {
             self.jobs.retain(|j| j.ended().is_none());
         }
         self.out(&text).await
+    }
+
+    // ----- stopped jobs -----
+
+    /// A child stopped or went on (`wait4` with `WSTOPPED|WCONTINUED`):
+    /// whether `st` says so. A job's state changes; the stop of a foreground
+    /// command stays in `reaped`, for [`Shell::reap_until`] to return.
+    fn job_changed(&mut self, pid: Pid, st: ExitStatus) -> bool {
+        let stopped = match st {
+            ExitStatus::Stopped(_) => true,
+            ExitStatus::Continued => false,
+            _ => return false,
+        };
+        let job = self.jobs.iter_mut().find(|j| j.has(pid));
+        if job.is_some() || !stopped {
+            self.reaped.remove(&pid);
+        }
+        if let Some(j) = job {
+            j.told &= stopped && j.stopped;
+            j.stopped = stopped;
+        }
+        true
+    }
+
+    /// Tells once, on a line of its own, each job that stopped in the
+    /// background (measured: `\n[1]+  Stopped                 cat` before
+    /// the next prompt).
+    async fn notify_stopped(&mut self) {
+        for i in 0..self.jobs.len() {
+            let j = &mut self.jobs[i];
+            if j.stopped && !std::mem::replace(&mut j.told, true) && j.ended().is_none() {
+                self.tell_stopped(i).await;
+            }
+        }
+    }
+
+    /// bash's notice of a stopped job: it ends the line the terminal's `^Z`
+    /// (or Enter) left, then tells the job (measured: two writes).
+    async fn tell_stopped(&self, i: usize) {
+        let _ = self.sys.write(2, b"\n").await;
+        let _ = self.sys.write(2, self.job_line(i).as_bytes()).await;
+    }
+
+    /// A foreground job stopped (Ctrl-Z's SIGTSTP): it joins the job table
+    /// (as job `number`, the one it had if `fg` ran it), and bash ends the
+    /// `^Z` line and says so: `\n[1]+  Stopped                 sleep 30`. The
+    /// shell took the terminal back in [`Shell::wait_for`]; `$?` is 128 + the
+    /// signal.
+    async fn job_stopped(&mut self, number: Option<u32>, procs: Vec<JobProc>) {
+        let number =
+            number.unwrap_or_else(|| self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1);
+        let text = procs
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let i = self.jobs.partition_point(|j| j.number < number);
+        self.jobs.insert(
+            i,
+            Job {
+                number,
+                text,
+                procs,
+                stopped: true,
+                told: true,
+            },
+        );
+        self.tell_stopped(i).await;
+    }
+
+    /// The processes of a foreground pipeline that stopped, as a job's: a
+    /// part that exited before the stop keeps its status. (One a signal
+    /// killed is taken for stopped: bash would tell it as killed.)
+    fn stopped_procs(&self, pipeline: &Pipeline, pids: &[Pid], statuses: &[i32]) -> Vec<JobProc> {
+        pids.iter()
+            .zip(&pipeline.commands)
+            .zip(statuses)
+            .map(|((&pid, cmd), &code)| JobProc {
+                pid,
+                text: print::command_text(&self.source, cmd),
+                status: (code < 128).then_some(ExitStatus::Code(code)),
+            })
+            .collect()
+    }
+
+    /// `fg [%N]` and `bg [%N]`, the current job by default. `fg` prints the
+    /// job's command, gives it the terminal, sends its group SIGCONT if it was
+    /// stopped and waits for it as for a command typed (measured:
+    /// `write(1, "sleep 30\n")`, `ioctl(255, TIOCSPGRP, [PGID])`,
+    /// `kill(-PGID, SIGCONT)`, `wait4(-1, ..., WSTOPPED|WCONTINUED)`); `bg`
+    /// prints `[1]+ sleep 30 &` and sends SIGCONT.
+    async fn builtin_fg(&mut self, args: &[String], fg: bool) -> i32 {
+        let name = if fg { "fg" } else { "bg" };
+        let found = match args.first() {
+            None if self.jobs.is_empty() => Err("current: no such job".to_string()),
+            None => self.job_of("%"),
+            Some(a) => self.job_of(a),
+        };
+        let i = match found {
+            Ok(pid) => self.jobs.iter().position(|j| j.pid() == pid).unwrap_or(0),
+            Err(e) => {
+                self.err(&format!("{name}: {e}")).await;
+                return 1;
+            }
+        };
+        let (n, pgid, stopped) = {
+            let j = &self.jobs[i];
+            (j.number, j.procs[0].pid as i32, j.stopped)
+        };
+        if !fg && !stopped {
+            self.err(&format!("bg: job {n} already in background"))
+                .await;
+            return 0;
+        }
+        let text = if fg {
+            format!("{}\n", self.jobs[i].text)
+        } else {
+            let mark = if i + 1 == self.jobs.len() { '+' } else { '-' };
+            format!("[{n}]{mark} {} &\n", self.jobs[i].text)
+        };
+        self.out(&text).await;
+        // In the foreground it leaves the table, and comes back if it stops.
+        let job = if fg { Some(self.jobs.remove(i)) } else { None };
+        if let Some(j) = &job {
+            self.given = Some(j.pid());
+            self.give_terminal(pgid as Pid).await;
+        } else {
+            self.jobs[i].stopped = false;
+        }
+        if stopped {
+            let _ = self.sys.kill(-pgid, Some(Signal::SIGCONT)).await;
+        }
+        let Some(mut job) = job else {
+            return 0;
+        };
+        let mut last = None;
+        for p in job.procs.iter_mut().filter(|p| p.status.is_none()) {
+            last = self.wait_for(&[p.pid], true).await;
+            if !matches!(last, Some(ExitStatus::Stopped(_))) {
+                p.status = last;
+            }
+        }
+        if matches!(last, Some(ExitStatus::Stopped(_))) {
+            self.job_stopped(Some(n), job.procs).await;
+        }
+        last.map_or(127, |s| s.shell_status())
+    }
+
+    /// bash leaving with stopped jobs: the first `exit` (or Ctrl-D) only
+    /// says `There are stopped jobs.`, unless the command before was `exit`
+    /// or `jobs`; then each stopped job gets SIGTERM and SIGCONT (measured:
+    /// `kill(-PGID, SIGTERM)`, `kill(-PGID, SIGCONT)`). Whether it leaves.
+    async fn leave(&mut self) -> bool {
+        let stopped: Vec<i32> = self
+            .jobs
+            .iter()
+            .filter(|j| j.stopped && j.ended().is_none())
+            .map(|j| -(j.procs[0].pid as i32))
+            .collect();
+        if !stopped.is_empty() && !std::mem::replace(&mut self.exit_ok, true) {
+            let _ = self.sys.write(2, b"There are stopped jobs.\n").await;
+            return false;
+        }
+        for g in stopped {
+            for sig in [Signal::SIGTERM, Signal::SIGCONT] {
+                let _ = self.sys.kill(g, Some(sig)).await;
+            }
+        }
+        true
     }
 
     /// bash's notice for a background job found killed by a signal (its first
@@ -1594,9 +1819,19 @@ impl Shell {
         match r {
             Ok(pid) => {
                 let st = self.wait_for(&[pid], true).await;
+                self.exit_ok = false;
                 if let Some(ExitStatus::Signaled(sig)) = st {
                     let text = print::simple_text(&self.source, cmd);
                     self.report_signal(sig, pid, cmd.span, text).await;
+                }
+                if let Some(ExitStatus::Stopped(_)) = st {
+                    let text = print::simple_text(&self.source, cmd);
+                    let procs = vec![JobProc {
+                        pid,
+                        text,
+                        status: None,
+                    }];
+                    self.job_stopped(None, procs).await;
                 }
                 self.status = st.map_or(127, |s| s.shell_status());
             }
@@ -2076,6 +2311,7 @@ impl Shell {
     async fn builtin(&mut self, argv: &[String]) -> Flow {
         let args = &argv[1..];
         let name = argv[0].as_str();
+        let exit_ok = std::mem::replace(&mut self.exit_ok, name == "jobs");
         let status = match name {
             ":" | "true" => 0,
             "false" => 1,
@@ -2149,6 +2385,7 @@ impl Shell {
                         }
                     },
                 };
+                self.exit_ok = exit_ok;
                 return Flow::Exit(code);
             }
             "break" | "continue" => {
@@ -2168,6 +2405,7 @@ impl Shell {
             "set" => Box::pin(self.builtin_set(args)).await,
             "kill" => Box::pin(self.builtin_kill(args)).await,
             "jobs" => Box::pin(self.builtin_jobs()).await,
+            "fg" | "bg" => Box::pin(self.builtin_fg(args, name == "fg")).await,
             "read" => Box::pin(self.builtin_read(args)).await,
             "shift" => {
                 let n = args
@@ -2408,10 +2646,13 @@ impl Shell {
         self.take_reaped().await;
         let mut sent = false;
         for t in rest {
+            let mut cont = false;
             let targets: Vec<i32> = if t.starts_with('%') {
                 match self.job_of(t) {
                     Ok(pid) => {
                         sent = true;
+                        cont = matches!(sig, Some(Signal::SIGTERM | Signal::SIGHUP))
+                            && self.jobs.iter().any(|j| j.pid() == pid && j.stopped);
                         self.job_targets(pid)
                     }
                     Err(e) => {
@@ -2430,6 +2671,11 @@ impl Shell {
                 match self.sys.kill(target, sig).await {
                     Ok(()) => sent = true,
                     Err(e) => self.err(&format!("kill: ({target}) - {}", e.text())).await,
+                }
+                // A stopped job would only die once it runs again: bash
+                // sends SIGCONT after SIGTERM or SIGHUP (measured).
+                if cont {
+                    let _ = self.sys.kill(target, Some(Signal::SIGCONT)).await;
                 }
             }
         }
@@ -2593,6 +2839,9 @@ fn job_status_text(st: ExitStatus) -> String {
         ExitStatus::Code(0) => "Done".to_string(),
         ExitStatus::Code(c) => format!("Exit {c}"),
         ExitStatus::Signaled(sig) => sig.text().to_string(),
+        // Whatever stopped it (measured: SIGTTIN and SIGSTOP too).
+        ExitStatus::Stopped(_) => "Stopped".to_string(),
+        ExitStatus::Continued => "Running".to_string(),
     }
 }
 
@@ -2619,6 +2868,8 @@ pub fn is_builtin(name: &str) -> bool {
             | "set"
             | "kill"
             | "jobs"
+            | "fg"
+            | "bg"
             | "read"
             | "shift"
             | "unset"
