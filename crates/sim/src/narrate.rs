@@ -909,7 +909,6 @@ mod tests {
                     from: None,
                     disposition: Disposition::Default,
                     child: None,
-                    cld: None,
                 },
             ),
         ];
@@ -1021,7 +1020,6 @@ mod tests {
                 from: None,
                 disposition: Disposition::Ignore,
                 child: None,
-                cld: None,
             },
         );
         let (t, _) = narrate_event(&e, None).unwrap();

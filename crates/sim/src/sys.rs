@@ -687,9 +687,9 @@ fn finished(
 /// Traces `signals`, delivered to `pid` now (SIGKILL is never shown: the
 /// process just dies).
 fn delivered(k: &mut Kernel, pid: Pid, signals: Vec<Delivering>) {
-    for (signal, from, disposition, cld) in signals {
+    for (signal, from, disposition, change) in signals {
         if signal != Signal::SIGKILL {
-            let event = k.signal_event(signal, from, disposition, cld);
+            let event = k.signal_event(signal, from, disposition, change);
             k.emit(Some(pid), event);
         }
     }

@@ -9,7 +9,6 @@ use serde::{Serialize, Serializer};
 
 use crate::kernel::net::TcpState;
 use crate::kernel::process::ExitStatus;
-use crate::kernel::signal::Cld;
 use crate::kernel::{Disposition, Errno, Fd, Micros, Pid, Signal, SockId, WaitKey, strace_bytes};
 
 /// Something that happened, at a step and a virtual time.
@@ -61,13 +60,11 @@ pub enum EventKind {
         signal: Signal,
         from: Option<Pid>,
         disposition: Disposition,
-        /// SIGCHLD: how the child `from` ended (the siginfo's `si_code`; the
-        /// page reads it in the strace line only).
+        /// SIGCHLD: how the child `from` ended, or that it stopped or went on
+        /// (the siginfo's `si_code`; the page reads it in the strace line
+        /// only).
         #[serde(skip)]
         child: Option<ExitStatus>,
-        /// A SIGCHLD for a child that stopped or went on.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cld: Option<Cld>,
     },
     /// A stop signal stopped the process.
     Stopped { signal: Signal },
@@ -113,7 +110,6 @@ impl Event {
                 signal,
                 from,
                 child,
-                cld,
                 ..
             } => {
                 // A child's end is reported by the kernel: CLD_EXITED, or
@@ -123,14 +119,14 @@ impl Event {
                 // A terminal's Ctrl-C comes from the kernel with no sender
                 // (SI_KERNEL); the rest from kill(2) or the process's own write
                 // (SI_USER).
-                let (code, status) = match (cld, child, from) {
-                    (Some(Cld::Stopped(s)), ..) => ("CLD_STOPPED", Some(*s)),
-                    (Some(Cld::Continued), ..) => ("CLD_CONTINUED", Some(Signal::SIGCONT)),
-                    (None, Some(ExitStatus::Signaled(s)), _) => ("CLD_KILLED", Some(*s)),
-                    (None, Some(_), _) => ("CLD_EXITED", None),
-                    (None, None, Some(_)) => ("SI_USER", None),
-                    (None, None, None) if *signal == Signal::SIGPIPE => ("SI_USER", None),
-                    (None, None, None) => {
+                let (code, status) = match (child, from) {
+                    (Some(ExitStatus::Stopped(s)), _) => ("CLD_STOPPED", Some(*s)),
+                    (Some(ExitStatus::Continued), _) => ("CLD_CONTINUED", Some(Signal::SIGCONT)),
+                    (Some(ExitStatus::Signaled(s)), _) => ("CLD_KILLED", Some(*s)),
+                    (Some(ExitStatus::Code(_)), _) => ("CLD_EXITED", None),
+                    (None, Some(_)) => ("SI_USER", None),
+                    (None, None) if *signal == Signal::SIGPIPE => ("SI_USER", None),
+                    (None, None) => {
                         return Some(format!(
                             "{pid:<5} --- {signal} {{si_signo={signal}, si_code=SI_KERNEL}} ---"
                         ));

@@ -6,7 +6,7 @@ use crate::vecmap::VecMap;
 
 use serde::Serialize;
 
-use super::signal::{Cld, DefaultAction, Disposition, SigHow, SignalState};
+use super::signal::{DefaultAction, Disposition, SigHow, SignalState};
 use super::{
     Attempt, Errno, Fd, FileId, INIT_PID, Kernel, Micros, Pid, Signal, SysResult, Wait, WaitKey,
 };
@@ -69,7 +69,7 @@ pub enum State {
 
 /// A signal on its way to the program: the signal, its sender, what it does,
 /// and for a SIGCHLD whether the child stopped or went on.
-pub type Delivering = (Signal, Option<Pid>, Disposition, Option<Cld>);
+pub type Delivering = (Signal, Option<Pid>, Disposition, Option<ExitStatus>);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -456,8 +456,8 @@ impl Kernel {
             return Ok(old);
         };
         let released = self.proc_mut(pid).signals.set_mask(how, set);
-        for (sig, from, cld) in released {
-            self.raise_info(pid, sig, from, cld);
+        for (sig, from, change) in released {
+            self.raise_info(pid, sig, from, change);
         }
         Ok(old)
     }
@@ -491,23 +491,23 @@ impl Kernel {
     }
 
     /// The trace event of `signal` reaching its target: a SIGCHLD says how the
-    /// child that sent it ended, or (`cld`) that it stopped or went on.
+    /// child that sent it ended, or (`change`) that it stopped or went on.
     pub fn signal_event(
         &self,
         signal: Signal,
         from: Option<Pid>,
         disposition: Disposition,
-        cld: Option<Cld>,
+        change: Option<ExitStatus>,
     ) -> EventKind {
-        let child = from
-            .filter(|_| signal == Signal::SIGCHLD && cld.is_none())
-            .and_then(|c| self.procs.get(&c)?.exit);
+        let child = change.or_else(|| {
+            from.filter(|_| signal == Signal::SIGCHLD)
+                .and_then(|c| self.procs.get(&c)?.exit)
+        });
         EventKind::Signal {
             signal,
             from,
             disposition,
             child,
-            cld,
         }
     }
 
@@ -520,7 +520,8 @@ impl Kernel {
         self.raise_info(pid, sig, from, None);
     }
 
-    /// [`Kernel::raise`], with why a SIGCHLD was sent (`cld`).
+    /// [`Kernel::raise`], with why a SIGCHLD was sent (`change`: the child
+    /// stopped or went on).
     ///
     /// Stop signals (signal(7)): their default action stops the process
     /// ([`Kernel::stop`]) where a fatal one would kill it. SIGCONT acts when it
@@ -529,7 +530,13 @@ impl Kernel {
     /// A stopped process takes no other signal but SIGKILL: they wait until
     /// it goes on, as under strace (a fatal one ends it then; without ptrace,
     /// Linux kills a stopped process at once).
-    pub fn raise_info(&mut self, pid: Pid, sig: Signal, from: Option<Pid>, cld: Option<Cld>) {
+    pub fn raise_info(
+        &mut self,
+        pid: Pid,
+        sig: Signal,
+        from: Option<Pid>,
+        change: Option<ExitStatus>,
+    ) {
         let Some(p) = self.procs.get(&pid) else {
             return;
         };
@@ -550,7 +557,7 @@ impl Kernel {
         if p.signals.is_blocked(sig) || stopped {
             // Held back, and traced only when delivered: strace shows
             // `--- SIG... ---` at delivery, after the unblocking call.
-            self.proc_mut(pid).signals.hold(sig, from, cld);
+            self.proc_mut(pid).signals.hold(sig, from, change);
             return;
         }
         if p.handling.contains(&sig) {
@@ -581,7 +588,7 @@ impl Kernel {
             // death) completes, and the signal comes after it. The trace is
             // strace's view, so the simulation shows that.
             let p = self.proc_mut(pid);
-            p.delivering.push((sig, from, disposition, cld));
+            p.delivering.push((sig, from, disposition, change));
             p.interrupted = true;
             if fatal {
                 p.fatal.get_or_insert(sig);
@@ -599,12 +606,12 @@ impl Kernel {
             // and traced, as the process next goes back to user space, its
             // handler before its next call (`crate::sys`).
             let p = self.proc_mut(pid);
-            p.delivering.push((sig, from, disposition, cld));
+            p.delivering.push((sig, from, disposition, change));
             p.signals.caught.push(sig);
             p.handling.push(sig);
             return;
         }
-        let event = self.signal_event(sig, from, disposition, cld);
+        let event = self.signal_event(sig, from, disposition, change);
         self.emit(Some(pid), event);
         match disposition {
             Disposition::Ignore => {}
@@ -660,7 +667,7 @@ impl Kernel {
         p.state = State::Stopped { signal };
         p.report = Some(ExitStatus::Stopped(signal));
         let ppid = p.ppid;
-        self.tell_parent(ppid, pid, Cld::Stopped(signal));
+        self.tell_parent(ppid, pid, ExitStatus::Stopped(signal));
     }
 
     /// SIGCONT's own action, as it is generated: a stopped process goes on
@@ -677,16 +684,16 @@ impl Kernel {
         p.report = Some(ExitStatus::Continued);
         let ppid = p.ppid;
         self.make_runnable(pid);
-        self.tell_parent(ppid, pid, Cld::Continued);
+        self.tell_parent(ppid, pid, ExitStatus::Continued);
         // What came while it was stopped is delivered now.
-        for (sig, from, cld) in self.proc_mut(pid).signals.release() {
-            self.raise_info(pid, sig, from, cld);
+        for (sig, from, change) in self.proc_mut(pid).signals.release() {
+            self.raise_info(pid, sig, from, change);
         }
     }
 
-    fn tell_parent(&mut self, ppid: Pid, pid: Pid, cld: Cld) {
+    fn tell_parent(&mut self, ppid: Pid, pid: Pid, change: ExitStatus) {
         if ppid != INIT_PID {
-            self.raise_info(ppid, Signal::SIGCHLD, Some(pid), Some(cld));
+            self.raise_info(ppid, Signal::SIGCHLD, Some(pid), Some(change));
             self.wake(WaitKey::Child(ppid));
         }
     }

@@ -1,6 +1,7 @@
 //! Signals: numbers from `arch/x86/include/uapi/asm/signal.h`, default actions from
 //! signal(7), and the per-process dispositions.
 
+use super::process::ExitStatus;
 use serde::{Deserialize, Serialize};
 
 macro_rules! signals {
@@ -98,16 +99,10 @@ pub enum DefaultAction {
     Cont,
 }
 
-/// Why a SIGCHLD was sent when not for a child's end: strace's `si_code`
-/// `CLD_STOPPED` (with the signal that stopped it) or `CLD_CONTINUED`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Cld {
-    Stopped(Signal),
-    Continued,
-}
-
-/// A pending signal: the signal, its sender, and for a SIGCHLD why.
-pub type Pending = (Signal, Option<super::Pid>, Option<Cld>);
+/// A pending signal: the signal, its sender, and for a SIGCHLD sent because
+/// the child stopped or went on, that change (`ExitStatus::Stopped`,
+/// `ExitStatus::Continued`).
+pub type Pending = (Signal, Option<super::Pid>, Option<ExitStatus>);
 
 /// `sigaction(2)`'s `sa_handler`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,9 +212,9 @@ impl SignalState {
 
     /// Holds `sig` (from `from`) until it is unblocked, or until a stopped
     /// process goes on.
-    pub fn hold(&mut self, sig: Signal, from: Option<super::Pid>, cld: Option<Cld>) {
+    pub fn hold(&mut self, sig: Signal, from: Option<super::Pid>, change: Option<ExitStatus>) {
         if !self.pending.iter().any(|(s, ..)| *s == sig) {
-            self.pending.push((sig, from, cld));
+            self.pending.push((sig, from, change));
         }
     }
 
